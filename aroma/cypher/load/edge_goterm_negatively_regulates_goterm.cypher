@@ -1,0 +1,5 @@
+// GO term negatively_regulates relations, child -> parent as in the OBO file.
+UNWIND $rows AS row
+MATCH (a:GOTerm {id: row.source})
+MATCH (b:GOTerm {id: row.target})
+CREATE (a)-[:NEGATIVELY_REGULATES]->(b)

@@ -1,0 +1,90 @@
+"""Identifier mapping, done once and here only: symbols, aliases, UniProt and STRING ids → NCBI GeneID."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from aroma.kg.adapters.ncbi import GeneInfo
+from aroma.kg.adapters.uniprot import ProteinEntry
+
+EXAMPLES_KEPT = 10
+
+
+def gene_node_id(gene_id: int) -> str:
+    return f"ncbigene:{gene_id}"
+
+
+def canonical_accession(accession: str) -> str:
+    """``P12345-2`` (an isoform) → ``P12345``."""
+    return accession.split("-", 1)[0]
+
+
+class GeneIndex:
+    """Resolves gene symbols and aliases to NCBI GeneIDs.
+
+    Order: official symbol, then nomenclature-authority symbol, then an alias that names
+    exactly one gene. Aliases shared by several genes are ambiguous and not resolved.
+    Matching is exact first, then case-insensitive.
+    """
+
+    def __init__(self, genes: Iterable[GeneInfo]) -> None:
+        self.genes: dict[int, GeneInfo] = {}
+        self._symbol: dict[str, int] = {}
+        aliases: dict[str, set[int]] = defaultdict(set)
+        for gene in genes:
+            self.genes[gene.gene_id] = gene
+            self._symbol.setdefault(gene.symbol, gene.gene_id)
+            if gene.authority_symbol:
+                aliases[gene.authority_symbol].add(gene.gene_id)
+            for alias in gene.synonyms:
+                aliases[alias].add(gene.gene_id)
+        self._alias = {a: next(iter(ids)) for a, ids in aliases.items() if len(ids) == 1 and a not in self._symbol}
+        self._upper = {k.upper(): v for k, v in {**self._alias, **self._symbol}.items()}
+        self._protein_symbol: dict[str, str] = {}
+
+    def resolve_symbol(self, symbol: str) -> int | None:
+        return self._symbol.get(symbol) or self._alias.get(symbol) or self._upper.get(symbol.upper())
+
+    def add_proteins(self, proteins: Iterable[ProteinEntry]) -> None:
+        """Learn UniProt accession → gene symbol from the FASTA ``GN=`` field."""
+        for protein in proteins:
+            if protein.gene_symbol:
+                self._protein_symbol[protein.accession] = protein.gene_symbol
+
+    def resolve_uniprot(self, accession: str) -> int | None:
+        symbol = self._protein_symbol.get(canonical_accession(accession))
+        return self.resolve_symbol(symbol) if symbol else None
+
+
+@dataclass
+class SourceMapping:
+    """How many records of one source could be mapped to graph nodes, with unmapped examples."""
+
+    source: str
+    records: int = 0
+    mapped: int = 0
+    unmapped: int = 0
+    reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    examples: list[str] = field(default_factory=list)
+
+    def ok(self) -> None:
+        self.records += 1
+        self.mapped += 1
+
+    def miss(self, reason: str, example: str) -> None:
+        self.records += 1
+        self.unmapped += 1
+        self.reasons[reason] += 1
+        if len(self.examples) < EXAMPLES_KEPT:
+            self.examples.append(example)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "records": self.records,
+            "mapped": self.mapped,
+            "unmapped": self.unmapped,
+            "reasons": dict(self.reasons),
+            "examples": self.examples,
+        }

@@ -1,0 +1,37 @@
+"""Plain records that flow from source adapters to the graph store (BioCypher style)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A graph node: a unique id (e.g. ``ncbigene:7157``), its label and properties."""
+
+    id: str
+    label: str
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        return {"id": self.id, **self.properties}
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A directed relationship between two node ids, with the labels of both ends."""
+
+    source: str
+    target: str
+    type: str
+    source_label: str
+    target_label: str
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> tuple[str, str, str]:
+        return (self.source_label, self.type, self.target_label)
+
+    def row(self) -> dict[str, Any]:
+        return {"source": self.source, "target": self.target, **self.properties}
