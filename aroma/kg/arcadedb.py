@@ -199,7 +199,7 @@ class LocalArcadeDB:
             "arcadedb.server.httpsIncomingPort": _free_port(),
             "arcadedb.bolt.host": "127.0.0.1",
             "arcadedb.bolt.port": bolt_port,
-            "arcadedb.server.mode": "production",
+            "arcadedb.server.mode": "development",  # detailed Cypher error messages
         }
         heap = os.environ.get(HEAP_ENV, "4g")
         return [

@@ -67,7 +67,7 @@ class SourceMapping:
     mapped: int = 0
     unmapped: int = 0
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    examples: list[str] = field(default_factory=list)
+    examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def ok(self) -> None:
         self.records += 1
@@ -77,8 +77,8 @@ class SourceMapping:
         self.records += 1
         self.unmapped += 1
         self.reasons[reason] += 1
-        if len(self.examples) < EXAMPLES_KEPT:
-            self.examples.append(example)
+        if len(self.examples[reason]) < EXAMPLES_KEPT:
+            self.examples[reason].append(example)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -86,5 +86,5 @@ class SourceMapping:
             "mapped": self.mapped,
             "unmapped": self.unmapped,
             "reasons": dict(self.reasons),
-            "examples": self.examples,
+            "examples": dict(self.examples),
         }

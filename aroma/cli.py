@@ -1,0 +1,212 @@
+"""The ``aroma`` command line: parses arguments and calls the API, nothing more."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aroma.config import sources_dir
+from aroma.errors import AromaError
+
+app = typer.Typer(help="AROMA toolkit: knowledge graphs and perturbation reasoning.", no_args_is_help=True)
+kg_app = typer.Typer(help="Build and inspect Gene-KG and Path-KG.", no_args_is_help=True)
+app.add_typer(kg_app, name="kg")
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Optional[str],
+    typer.Option("--db", help="Neo4j URI (bolt://, neo4j://, neo4j+s://) or local database directory "
+                 "[default: $AROMA_DB or ~/.aroma/db]"),
+]
+UserOption = Annotated[Optional[str], typer.Option("--user", envvar="AROMA_NEO4J_USER", help="Neo4j user")]
+PasswordOption = Annotated[
+    Optional[str], typer.Option("--password", envvar="AROMA_NEO4J_PASSWORD", help="Neo4j password", show_default=False)
+]
+DatabaseOption = Annotated[Optional[str], typer.Option("--database", help="Neo4j database name [default: neo4j]")]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _guard(func):
+    """Turn toolkit errors and Ctrl-C into one clear line and a non-zero exit code."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AromaError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted; the previously built database is unchanged", 130)
+
+    return wrapper
+
+
+def _store(db: str | None, user: str | None = None, password: str | None = None, database: str | None = None):
+    from aroma.kg.store import open_store
+
+    return open_store(db, user=user, password=password, database=database)
+
+
+@kg_app.command("fetch")
+@_guard
+def kg_fetch(
+    dest: Annotated[Path, typer.Option("--dest", help="directory to fill with the source files")],
+    mirror: Annotated[Optional[Path], typer.Option("--mirror", help="copy from this local directory instead")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+) -> None:
+    """Download every source file from its publisher (resumable, sha256 recorded), or copy it from a mirror."""
+    from aroma.kg.fetch import fetch
+
+    manifest = fetch(dest.expanduser(), mirror.expanduser() if mirror else None, show_progress=not quiet)
+    out.print(f"{len(manifest)} source files in {dest} (checksums in {dest / 'MANIFEST.json'})")
+
+
+@kg_app.command("build")
+@_guard
+def kg_build(
+    sources: Annotated[
+        Optional[Path], typer.Option("--sources", help="sources directory [default: $AROMA_SOURCES or $AROMA_DATA/sources]")
+    ] = None,
+    db: DbOption = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="rows per transaction")] = 20_000,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+) -> None:
+    """Parse every source and load Gene-KG and Path-KG; the previous graph stays intact until the build succeeds."""
+    from aroma.kg.build import build
+
+    directory = sources_dir(sources)
+    if directory is None:
+        _fail("no sources directory: pass --sources DIR or set AROMA_SOURCES / AROMA_DATA")
+    with _store(db, user, password, database) as store:
+        report = build(directory, store=store, batch_size=batch_size, show_progress=not quiet,
+                       log=(lambda m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/]")))
+    seconds = report.stage_seconds
+    out.print(
+        f"built {report.nodes:,} nodes and {report.edges:,} edges into {report.target} "
+        f"(database {report.database}, checksum {report.checksum}): parse+map {seconds['parse_and_map']:.1f} s, "
+        f"load {seconds['load']:.1f} s ({report.load_rows_per_second:,.0f} rows/s)"
+    )
+
+
+@kg_app.command("stats")
+@_guard
+def kg_stats(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Node and edge counts per label and type, sources with versions and checksums, unmapped records, build time."""
+    from aroma.kg.stats import graph_stats
+
+    with _store(db, user, password, database) as store:
+        stats = graph_stats(store)
+    if as_json:
+        out.print_json(json.dumps(stats.as_dict()))
+        return
+    nodes = Table(title=f"Nodes ({stats.node_total:,})")
+    nodes.add_column("label")
+    nodes.add_column("count", justify="right")
+    for label, count in stats.nodes.items():
+        nodes.add_row(label, f"{count:,}")
+    edges = Table(title=f"Edges ({stats.edge_total:,})")
+    for column in ("source", "type", "target"):
+        edges.add_column(column)
+    edges.add_column("count", justify="right")
+    for row in stats.edges:
+        edges.add_row(row["source"], row["type"], row["target"], f"{row['count']:,}")
+    out.print(nodes, edges)
+    build = stats.build
+    if not build:
+        return
+    sources = Table(title="Sources")
+    for column in ("source", "version", "bytes", "sha256", "records", "unmapped"):
+        sources.add_column(column, justify="right" if column in ("bytes", "records", "unmapped") else "left")
+    mappings = build.get("mappings", {})
+    for key, info in build.get("sources", {}).items():
+        mapping = mappings.get(key, {})
+        sources.add_row(key, str(info.get("version") or "-"), f"{info['bytes']:,}",
+                        info["sha256"][:12], f"{mapping.get('records', 0):,}" if mapping else "-",
+                        f"{mapping.get('unmapped', 0):,}" if mapping else "-")
+    out.print(sources)
+    for key, mapping in mappings.items():
+        for reason, count in mapping.get("reasons", {}).items():
+            out.print(f"  unmapped {key}: {count:,} × {reason} (e.g. {'; '.join(mapping['examples'][reason][:3])})",
+                      highlight=False)
+    out.print(f"built {build['finished_at']} in {build['seconds']} s (stages: {build.get('stage_seconds')}), "
+              f"database {stats.database}, checksum {build['checksum']}", highlight=False)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _parse_param(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise typer.BadParameter(f"{text!r} is not name=value")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
+def _cell(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@app.command("cypher")
+@_guard
+def cypher_command(
+    query: Annotated[str, typer.Argument(help="Cypher query (Neo4j 5 syntax)")],
+    param: Annotated[
+        Optional[list[str]], typer.Option("--param", "-p", help="name=value (value parsed as JSON when it can be)")
+    ] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
+    write: Annotated[bool, typer.Option("--write", help="allow the query to change the graph")] = False,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Run an ad hoc Cypher query; read-only unless --write is given."""
+    params = dict(_parse_param(p) for p in param or [])
+    with _store(db, user, password, database) as store:
+        result = store.run(query, params, write=write)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(result.rows, indent=1) + "\n")
+    elif fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows([_cell(row[c]) for c in result.columns] for row in result.rows)
+    else:
+        table = Table(*result.columns, caption=f"{len(result.rows)} row(s)")
+        for row in result.rows:
+            table.add_row(*(_cell(row[c]) for c in result.columns))
+        out.print(table)
+    if result.counters:
+        err.print("changes: " + ", ".join(f"{k}={v}" for k, v in result.counters.items()))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,80 @@
+"""Shared fixtures: the real shared data (via $AROMA_DATA), real subsets of it, real ArcadeDB servers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aroma.kg.build import build
+from aroma.kg.store import GraphStore, open_store
+from tests.subset import make_subset
+
+REQUIRE_ENV = "AROMA_REQUIRE_DATA"  # set in CI: missing data fails the run instead of skipping
+
+
+def _data_root() -> Path:
+    value = os.environ.get("AROMA_DATA")
+    root = Path(value) if value else None
+    if root is None or not (root / "sources").is_dir():
+        message = f"shared data not found (AROMA_DATA={value!r}); set AROMA_DATA to the shared data directory"
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(message)
+        pytest.skip(message)
+    return root
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    return _data_root()
+
+
+@pytest.fixture(scope="session")
+def full_sources(data_root: Path) -> Path:
+    return data_root / "sources"
+
+
+@pytest.fixture(scope="session")
+def subset_sources(full_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("subset-sources")
+    make_subset(full_sources, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def subset_store(subset_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
+    """A real ArcadeDB server with the subset graph built once for the session."""
+    store = open_store(tmp_path_factory.mktemp("subset-db"))
+    try:
+        build(subset_sources, store=store, show_progress=False)
+        yield store
+    finally:
+        store.close()
+
+
+def _java_servers_under(base: Path) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"com.arcadedb.server.ArcadeDBServer" in cmdline and str(base).encode() in cmdline:
+                pids.append(int(proc.name))
+    return pids
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_orphaned_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the whole session no ArcadeDB JVM started by a test may still run."""
+    base = tmp_path_factory.getbasetemp()
+    yield
+    import time
+
+    deadline = time.monotonic() + 15
+    while _java_servers_under(base) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _java_servers_under(base) == [], "tests left ArcadeDB servers running"

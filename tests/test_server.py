@@ -1,0 +1,82 @@
+"""The local ArcadeDB server: started on a free loopback port, reused per directory, stopped by its starter."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from aroma.errors import StoreError
+from aroma.kg.arcadedb import LocalArcadeDB, _alive
+from aroma.kg.store import open_store
+
+
+def test_start_reuse_stop(tmp_path: Path) -> None:
+    first = LocalArcadeDB(tmp_path).start()
+    try:
+        assert first.owned
+        assert stat.S_IMODE((tmp_path / "credentials.json").stat().st_mode) == 0o600
+        lock = json.loads((tmp_path / "server.json").read_text())
+        assert lock["pid"] == first.info.pid
+        second = LocalArcadeDB(tmp_path).start()
+        assert not second.owned and second.info.bolt_port == first.info.bolt_port
+        second.stop()  # not its server: keeps running
+        assert _alive(first.info.pid)
+    finally:
+        first.stop()
+    assert not _alive(first.info.pid)
+    assert not (tmp_path / "server.json").exists()
+
+
+def test_stale_lock_file_is_replaced(tmp_path: Path) -> None:
+    (tmp_path / "server.json").write_text(json.dumps({"pid": 999_999_999, "bolt_port": 1, "http_port": 2,
+                                                        "root": str(tmp_path)}))
+    with LocalArcadeDB(tmp_path) as server:
+        assert server.owned and server.info.pid != 999_999_999
+
+
+def test_loopback_only_and_generated_credentials(tmp_path: Path) -> None:
+    with LocalArcadeDB(tmp_path) as server:
+        cmdline = Path(f"/proc/{server.info.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"-Darcadedb.bolt.host=127.0.0.1" in cmdline
+        assert b"-Darcadedb.server.httpIncomingHost=127.0.0.1" in cmdline
+        assert len(server.password) >= 24
+
+
+def test_empty_directory_has_no_graph(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        with pytest.raises(StoreError, match="no graph has been built"):
+            store.run("MATCH (n) RETURN count(n)")
+
+
+def test_unreachable_uri_is_named() -> None:
+    with pytest.raises(StoreError, match=r"bolt://127\.0\.0\.1:9"):
+        open_store("bolt://127.0.0.1:9", user="neo4j", password="x")
+
+
+def test_server_dies_with_its_python_process(tmp_path: Path) -> None:
+    """A Python process killed with SIGKILL leaves no JVM behind (parent-death signal)."""
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "import sys, time; from pathlib import Path; from aroma.kg.arcadedb import LocalArcadeDB;"
+        "s = LocalArcadeDB(Path(sys.argv[1])).start(); print(s.info.pid, flush=True); time.sleep(600)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    jvm = int(child.stdout.readline())
+    assert _alive(jvm)
+    child.kill()
+    child.wait()
+    deadline = time.monotonic() + 30
+    while _alive(jvm) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            os.waitpid(jvm, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    assert not _alive(jvm)
