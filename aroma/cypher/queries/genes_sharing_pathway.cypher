@@ -1,5 +1,8 @@
-// Genes that share at least one pathway with a gene, most shared pathways first.
-MATCH (g:Gene {symbol: $symbol})-[:MEMBER_OF]->(p:Pathway)<-[:MEMBER_OF]-(other:Gene)
+// Genes sharing a most-specific pathway with a gene (Reactome leaves, MSigDB sets), most shared first.
+// Top-level Reactome pathways (e.g. Signal Transduction, thousands of genes) say little about a pair.
+MATCH (g:Gene {symbol: $symbol})-[:MEMBER_OF]->(p:Pathway)
+WHERE NOT (p)-[:PARENT_OF]->()
+MATCH (p)<-[:MEMBER_OF]-(other:Gene)
 WHERE other <> g
 RETURN other.symbol AS symbol, count(p) AS shared_pathways
 ORDER BY shared_pathways DESC, symbol

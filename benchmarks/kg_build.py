@@ -1,0 +1,144 @@
+"""Full knowledge-graph build benchmark: stage times, rows/s, peak memory, disk size, query latency.
+
+    python benchmarks/kg_build.py --sources ../shared/data/sources [--sweep] [--embedded]
+
+--sweep      rebuild with several batch sizes and compare load throughput
+--embedded   load the same records with ArcadeDB's embedded GraphBatch importer (no Bolt) for comparison
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aroma.kg.build import build
+from aroma.kg.stats import graph_stats
+from aroma.kg.store import GraphStore, open_store
+
+GENES = ["TP53", "MYC", "GAPDH", "BRCA1", "EGFR", "STAT3", "CDK1", "RPL3", "AKT1", "MDM2"]
+QUERIES = {
+    "1-hop neighbours with properties": ("queries/gene_neighbours", lambda a, b: {"symbol": a, "limit": 25}),
+    "genes sharing a pathway": ("queries/genes_sharing_pathway", lambda a, b: {"symbol": a, "limit": 25}),
+    "GO terms shared by two genes": ("queries/shared_go_terms", lambda a, b: {"a": a, "b": b}),
+}
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _server_peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def query_latency(store: GraphStore, runs: int = 5) -> dict[str, float]:
+    result = {}
+    for title, (name, params) in QUERIES.items():
+        times = []
+        for _ in range(runs):
+            for a, b in zip(GENES, GENES[1:] + GENES[:1]):
+                start = time.perf_counter()
+                store.read(name, **params(a, b))
+                times.append((time.perf_counter() - start) * 1000)
+        result[title] = statistics.median(times)
+    return result
+
+
+def bolt_build(sources: Path, batch_size: int, latency: bool) -> dict:
+    with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "db") as store:
+        start = time.monotonic()
+        report = build(sources, store=store, batch_size=batch_size, show_progress=False)
+        wall = time.monotonic() - start
+        figures = {
+            "batch_size": batch_size,
+            "wall_s": round(wall, 1),
+            "stages_s": {k: round(v, 1) for k, v in report.stage_seconds.items()},
+            "nodes": report.nodes,
+            "edges": report.edges,
+            "load_rows_per_s": round(report.load_rows_per_second),
+            "python_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "server_peak_rss_mb": round(_server_peak_rss_mb(store.backend.server.info.pid)),
+            "database_mb": round(_du(Path(store.backend.server.info.root) / "databases" / report.database) / 2**20, 1),
+        }
+        if latency:
+            figures["median_query_ms"] = {k: round(v, 2) for k, v in query_latency(store).items()}
+            figures["stats_s"] = round(_timed(lambda: graph_stats(store)), 2)
+        return figures
+
+
+def _timed(func) -> float:
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def embedded_load(sources: Path) -> dict:
+    """The same records through arcadedb_embedded's GraphBatch (in-process JVM, no Bolt, no Cypher)."""
+    import arcadedb_embedded as arcadedb
+
+    from aroma.kg.assemble import assemble
+    from aroma.kg.sources import SourceDir
+
+    graph = assemble(SourceDir(sources))
+    with tempfile.TemporaryDirectory() as tmp:
+        db = arcadedb.create_database(str(Path(tmp) / "bulk"))
+        start = time.monotonic()
+        for label in graph.nodes:
+            db.schema.create_vertex_type(label)
+        for kind in graph.edges:
+            db.schema.get_or_create_edge_type(kind[1])
+        rid: dict[str, str] = {}
+        with db.graph_batch(expected_edge_count=graph.edge_count, bidirectional=True) as batch:
+            for label, nodes in graph.nodes.items():
+                rows = [{k: v for k, v in n.row().items() if v is not None} for n in nodes]
+                rid.update(zip((n.id for n in nodes), batch.create_vertices(label, rows)))
+            for kind, edges in graph.edges.items():
+                batch.new_edges([rid[e.source] for e in edges], kind[1], [rid[e.target] for e in edges],
+                                [e.properties for e in edges] if edges[0].properties else None)
+        seconds = time.monotonic() - start
+        size = _du(Path(tmp) / "bulk")
+        db.close()
+    rows = graph.node_count + graph.edge_count
+    return {"load_s": round(seconds, 1), "rows_per_s": round(rows / seconds), "database_mb": round(size / 2**20, 1),
+            "note": "no indexes or constraints; ids resolved in Python"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sources", type=Path, default=Path("../shared/data/sources"))
+    parser.add_argument("--batch-size", type=int, default=20_000)
+    parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--embedded", action="store_true")
+    parser.add_argument("--embedded-worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.embedded_worker:  # own process: the embedded JVM lives inside Python
+        print(json.dumps(embedded_load(args.sources)))
+        return
+    results = {"bolt": bolt_build(args.sources, args.batch_size, latency=True)}
+    print(json.dumps(results, indent=1), flush=True)
+    if args.sweep:
+        results["sweep"] = [
+            {k: v for k, v in bolt_build(args.sources, size, latency=False).items() if k in
+             ("batch_size", "stages_s", "load_rows_per_s")}
+            for size in (2_000, 5_000, 10_000, 20_000, 50_000)
+        ]
+        print(json.dumps(results["sweep"], indent=1), flush=True)
+    if args.embedded:
+        out = subprocess.run([sys.executable, __file__, "--sources", str(args.sources), "--embedded-worker"],
+                             capture_output=True, text=True, check=True).stdout
+        results["embedded_graph_batch"] = json.loads(out.strip().splitlines()[-1])
+        print(json.dumps(results["embedded_graph_batch"], indent=1), flush=True)
+
+
+if __name__ == "__main__":
+    main()
