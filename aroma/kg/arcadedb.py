@@ -50,7 +50,9 @@ CYPHER_GAPS = {
     "parameter map as MATCH predicate": "use WHERE n.key = $value",
     "USE <database>": "the session selects the database",
     "CALL db.indexes()": "use SHOW INDEXES",
+    "CALL db.propertyKeys() answers nothing": "stats/property_keys.cypher collects keys()",
     "READ access mode does not refuse writes": "GraphStore enforces read-only itself",
+    "EXPLAIN reports query_type 'w'": "run EXPLAIN with write allowed; it changes nothing",
 }
 
 
