@@ -50,7 +50,7 @@ def _guard(func):
         except AromaError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
-            _fail("interrupted; the previously built database is unchanged", 130)
+            _fail("interrupted; unfinished work was rolled back (a build leaves the previous graph in place)", 130)
 
     return wrapper
 
@@ -153,6 +153,76 @@ def kg_stats(
                       highlight=False)
     out.print(f"built {build['finished_at']} in {build['seconds']} s (stages: {build.get('stage_seconds')}), "
               f"database {stats.database}, checksum {build['checksum']}", highlight=False)
+
+
+class ExportFormat(str, Enum):
+    neo4j_admin = "neo4j-admin"
+    turtle = "turtle"
+    nt = "nt"
+
+
+@kg_app.command("export")
+@_guard
+def kg_export(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="neo4j-admin CSVs, or RDF (turtle, nt)")],
+    out: Annotated[Path, typer.Option("--out", help="directory (neo4j-admin) or file (RDF)")],
+    sources: Annotated[
+        Optional[Path], typer.Option("--sources", help="neo4j-admin: sources directory [default: $AROMA_SOURCES]")
+    ] = None,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Export for `neo4j-admin database import full` (from the sources) or as RDF (from the built graph)."""
+    if fmt is ExportFormat.neo4j_admin:
+        from aroma.kg.assemble import assemble
+        from aroma.kg.export_admin import export_neo4j_admin
+        from aroma.kg.sources import SourceDir
+
+        directory = sources_dir(sources)
+        if directory is None:
+            _fail("no sources directory: pass --sources DIR or set AROMA_SOURCES / AROMA_DATA")
+        source_dir = SourceDir(directory)
+        source_dir.check_layout()
+        command = export_neo4j_admin(assemble(source_dir), out.expanduser(), database or "neo4j")
+        err.print(f"wrote CSVs to {out}; with the Neo4j server stopped, run (also in {out / 'import.sh'}):",
+                  highlight=False)
+        sys.stdout.write(command + "\n")
+        return
+    from aroma.kg.export_rdf import export_rdf
+
+    with _store(db, user, password, database) as store:
+        count = export_rdf(store, out.expanduser(), fmt.value)
+    err.print(f"wrote {count:,} triples to {out}", highlight=False)
+
+
+@kg_app.command("serve")
+@_guard
+def kg_serve(
+    db: Annotated[Optional[Path], typer.Option("--db", help="local database directory [default: $AROMA_DB or ~/.aroma/db]")] = None,
+    port: Annotated[int, typer.Option("--port", help="Bolt port on 127.0.0.1")] = 7687,
+) -> None:
+    """Keep the local ArcadeDB server running on loopback for cypher-shell or any Bolt client; Ctrl-C stops it."""
+    import time
+
+    from aroma.kg.arcadedb import LocalArcadeDB
+    from aroma.kg.store import default_target
+
+    server = LocalArcadeDB(db or Path(default_target())).start(bolt_port=port)
+    try:
+        if not server.owned:
+            _fail(f"a server already runs on {server.directory} at {server.bolt_uri}; connect there")
+        out.print(f"serving {server.directory} at {server.bolt_uri} (database {server.current or 'none built yet'})",
+                  highlight=False)
+        out.print(f"user {server.auth[0]}, password in {server.directory / 'credentials.json'}; Ctrl-C stops",
+                  highlight=False)
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        out.print("stopping; the data stays in " + str(server.directory), highlight=False)
+    finally:
+        server.stop()
 
 
 class OutputFormat(str, Enum):

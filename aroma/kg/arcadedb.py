@@ -131,14 +131,16 @@ class LocalArcadeDB:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> LocalArcadeDB:
-        """Reuse the server running on this directory, or start one."""
+    def start(self, bolt_port: int | None = None) -> LocalArcadeDB:
+        """Reuse the server running on this directory, or start one (on ``bolt_port`` if given)."""
         with self._locked():
             running = self._running_server()
             if running is not None:
                 self.info, self.owned = running, False
                 return self
-            self.info = self._launch()
+            if bolt_port is not None and _port_open(bolt_port):
+                raise StoreError(f"port {bolt_port} on 127.0.0.1 is already in use")
+            self.info = self._launch(bolt_port or _free_port())
             self.owned = True
             (self.directory / "server.json").write_text(json.dumps(self.info.__dict__))
         return self
@@ -213,10 +215,10 @@ class LocalArcadeDB:
             "com.arcadedb.server.ArcadeDBServer",
         ]
 
-    def _launch(self) -> ServerInfo:
+    def _launch(self, bolt_port: int) -> ServerInfo:
         root = self.directory / "server"
         root.mkdir(parents=True, exist_ok=True)
-        bolt_port, http_port = _free_port(), _free_port()
+        http_port = _free_port()
         log = open(self.directory / "server.log", "ab")
         self._process = subprocess.Popen(
             self._command(root, bolt_port, http_port),
@@ -224,6 +226,7 @@ class LocalArcadeDB:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=root,
+            start_new_session=True,  # a terminal's Ctrl-C reaches Python, which stops the server cleanly
             preexec_fn=_die_with_parent,
         )
         log.close()

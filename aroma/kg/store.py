@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,7 +26,7 @@ from aroma.kg.arcadedb import LocalArcadeDB
 DB_ENV = "AROMA_DB"
 DEFAULT_DB = Path("~/.aroma/db")
 URI_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
-_DB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+MIN_SERVER_VERSION = (5,)
 
 
 def default_target() -> str:
@@ -137,6 +138,17 @@ def _counters(summary: neo4j.ResultSummary) -> dict[str, int]:
     return {k: v for k, v in vars(summary.counters).items() if isinstance(v, int) and not k.startswith("_") and v}
 
 
+def redact(target: str) -> str:
+    """A URI without any ``user:password@`` part, for messages."""
+    return re.sub(r"://[^@/]*@", "://", target)
+
+
+def server_version(agent: str) -> tuple[int, ...]:
+    """``Neo4j/5.26.0 compatible (ArcadeDB …)`` → (5, 26, 0)."""
+    match = re.search(r"Neo4j/(\d+)\.(\d+)(?:\.(\d+))?", agent or "")
+    return tuple(int(g) for g in match.groups() if g is not None) if match else ()
+
+
 def batched(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -156,47 +168,53 @@ class GraphStore:
         return self.backend.database
 
     # -- sessions ---------------------------------------------------------------------------
-    def _session(self, database: str | None = None, *, write: bool) -> neo4j.Session:
+    @contextmanager
+    def _session(self, database: str | None = None, *, write: bool) -> Iterator[neo4j.Session]:
         name = database or self.database
         if name is None:
             raise StoreError(f"no graph has been built in {self.target} yet: run `aroma kg build` first")
         mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
-        return self.driver.session(database=name, default_access_mode=mode)
+        try:
+            with self.driver.session(database=name, default_access_mode=mode) as session:
+                yield session
+        except Neo4jError as exc:
+            if exc.code == "Neo.ClientError.Database.DatabaseNotFound":
+                raise StoreError(f"database {name!r} does not exist on {self.target}") from exc
+            if not write and "Forbidden" in (exc.code or ""):  # Neo4j refusing a write in a read transaction
+                raise ReadOnlyViolation(f"refused by the server: {exc.message}") from exc
+            raise StoreError(f"{exc.code}: {exc.message}") from exc
+        except ServiceUnavailable as exc:
+            raise StoreError(f"lost the connection to {self.target}: {exc}") from exc
 
     def run(self, text: str, params: dict[str, Any] | None = None, *, write: bool = False,
             database: str | None = None) -> QueryResult:
         """Run Cypher text. Without ``write`` a query that changes anything is rolled back and refused."""
-        try:
-            with self._session(database, write=write) as session:
-                tx = session.begin_transaction()
-                try:
-                    result = tx.run(text, params or {})
-                    columns = list(result.keys())
-                    rows = [{k: _plain(v) for k, v in record.items()} for record in result]
-                    summary = result.consume()
-                    changes = summary.counters.contains_updates or summary.counters.contains_system_updates
-                    if not write and (changes or summary.query_type in ("w", "rw", "s")):
-                        tx.rollback()
-                        raise ReadOnlyViolation(
-                            "refused: this query writes to the graph (nothing was changed); "
-                            "pass --write to allow it"
-                        )
-                    tx.commit()
-                finally:
-                    if not tx.closed():
-                        tx.close()
-        except ReadOnlyViolation:
-            raise
-        except Neo4jError as exc:
-            if not write and "read" in str(exc.message or "").lower() and "write" in str(exc.message or "").lower():
-                raise ReadOnlyViolation(f"refused by the server: {exc.message}") from exc
-            raise StoreError(f"{exc.code}: {exc.message}") from exc
+        with self._session(database, write=write) as session:
+            with session.begin_transaction() as tx:
+                result = tx.run(text, params or {})
+                columns = list(result.keys())
+                rows = [{k: _plain(v) for k, v in record.items()} for record in result]
+                summary = result.consume()
+                changes = summary.counters.contains_updates or summary.counters.contains_system_updates
+                if not write and (changes or summary.query_type in ("w", "rw", "s")):
+                    tx.rollback()
+                    raise ReadOnlyViolation(
+                        "refused: this query writes to the graph (nothing was changed); pass --write to allow it"
+                    )
+                tx.commit()
         return QueryResult(columns, rows, _counters(summary))
 
     def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Run a named read query from ``aroma/cypher`` and return its rows."""
         with self._session(write=False) as session:
             return session.execute_read(lambda tx: [r.data() for r in tx.run(cypher.query(name), params)])
+
+    def stream(self, name: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Rows of a named read query one at a time (for exports larger than memory)."""
+        with self._session(write=False) as session:
+            with session.begin_transaction() as tx:
+                for record in tx.run(cypher.query(name), params):
+                    yield {k: _plain(v) for k, v in record.items()}
 
     def write(self, name: str, database: str | None = None, **params: Any) -> dict[str, int]:
         """Run a named write query (or each statement of a multi-statement file) in its own transaction."""
@@ -210,12 +228,21 @@ class GraphStore:
 
     def load(self, name: str, rows: Sequence[dict[str, Any]], *, batch_size: int, database: str,
              advance: Callable[[int], None] = lambda n: None) -> None:
-        """Load rows through a named ``UNWIND $rows`` query, one transaction per batch (retried when transient)."""
+        """Load rows through a named ``UNWIND $rows`` query, one transaction per batch (retried when transient).
+
+        A batch that fails is rolled back whole; the error says how many rows had been committed.
+        """
         statement = cypher.query(name)
-        with self._session(database, write=True) as session:
-            for batch in batched(rows, batch_size):
-                session.execute_write(lambda tx, b=batch: tx.run(statement, rows=list(b)).consume())
-                advance(len(batch))
+        done = 0
+        try:
+            with self._session(database, write=True) as session:
+                for batch in batched(rows, batch_size):
+                    session.execute_write(lambda tx, b=batch: tx.run(statement, rows=list(b)).consume())
+                    done += len(batch)
+                    advance(len(batch))
+        except StoreError as exc:
+            raise StoreError(f"{name}: batch failed after {done:,} of {len(rows):,} rows were committed "
+                             f"(the failed batch was rolled back): {exc}") from exc
 
     def close(self) -> None:
         self.driver.close()
@@ -245,15 +272,21 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
             server.stop()
             raise
         backend = LocalArcadeBackend(server)
+    shown = redact(target)
     try:
         driver.verify_connectivity()
+        version = server_version(driver.get_server_info().agent)
     except ServiceUnavailable as exc:
         backend.close()
-        raise StoreError(f"cannot reach the graph database at {target}: {exc}") from exc
+        raise StoreError(f"cannot reach the graph database at {shown}: {exc}") from exc
     except AuthError as exc:
         backend.close()
-        raise StoreError(f"authentication to {target} failed: {exc.message}") from exc
+        raise StoreError(f"authentication to {shown} failed: check --user/--password "
+                         f"(or AROMA_NEO4J_USER/AROMA_NEO4J_PASSWORD)") from exc
     except ClientError as exc:
         backend.close()
-        raise StoreError(f"{target}: {exc.message}") from exc
-    return GraphStore(driver, backend, target)
+        raise StoreError(f"{shown}: {exc.message}") from exc
+    if version and version < MIN_SERVER_VERSION:
+        backend.close()
+        raise StoreError(f"{shown} runs Neo4j {'.'.join(map(str, version))}; aroma needs Neo4j 5 or newer")
+    return GraphStore(driver, backend, shown)
