@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -69,7 +69,20 @@ def assemble(sources: SourceDir, step: Step = lambda name: None) -> KnowledgeGra
     _add_string(kg, genes, sources)
     step("TRRUST")
     _add_trrust(kg, genes, sources)
+    _add_sizes(kg)
     return kg
+
+
+def _add_sizes(kg: KnowledgeGraph) -> None:
+    """How specific each term and pathway is: directly annotated genes, members, and Reactome leaves."""
+    annotated = Counter(e.target for e in kg.edges[(GENE, "ANNOTATED_WITH", GO_TERM)])
+    for node in kg.nodes[GO_TERM]:
+        node.properties["gene_count"] = annotated.get(node.id, 0)
+    members = Counter(e.target for e in kg.edges[(GENE, "MEMBER_OF", PATHWAY)])
+    parents = {e.source for e in kg.edges[(PATHWAY, "PARENT_OF", PATHWAY)]}
+    for node in kg.nodes[PATHWAY]:
+        node.properties["size"] = members.get(node.id, 0)
+        node.properties["is_leaf"] = node.id not in parents
 
 
 def _add_genes(kg: KnowledgeGraph, genes: GeneIndex, proteins: list[uniprot.ProteinEntry]) -> None:

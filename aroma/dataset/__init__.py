@@ -1,0 +1,1 @@
+"""The PerturbReason dataset: PerturbQA labels joined with knowledge-graph evidence and reasoning targets."""

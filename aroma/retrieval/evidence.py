@@ -1,0 +1,104 @@
+"""Evidence records for one (perturbed gene, target gene) pair; every item names its source and identifiers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class GeneFacts:
+    """What a gene is (NCBI), whether it is a transcription factor, and its main GO processes."""
+
+    id: str
+    symbol: str
+    description: str
+    type: str
+    uniprot: str | None
+    is_tf: bool
+    tf_evidence: list[str]
+    processes: list[dict[str, Any]]  # most specific GO biological processes: id, name, gene_count
+    degree: int
+    top_interactors: list[dict[str, Any]]  # symbol, id, combined_score
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """A STRING v12 edge with its combined score and channel scores (0–1000)."""
+
+    source: str
+    a: str
+    b: str
+    combined_score: int
+    channels: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Regulation:
+    """A TRRUST v2 TF → target edge."""
+
+    source: str
+    tf: str
+    target: str
+    sign: str
+    pmids: list[str]
+
+
+@dataclass(frozen=True)
+class GenePath:
+    """A path through STRING between the pair; strength = its weakest edge score (0–1000)."""
+
+    symbols: list[str]
+    ids: list[str]
+    scores: list[int]
+
+    @property
+    def strength(self) -> int:
+        return min(self.scores)
+
+    @property
+    def hops(self) -> int:
+        return len(self.scores)
+
+
+@dataclass
+class PairEvidence:
+    """All evidence retrieved for a pair, in the order a biologist would read it."""
+
+    cell_line: str
+    perturbed: GeneFacts
+    target: GeneFacts
+    interaction: Interaction | None = None
+    regulations: list[Regulation] = field(default_factory=list)
+    paths: list[GenePath] = field(default_factory=list)
+    shared_pathways: list[dict[str, Any]] = field(default_factory=list)
+    shared_go_terms: list[dict[str, Any]] = field(default_factory=list)
+    shared_complexes: list[dict[str, Any]] = field(default_factory=list)
+    shared_hallmarks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_direct_relation(self) -> bool:
+        return self.interaction is not None or bool(self.regulations)
+
+    @property
+    def has_path(self) -> bool:
+        return bool(self.paths)
+
+    @property
+    def has_shared_pathway(self) -> bool:
+        return bool(self.shared_pathways or self.shared_hallmarks)
+
+    def cited_symbols(self) -> set[str]:
+        """Every gene symbol that this evidence mentions (what a reasoning text may cite)."""
+        symbols = {self.perturbed.symbol, self.target.symbol}
+        for path in self.paths:
+            symbols.update(path.symbols)
+        for facts in (self.perturbed, self.target):
+            symbols.update(i["symbol"] for i in facts.top_interactors)
+        return symbols
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for path, raw in zip(self.paths, data["paths"]):
+            raw["strength"] = path.strength
+        return data

@@ -1,0 +1,226 @@
+"""Per-gene evidence fetched from the graph in batches (named queries only) and cached; pairs are combined here.
+
+Path finding runs in memory over the STRING network fetched once (``retrieval/string_network``):
+enumerating variable-length paths between well-connected genes in Cypher takes seconds per pair on
+every engine, while bounded set intersections take microseconds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aroma.errors import AromaError
+from aroma.kg.adapters.string_db import CHANNELS
+from aroma.kg.store import GraphStore, batched
+from aroma.retrieval.evidence import GeneFacts, GenePath, Interaction, PairEvidence, Regulation
+
+# GO molecular-function terms that make a gene a transcription factor.
+TF_TERMS = {
+    "GO:0003700": "DNA-binding transcription factor activity",
+    "GO:0000981": "DNA-binding transcription factor activity, RNA polymerase II-specific",
+    "GO:0001228": "DNA-binding transcription activator activity, RNA polymerase II-specific",
+    "GO:0001227": "DNA-binding transcription repressor activity, RNA polymerase II-specific",
+}
+COMPLEX_ROOT = "GO:0032991"  # protein-containing complex: every complex term is under it
+NETWORK_CHANNELS = ("experimental", "database", "coexpression", "neighborhood", "fusion", "cooccurence")
+assert set(NETWORK_CHANNELS) <= set(CHANNELS)
+
+
+class UnknownGene(AromaError):
+    """A gene symbol that is neither an official symbol nor an unambiguous alias in the graph."""
+
+    def __init__(self, symbols: Sequence[str]) -> None:
+        self.symbols = list(symbols)
+        super().__init__(f"gene(s) not in the knowledge graph: {', '.join(self.symbols)}")
+
+
+@dataclass(frozen=True)
+class RetrievalLimits:
+    """How much evidence to keep per pair, and what counts as too broad to be informative."""
+
+    max_term_genes: int = 1000  # GO terms annotated to more genes are too broad to cite
+    max_pathway_size: int = 500  # likewise for pathways
+    shared_items: int = 5
+    processes: int = 5
+    top_interactors: int = 5
+    paths: int = 3
+    path_fanout: int = 25  # strongest neighbours explored per end for 3-hop paths
+    min_path_score: int = 400  # STRING medium confidence
+
+
+@dataclass
+class _Gene:
+    facts: dict[str, Any]
+    go_terms: list[dict[str, Any]]
+    pathways: list[dict[str, Any]]
+    regulates: dict[str, list[Regulation]]  # target id → TRRUST rows
+    regulated_by: dict[str, list[Regulation]]
+
+
+class EvidenceIndex:
+    """Answers evidence for pairs from per-gene evidence fetched in batches and kept in memory."""
+
+    def __init__(self, store: GraphStore, limits: RetrievalLimits | None = None, batch_size: int = 1000) -> None:
+        self.store = store
+        self.limits = limits or RetrievalLimits()
+        self.batch_size = batch_size
+        self._ids: dict[str, str] = {}  # symbol or alias → gene id
+        self._genes: dict[str, _Gene] = {}
+        self._network: dict[str, dict[str, tuple[int, dict[str, int]]]] | None = None
+        self._symbols: dict[str, str] = {}  # gene id → symbol (for every gene in the network)
+        self._complexes: set[str] | None = None
+        self._strongest: dict[str, list[str]] = {}
+
+    # -- identifiers --------------------------------------------------------------------------
+    def resolve(self, symbols: Iterable[str], *, strict: bool = True) -> dict[str, str]:
+        """Map symbols (official or alias) to gene ids; unknown ones raise ``UnknownGene`` unless not strict."""
+        wanted = sorted({s for s in symbols if s not in self._ids})
+        for batch in batched(wanted, self.batch_size):
+            for row in self.store.read("retrieval/genes_by_symbol", symbols=list(batch)):
+                self._ids[row["symbol"]] = row["id"]
+        leftover = [s for s in wanted if s not in self._ids]
+        if leftover:
+            by_alias: dict[str, set[str]] = defaultdict(set)
+            for row in self.store.read("retrieval/genes_by_alias", symbols=leftover):
+                for alias in row["matched"]:
+                    by_alias[alias].add(row["id"])
+            for alias, ids in by_alias.items():
+                if len(ids) == 1:
+                    self._ids[alias] = next(iter(ids))
+        unknown = [s for s in wanted if s not in self._ids]
+        if unknown and strict:
+            raise UnknownGene(unknown)
+        return {s: self._ids[s] for s in symbols if s in self._ids}
+
+    # -- per-gene evidence ----------------------------------------------------------------------
+    def prefetch(self, gene_ids: Iterable[str]) -> None:
+        """Fetch facts, GO terms, pathways and regulation for every gene not cached yet, in batches."""
+        missing = sorted({g for g in gene_ids if g not in self._genes})
+        for batch in batched(missing, self.batch_size):
+            ids = list(batch)
+            genes = {row["id"]: _Gene(row, [], [], {}, {}) for row in self.store.read("retrieval/gene_facts", ids=ids)}
+            for row in self.store.read("retrieval/gene_go_terms", ids=ids):
+                genes[row["id"]].go_terms.append(row)
+            for row in self.store.read("retrieval/gene_pathways", ids=ids):
+                genes[row["id"]].pathways.append(row)
+            for row in self.store.read("retrieval/gene_regulations", ids=ids):
+                regulation = Regulation("TRRUST v2", row["tf_symbol"], row["target_symbol"], row["sign"],
+                                        sorted(row["pmids"] or []))
+                if row["tf"] in genes:
+                    genes[row["tf"]].regulates.setdefault(row["target"], [])
+                    genes[row["tf"]].regulates[row["target"]].append(regulation)
+                if row["target"] in genes:
+                    genes[row["target"]].regulated_by.setdefault(row["tf"], [])
+                    genes[row["target"]].regulated_by[row["tf"]].append(regulation)
+            self._genes.update(genes)
+
+    @property
+    def network(self) -> dict[str, dict[str, tuple[int, dict[str, int]]]]:
+        if self._network is None:
+            network: dict[str, dict[str, tuple[int, dict[str, int]]]] = defaultdict(dict)
+            for row in self.store.read("retrieval/string_network"):
+                edge = (row["combined_score"], {c: row[c] for c in NETWORK_CHANNELS if row[c]})
+                network[row["a"]][row["b"]] = edge
+                network[row["b"]][row["a"]] = edge
+                self._symbols[row["a"]], self._symbols[row["b"]] = row["a_symbol"], row["b_symbol"]
+            self._network = dict(network)
+        return self._network
+
+    @property
+    def complex_terms(self) -> set[str]:
+        if self._complexes is None:
+            self._complexes = {row["id"] for row in self.store.read("retrieval/complex_terms")}
+        return self._complexes
+
+    def _strongest_partners(self, gene_id: str) -> list[str]:
+        if gene_id not in self._strongest:
+            partners = self.network.get(gene_id, {})
+            ranked = sorted(partners, key=lambda p: (-partners[p][0], self._symbols[p]))
+            self._strongest[gene_id] = [p for p in ranked if partners[p][0] >= self.limits.min_path_score][
+                : self.limits.path_fanout]
+        return self._strongest[gene_id]
+
+    def facts(self, gene_id: str) -> GeneFacts:
+        gene = self._genes[gene_id]
+        row, limits = gene.facts, self.limits
+        tf_evidence = [f"{term} {name}" for term, name in TF_TERMS.items()
+                       if any(t["term"] == term for t in gene.go_terms)]
+        if row["regulated_targets"]:
+            tf_evidence.insert(0, f"TRRUST v2: regulates {row['regulated_targets']} target gene(s)")
+        processes = sorted(
+            (t for t in gene.go_terms if t["namespace"] == "biological_process" and
+             1 < (t["gene_count"] or 0) <= limits.max_term_genes),
+            key=lambda t: (t["gene_count"], t["term"]),
+        )[: limits.processes]
+        partners = self.network.get(gene_id, {})
+        top = sorted(partners, key=lambda p: (-partners[p][0], self._symbols[p]))[: limits.top_interactors]
+        return GeneFacts(
+            id=gene_id, symbol=row["symbol"], description=row["description"] or "", type=row["type"] or "",
+            uniprot=row["uniprot"], is_tf=bool(tf_evidence), tf_evidence=tf_evidence,
+            processes=[{"id": t["term"], "name": t["name"], "gene_count": t["gene_count"]} for t in processes],
+            degree=len(partners),
+            top_interactors=[{"symbol": self._symbols[p], "id": p, "combined_score": partners[p][0]} for p in top],
+        )
+
+    # -- pairs ----------------------------------------------------------------------------------
+    def paths(self, a: str, b: str) -> list[GenePath]:
+        """The strongest 2- and 3-hop STRING paths from ``a`` to ``b`` (bounded fan-out, deterministic)."""
+        network, limits = self.network, self.limits
+        na, nb = network.get(a, {}), network.get(b, {})
+        found: list[GenePath] = []
+        for x in sorted(na.keys() & nb.keys()):
+            if x not in (a, b) and min(na[x][0], nb[x][0]) >= limits.min_path_score:
+                found.append(GenePath([self._symbols[i] for i in (a, x, b)], [a, x, b], [na[x][0], nb[x][0]]))
+        ends = set(self._strongest_partners(b))
+        for x in self._strongest_partners(a):
+            if x == b:
+                continue
+            for y in sorted(ends & network[x].keys()):
+                if y not in (a, x):
+                    found.append(GenePath([self._symbols[i] for i in (a, x, y, b)], [a, x, y, b],
+                                          [na[x][0], network[x][y][0], nb[y][0]]))
+        found.sort(key=lambda p: (-p.strength, p.hops, -sum(p.scores), p.symbols))
+        return found[: limits.paths]
+
+    def _shared(self, items_a: list[dict], items_b: list[dict], key: str, size: str, limit: int) -> list[dict]:
+        in_b = {item[key] for item in items_b}
+        shared = [item for item in items_a if item[key] in in_b and (item[size] or 0) <= limit]
+        return sorted(shared, key=lambda i: (i[size], i[key]))
+
+    def pair(self, perturbed: str, target: str, cell_line: str) -> PairEvidence:
+        """Evidence for one pair of gene ids (both prefetched)."""
+        p, t = self._genes[perturbed], self._genes[target]
+        limits = self.limits
+        edge = self.network.get(perturbed, {}).get(target)
+        interaction = None
+        if edge:
+            interaction = Interaction("STRING v12", p.facts["symbol"], t.facts["symbol"], edge[0], edge[1])
+        regulations = p.regulates.get(target, []) + t.regulates.get(perturbed, [])
+        pathways = self._shared(p.pathways, t.pathways, "pathway", "size", limits.max_pathway_size)
+        go_terms = self._shared(p.go_terms, t.go_terms, "term", "gene_count", limits.max_term_genes)
+        shared_go = [{"id": g["term"], "name": g["name"], "namespace": g["namespace"], "gene_count": g["gene_count"]}
+                     for g in go_terms]
+        complexes = [g for g in shared_go if g["id"] in self.complex_terms and g["id"] != COMPLEX_ROOT]
+        pathway_items = [{"id": x["pathway"], "name": x["name"], "source": x["source"], "size": x["size"]}
+                         for x in pathways]
+        return PairEvidence(
+            cell_line=cell_line,
+            perturbed=self.facts(perturbed),
+            target=self.facts(target),
+            interaction=interaction,
+            regulations=sorted(regulations, key=lambda r: (r.tf, r.target, r.sign)),
+            paths=self.paths(perturbed, target),
+            shared_pathways=[x for x in pathway_items if x["source"] != "msigdb_hallmark"][: limits.shared_items],
+            shared_go_terms=[g for g in shared_go if g["id"] not in self.complex_terms][: limits.shared_items],
+            shared_complexes=complexes[: limits.shared_items],
+            shared_hallmarks=[x for x in pathway_items if x["source"] == "msigdb_hallmark"][: limits.shared_items],
+        )
+
+    def evidence(self, perturbed: str, target: str, cell_line: str) -> PairEvidence:
+        """Evidence for one pair given by symbols or aliases; unknown genes raise ``UnknownGene``."""
+        ids = self.resolve([perturbed, target])
+        self.prefetch(ids.values())
+        return self.pair(ids[perturbed], ids[target], cell_line)

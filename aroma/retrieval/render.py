@@ -1,0 +1,51 @@
+"""Evidence → plain text for a language model; each line carries its source and identifiers."""
+
+from __future__ import annotations
+
+from aroma.retrieval.evidence import GeneFacts, PairEvidence
+
+
+def _score(value: int) -> str:
+    return f"{value / 1000:.3f}"
+
+
+def _gene_lines(role: str, gene: GeneFacts) -> list[str]:
+    lines = [f"{role} {gene.symbol} ({gene.id or 'not in the graph'}): {gene.description or 'no description'}"
+             f" [{gene.type or 'unknown type'}; NCBI Gene]"]
+    if gene.is_tf:
+        lines.append(f"  {gene.symbol} is a transcription factor: " + "; ".join(gene.tf_evidence))
+    if gene.processes:
+        lines.append("  GO processes: " + "; ".join(f"{p['name']} ({p['id']})" for p in gene.processes))
+    if gene.top_interactors:
+        partners = ", ".join(f"{i['symbol']} {_score(i['combined_score'])}" for i in gene.top_interactors)
+        lines.append(f"  STRING degree {gene.degree}; strongest partners: {partners}")
+    return lines
+
+
+def render_evidence(evidence: PairEvidence) -> str:
+    """A compact, source-annotated text block describing the pair."""
+    p, t = evidence.perturbed, evidence.target
+    lines = _gene_lines("Perturbed gene", p) + _gene_lines("Target gene", t)
+    lines.append("Direct relations:")
+    if evidence.interaction:
+        i = evidence.interaction
+        channels = ", ".join(f"{k} {_score(v)}" for k, v in sorted(i.channels.items()))
+        lines.append(f"  STRING v12: {i.a}–{i.b} combined score {_score(i.combined_score)}"
+                     + (f" ({channels})" if channels else ""))
+    for r in evidence.regulations:
+        lines.append(f"  TRRUST v2: {r.tf} → {r.target}, {r.sign} (PMID {', '.join(r.pmids) or 'none'})")
+    if not evidence.has_direct_relation:
+        lines.append("  none found in STRING or TRRUST")
+    if evidence.paths:
+        lines.append("Paths in the STRING network (weakest edge score):")
+        for path in evidence.paths:
+            lines.append(f"  {' – '.join(path.symbols)} ({_score(path.strength)})")
+    for title, items in (("Shared pathways", evidence.shared_pathways),
+                         ("Shared hallmark gene sets (MSigDB)", evidence.shared_hallmarks)):
+        if items:
+            lines.append(f"{title}: " + "; ".join(f"{x['name']} ({x['id']}, {x['size']} genes)" for x in items))
+    for title, items in (("Shared GO terms (most specific first)", evidence.shared_go_terms),
+                         ("Shared protein complexes (GO)", evidence.shared_complexes)):
+        if items:
+            lines.append(f"{title}: " + "; ".join(f"{x['name']} ({x['id']})" for x in items))
+    return "\n".join(lines)
