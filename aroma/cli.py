@@ -19,6 +19,8 @@ from aroma.errors import AromaError
 app = typer.Typer(help="AROMA toolkit: knowledge graphs and perturbation reasoning.", no_args_is_help=True)
 kg_app = typer.Typer(help="Build and inspect Gene-KG and Path-KG.", no_args_is_help=True)
 app.add_typer(kg_app, name="kg")
+dataset_app = typer.Typer(help="Build the PerturbReason dataset.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
 out = Console()
 err = Console(stderr=True)
 
@@ -276,6 +278,67 @@ def cypher_command(
         out.print(table)
     if result.counters:
         err.print("changes: " + ", ".join(f"{k}={v}" for k, v in result.counters.items()))
+
+
+@app.command("retrieve")
+@_guard
+def retrieve_command(
+    perturbed: Annotated[str, typer.Argument(help="perturbed (knocked-down) gene: symbol or alias")],
+    target: Annotated[str, typer.Argument(help="target gene: symbol or alias")],
+    cell_line: Annotated[str, typer.Option("--cell-line", help="cell line named in the evidence")] = "K562",
+    as_json: Annotated[bool, typer.Option("--json", help="print the evidence as JSON")] = False,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Evidence from the knowledge graphs for one (perturbed gene, target gene) pair."""
+    from aroma.retrieval import EvidenceIndex, render_evidence
+
+    with _store(db, user, password, database) as store:
+        evidence = EvidenceIndex(store).evidence(perturbed, target, cell_line.upper())
+    if as_json:
+        sys.stdout.write(json.dumps(evidence.to_dict(), indent=1, sort_keys=True) + "\n")
+    else:
+        out.print(render_evidence(evidence), highlight=False, markup=False, soft_wrap=True)
+
+
+@dataset_app.command("generate")
+@_guard
+def dataset_generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="output directory")],
+    cell_line: Annotated[list[str], typer.Option("--cell-line", help="k562 and/or rpe1 (repeat the option)")],
+    perturbqa: Annotated[
+        Optional[Path], typer.Option("--perturbqa", help="directory of {cell}-de.csv / {cell}-dir.csv "
+                                     "[default: $AROMA_DATA/perturbqa]")
+    ] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="seeded sample of N pairs per cell line")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="processes building examples")] = 1,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    validation: Annotated[float, typer.Option("--validation", min=0.0, max=0.9,
+                                              help="share of training perturbations held out")] = 0.1,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+) -> None:
+    """PerturbQA labels + knowledge-graph evidence → JSONL, a Hugging Face dataset, a card and a plot."""
+    import time
+
+    from aroma.config import data_dir
+    from aroma.dataset.generate import GenerateConfig, generate
+
+    directory = perturbqa or (data_dir() / "perturbqa" if data_dir() else None)
+    if directory is None:
+        _fail("no PerturbQA directory: pass --perturbqa DIR or set AROMA_DATA")
+    config = GenerateConfig(directory, cell_line, out_dir, limit, workers, seed, validation)
+    start = time.monotonic()
+    with _store(db, user, password, database) as store:
+        card = generate(store, config, show_progress=not quiet)
+    seconds = time.monotonic() - start
+    out.print(f"{card.pairs:,} examples in {out_dir} ({seconds:.0f} s, {card.pairs / seconds:,.0f} pairs/s); "
+              f"card: {out_dir / 'README.md'}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class RetrievalLimits:
     max_pathway_size: int = 500  # likewise for pathways
     shared_items: int = 5
     processes: int = 5
+    min_process_genes: int = 10  # "main" processes: specific, but not idiosyncratic
     top_interactors: int = 5
     paths: int = 3
     path_fanout: int = 25  # strongest neighbours explored per end for 3-hop paths
@@ -81,15 +82,15 @@ class EvidenceIndex:
         for batch in batched(wanted, self.batch_size):
             for row in self.store.read("retrieval/genes_by_symbol", symbols=list(batch)):
                 self._ids[row["symbol"]] = row["id"]
-        leftover = [s for s in wanted if s not in self._ids]
-        if leftover:
-            by_alias: dict[str, set[str]] = defaultdict(set)
-            for row in self.store.read("retrieval/genes_by_alias", symbols=leftover):
-                for alias in row["matched"]:
-                    by_alias[alias].add(row["id"])
-            for alias, ids in by_alias.items():
+        leftover = {s.upper(): s for s in wanted if s not in self._ids}
+        if leftover:  # aliases, and symbols in another case, naming exactly one gene
+            by_name: dict[str, set[str]] = defaultdict(set)
+            for row in self.store.read("retrieval/genes_by_alias", symbols=sorted(leftover)):
+                for name in row["matched"]:
+                    by_name[name].add(row["id"])
+            for name, ids in by_name.items():
                 if len(ids) == 1:
-                    self._ids[alias] = next(iter(ids))
+                    self._ids[leftover[name]] = next(iter(ids))
         unknown = [s for s in wanted if s not in self._ids]
         if unknown and strict:
             raise UnknownGene(unknown)
@@ -152,14 +153,14 @@ class EvidenceIndex:
             tf_evidence.insert(0, f"TRRUST v2: regulates {row['regulated_targets']} target gene(s)")
         processes = sorted(
             (t for t in gene.go_terms if t["namespace"] == "biological_process" and
-             1 < (t["gene_count"] or 0) <= limits.max_term_genes),
+             limits.min_process_genes <= (t["gene_count"] or 0) <= limits.max_term_genes),
             key=lambda t: (t["gene_count"], t["term"]),
         )[: limits.processes]
         partners = self.network.get(gene_id, {})
         top = sorted(partners, key=lambda p: (-partners[p][0], self._symbols[p]))[: limits.top_interactors]
         return GeneFacts(
             id=gene_id, symbol=row["symbol"], description=row["description"] or "", type=row["type"] or "",
-            uniprot=row["uniprot"], is_tf=bool(tf_evidence), tf_evidence=tf_evidence,
+            uniprot=row["uniprot"], is_tf=bool(tf_evidence), tf_evidence=tf_evidence[:2],
             processes=[{"id": t["term"], "name": t["name"], "gene_count": t["gene_count"]} for t in processes],
             degree=len(partners),
             top_interactors=[{"symbol": self._symbols[p], "id": p, "combined_score": partners[p][0]} for p in top],

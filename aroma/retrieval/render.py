@@ -5,7 +5,11 @@ from __future__ import annotations
 from aroma.retrieval.evidence import GeneFacts, PairEvidence
 
 
-def _score(value: int) -> str:
+MAX_PMIDS = 5
+
+
+def score_text(value: int) -> str:
+    """A STRING score (0–1000) as written in evidence and reasoning: 0.998."""
     return f"{value / 1000:.3f}"
 
 
@@ -17,7 +21,7 @@ def _gene_lines(role: str, gene: GeneFacts) -> list[str]:
     if gene.processes:
         lines.append("  GO processes: " + "; ".join(f"{p['name']} ({p['id']})" for p in gene.processes))
     if gene.top_interactors:
-        partners = ", ".join(f"{i['symbol']} {_score(i['combined_score'])}" for i in gene.top_interactors)
+        partners = ", ".join(f"{i['symbol']} {score_text(i['combined_score'])}" for i in gene.top_interactors)
         lines.append(f"  STRING degree {gene.degree}; strongest partners: {partners}")
     return lines
 
@@ -29,17 +33,18 @@ def render_evidence(evidence: PairEvidence) -> str:
     lines.append("Direct relations:")
     if evidence.interaction:
         i = evidence.interaction
-        channels = ", ".join(f"{k} {_score(v)}" for k, v in sorted(i.channels.items()))
-        lines.append(f"  STRING v12: {i.a}–{i.b} combined score {_score(i.combined_score)}"
+        channels = ", ".join(f"{k} {score_text(v)}" for k, v in sorted(i.channels.items()))
+        lines.append(f"  STRING v12: {i.a}–{i.b} combined score {score_text(i.combined_score)}"
                      + (f" ({channels})" if channels else ""))
     for r in evidence.regulations:
-        lines.append(f"  TRRUST v2: {r.tf} → {r.target}, {r.sign} (PMID {', '.join(r.pmids) or 'none'})")
+        more = f" and {len(r.pmids) - MAX_PMIDS} more" if len(r.pmids) > MAX_PMIDS else ""
+        lines.append(f"  TRRUST v2: {r.tf} → {r.target}, {r.sign} (PMID {', '.join(r.pmids[:MAX_PMIDS]) or 'none'}{more})")
     if not evidence.has_direct_relation:
         lines.append("  none found in STRING or TRRUST")
     if evidence.paths:
         lines.append("Paths in the STRING network (weakest edge score):")
         for path in evidence.paths:
-            lines.append(f"  {' – '.join(path.symbols)} ({_score(path.strength)})")
+            lines.append(f"  {' – '.join(path.symbols)} ({score_text(path.strength)})")
     for title, items in (("Shared pathways", evidence.shared_pathways),
                          ("Shared hallmark gene sets (MSigDB)", evidence.shared_hallmarks)):
         if items:

@@ -1,4 +1,6 @@
-// Genes listing one of $symbols among their NCBI aliases (a scan: run only for symbols left unresolved).
+// Genes whose NCBI alias, or symbol in another letter case, is one of $symbols (given in upper case).
+// A scan: run only for the symbols left unresolved by genes_by_symbol.
 MATCH (g:Gene)
-WHERE any(alias IN g.aliases WHERE alias IN $symbols)
-RETURN g.id AS id, g.symbol AS symbol, [alias IN g.aliases WHERE alias IN $symbols] AS matched
+WHERE toUpper(g.symbol) IN $symbols OR any(alias IN g.aliases WHERE toUpper(alias) IN $symbols)
+RETURN g.id AS id, g.symbol AS symbol,
+       [name IN [g.symbol] + g.aliases WHERE toUpper(name) IN $symbols | toUpper(name)] AS matched

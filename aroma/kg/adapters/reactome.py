@@ -35,7 +35,7 @@ def read_pathways(path: Path) -> Iterator[ReactomePathway]:
     for line, (pathway_id, name, species) in read_table(path, 3):
         _check_id(path, line, pathway_id)
         if pathway_id.startswith(HUMAN_PREFIX):
-            yield ReactomePathway(pathway_id, name)
+            yield ReactomePathway(pathway_id, " ".join(name.split()))  # the file has stray double spaces
 
 
 def read_relations(path: Path) -> Iterator[tuple[str, str]]:

@@ -1,0 +1,179 @@
+"""``aroma dataset generate``: PerturbQA pairs + retrieved evidence → JSONL, a Hugging Face dataset and a card."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from aroma.dataset.perturbqa import LabelledPair, carve_validation, read_cell_line
+from aroma.dataset.prompts import chat_prompt, completion
+from aroma.kg.store import GraphStore
+from aroma.retrieval.evidence import GeneFacts, PairEvidence
+from aroma.retrieval.index import EvidenceIndex
+from aroma.tokens import LABELS
+
+SPLIT_ORDER = ("train", "validation", "test")
+
+
+@dataclass
+class GenerateConfig:
+    perturbqa: Path
+    cell_lines: Sequence[str]
+    out: Path
+    limit: int | None = None  # pairs per cell line (a seeded sample), for quick runs
+    workers: int = 1
+    seed: int = 0
+    validation_fraction: float = 0.1
+
+
+@dataclass
+class DatasetCard:
+    """Counts per split and label, evidence coverage, and genes missing from the graph."""
+
+    counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # cell → split → label → n
+    coverage: dict[str, dict[str, float]] = field(default_factory=dict)  # cell → kind → share of pairs
+    unknown_genes: dict[str, list[str]] = field(default_factory=dict)
+    pairs: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pairs": self.pairs, "counts": self.counts, "coverage": self.coverage,
+                "unknown_genes": self.unknown_genes}
+
+
+def _placeholder(symbol: str) -> GeneFacts:
+    return GeneFacts(id="", symbol=symbol, description="", type="", uniprot=None, is_tf=False, tf_evidence=[],
+                     processes=[], degree=0, top_interactors=[])
+
+
+_INDEX: EvidenceIndex | None = None  # set before forking workers; read-only afterwards
+_IDS: dict[str, str] = {}
+
+
+def _example(pair: LabelledPair) -> dict[str, Any]:
+    assert _INDEX is not None
+    p, t = _IDS.get(pair.pert), _IDS.get(pair.gene)
+    if p and t:
+        evidence = _INDEX.pair(p, t, pair.cell_line)
+    else:
+        evidence = PairEvidence(pair.cell_line, _INDEX.facts(p) if p else _placeholder(pair.pert),
+                                _INDEX.facts(t) if t else _placeholder(pair.gene))
+    return {
+        "id": f"{pair.cell_line}/{pair.pert}/{pair.gene}",
+        "cell_line": pair.cell_line,
+        "pert": pair.pert,
+        "gene": pair.gene,
+        "label": pair.label,
+        "label_text": LABELS[pair.label],
+        "split": pair.split,
+        "prompt": chat_prompt(evidence),
+        "completion": completion(evidence, pair.label),
+        "evidence": json.dumps(evidence.to_dict(), sort_keys=True, ensure_ascii=False),
+        "has_direct_relation": evidence.has_direct_relation,
+        "has_path": evidence.has_path,
+        "has_shared_pathway": evidence.has_shared_pathway,
+    }
+
+
+def _examples(pairs: list[LabelledPair], workers: int) -> Iterator[dict[str, Any]]:
+    if workers <= 1:
+        yield from map(_example, pairs)
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(_example, pairs, chunksize=500)
+
+
+def load_pairs(config: GenerateConfig) -> list[LabelledPair]:
+    pairs: list[LabelledPair] = []
+    for cell_line in config.cell_lines:
+        cell_pairs = carve_validation(read_cell_line(config.perturbqa, cell_line), config.validation_fraction,
+                                      config.seed)
+        if config.limit is not None and config.limit < len(cell_pairs):
+            cell_pairs = random.Random(config.seed).sample(cell_pairs, config.limit)
+        pairs.extend(cell_pairs)
+    order = {s: i for i, s in enumerate(SPLIT_ORDER)}
+    return sorted(pairs, key=lambda p: (p.cell_line, order[p.split], p.pert, p.gene))
+
+
+def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = True) -> DatasetCard:
+    global _INDEX, _IDS
+    pairs = load_pairs(config)
+    index = EvidenceIndex(store)
+    symbols = sorted({p.pert for p in pairs} | {p.gene for p in pairs})
+    with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), disable=not show_progress) as progress:
+        task = progress.add_task("retrieving gene evidence", total=None)
+        ids = index.resolve(symbols, strict=False)
+        index.prefetch(ids.values())
+        _ = index.network, index.complex_terms  # load before forking
+        progress.update(task, total=1, completed=1)
+        _INDEX, _IDS = index, ids
+        card = DatasetCard(pairs=len(pairs))
+        for cell_line in config.cell_lines:
+            genes = {p.pert for p in pairs if p.cell_line == cell_line.upper()} | \
+                    {p.gene for p in pairs if p.cell_line == cell_line.upper()}
+            card.unknown_genes[cell_line.upper()] = sorted(genes - ids.keys())
+        config.out.mkdir(parents=True, exist_ok=True)
+        task = progress.add_task("building examples", total=len(pairs))
+        counts: dict = defaultdict(lambda: defaultdict(Counter))
+        covered: dict = defaultdict(Counter)
+        by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        handles = {s: (config.out / f"{s}.jsonl").open("w", encoding="utf-8") for s in SPLIT_ORDER}
+        try:
+            for example in _examples(pairs, config.workers):
+                handles[example["split"]].write(json.dumps(example, sort_keys=True, ensure_ascii=False) + "\n")
+                by_split[example["split"]].append(example)
+                counts[example["cell_line"]][example["split"]][example["label_text"]] += 1
+                for kind in ("has_direct_relation", "has_path", "has_shared_pathway"):
+                    covered[example["cell_line"]][kind] += example[kind]
+                covered[example["cell_line"]]["pairs"] += 1
+                progress.advance(task)
+        finally:
+            for handle in handles.values():
+                handle.close()
+            _INDEX, _IDS = None, {}
+    card.counts = {c: {s: dict(sorted(v.items())) for s, v in splits.items()} for c, splits in counts.items()}
+    card.coverage = {c: {k.removeprefix("has_"): round(v / cov["pairs"], 4) for k, v in cov.items() if k != "pairs"}
+                     for c, cov in covered.items()}
+    _save_hf(by_split, config.out / "hf")
+    write_card(card, config)
+    return card
+
+
+def _save_hf(by_split: dict[str, list[dict[str, Any]]], path: Path) -> None:
+    from datasets import Dataset, DatasetDict
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()  # the toolkit shows its own progress
+    splits = {s: Dataset.from_list(by_split[s]) for s in SPLIT_ORDER if by_split.get(s)}
+    DatasetDict(splits).save_to_disk(str(path))
+
+
+def write_card(card: DatasetCard, config: GenerateConfig) -> None:
+    from aroma.dataset.plot import plot_card
+
+    (config.out / "card.json").write_text(json.dumps(card.as_dict(), indent=1, sort_keys=True) + "\n")
+    lines = ["# PerturbReason", "",
+             "PerturbQA labels (Wu et al., ICLR 2025; CC BY 4.0) with evidence retrieved from Gene-KG and Path-KG.",
+             f"Labels: {', '.join(LABELS)}. Validation: {config.validation_fraction:.0%} of the training "
+             f"perturbations (seed {config.seed}); test perturbations never appear in train or validation.", "",
+             "| cell line | split | " + " | ".join(LABELS) + " | total |", "|---|---|" + "---|" * (len(LABELS) + 1)]
+    for cell, splits in card.counts.items():
+        for split in SPLIT_ORDER:
+            row = splits.get(split, {})
+            lines.append(f"| {cell} | {split} | " + " | ".join(str(row.get(l, 0)) for l in LABELS)
+                         + f" | {sum(row.values())} |")
+    lines += ["", "| cell line | direct relation | path | shared pathway | genes not in the graph |", "|---|---|---|---|---|"]
+    for cell, cov in card.coverage.items():
+        lines.append(f"| {cell} | {cov['direct_relation']:.1%} | {cov['path']:.1%} | {cov['shared_pathway']:.1%} | "
+                     f"{len(card.unknown_genes.get(cell, []))} |")
+    lines += ["", "![counts and coverage](card.png)", ""]
+    (config.out / "README.md").write_text("\n".join(lines))
+    plot_card(card, config.out / "card.png")
