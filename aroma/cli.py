@@ -37,7 +37,7 @@ DatabaseOption = Annotated[Optional[str], typer.Option("--database", help="Neo4j
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

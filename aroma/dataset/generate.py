@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import random
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class DatasetCard:
     coverage: dict[str, dict[str, float]] = field(default_factory=dict)  # cell → kind → share of pairs
     unknown_genes: dict[str, list[str]] = field(default_factory=dict)
     pairs: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage; kept out of card.json (determinism)
 
     def as_dict(self) -> dict[str, Any]:
         return {"pairs": self.pairs, "counts": self.counts, "coverage": self.coverage,
@@ -73,7 +75,7 @@ def _example(pair: LabelledPair) -> dict[str, Any]:
         "label": pair.label,
         "label_text": LABELS[pair.label],
         "split": pair.split,
-        "prompt": chat_prompt(evidence),
+        "prompt": chat_prompt(evidence, (pair.pert, pair.gene)),
         "completion": completion(evidence, pair.label),
         "evidence": json.dumps(evidence.to_dict(), sort_keys=True, ensure_ascii=False),
         "has_direct_relation": evidence.has_direct_relation,
@@ -104,7 +106,16 @@ def load_pairs(config: GenerateConfig) -> list[LabelledPair]:
 
 def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = True) -> DatasetCard:
     global _INDEX, _IDS
+    clock = [time.monotonic()]
+    seconds: dict[str, float] = {}
+
+    def lap(stage: str) -> None:
+        now = time.monotonic()
+        seconds[stage] = round(now - clock[0], 2)
+        clock[0] = now
+
     pairs = load_pairs(config)
+    lap("labels")
     index = EvidenceIndex(store)
     symbols = sorted({p.pert for p in pairs} | {p.gene for p in pairs})
     with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -114,6 +125,7 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
         index.prefetch(ids.values())
         _ = index.network, index.complex_terms  # load before forking
         progress.update(task, total=1, completed=1)
+        lap("gene_evidence")
         _INDEX, _IDS = index, ids
         card = DatasetCard(pairs=len(pairs))
         for cell_line in config.cell_lines:
@@ -139,11 +151,14 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
             for handle in handles.values():
                 handle.close()
             _INDEX, _IDS = None, {}
+    lap("examples")
     card.counts = {c: {s: dict(sorted(v.items())) for s, v in splits.items()} for c, splits in counts.items()}
     card.coverage = {c: {k.removeprefix("has_"): round(v / cov["pairs"], 4) for k, v in cov.items() if k != "pairs"}
                      for c, cov in covered.items()}
     _save_hf(by_split, config.out / "hf")
     write_card(card, config)
+    lap("hf_dataset_and_card")
+    card.seconds = seconds
     return card
 
 

@@ -14,19 +14,22 @@ SYSTEM = (
 )
 
 
-def user_message(evidence: PairEvidence) -> str:
-    p, t = evidence.perturbed.symbol, evidence.target.symbol
+def user_message(evidence: PairEvidence, names: tuple[str, str] | None = None) -> str:
+    """The question about the pair as named in the labels (``names``), with the evidence and placeholders."""
+    p, t = names or (evidence.perturbed.symbol, evidence.target.symbol)
     embeddings = ", ".join(f"{name.replace('_', '-')} {token}" for name, token in PLACEHOLDERS.items())
+    renamed = [f"{asked} is {facts.symbol} in NCBI Gene." for asked, facts in
+               ((p, evidence.perturbed), (t, evidence.target)) if asked != facts.symbol]
     return (
         f"In {evidence.cell_line} cells, {p} is knocked down by CRISPRi. Is the expression of {t} not changed, "
-        f"downregulated or upregulated?\n"
+        f"downregulated or upregulated?\n" + "".join(line + "\n" for line in renamed) +
         f"Embeddings of {p} attending to {t}: {embeddings}.\n"
         f"Evidence from the knowledge graphs:\n{render_evidence(evidence)}"
     )
 
 
-def chat_prompt(evidence: PairEvidence) -> list[dict[str, str]]:
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user_message(evidence)}]
+def chat_prompt(evidence: PairEvidence, names: tuple[str, str] | None = None) -> list[dict[str, str]]:
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user_message(evidence, names)}]
 
 
 def reasoning(evidence: PairEvidence, label: int) -> str:

@@ -1,0 +1,132 @@
+"""PerturbQA label merge, splits, examples, determinism and clear errors, on the real labels."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aroma.cli import app
+from aroma.dataset.generate import GenerateConfig, generate
+from aroma.dataset.perturbqa import carve_validation, read_cell_line
+from aroma.errors import SourceFormatError
+from aroma.kg.store import GraphStore
+from aroma.tokens import LABELS, PLACEHOLDERS
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def perturbqa(data_root: Path) -> Path:
+    return data_root / "perturbqa"
+
+
+@pytest.mark.parametrize("cell", ["k562", "rpe1"])
+def test_label_merge_against_raw_files(perturbqa: Path, cell: str) -> None:
+    de = {(r["pert"], r["gene"]): r for r in csv.DictReader((perturbqa / f"{cell}-de.csv").open())}
+    direction = {(r["pert"], r["gene"]): r["label"] for r in csv.DictReader((perturbqa / f"{cell}-dir.csv").open())}
+    pairs = read_cell_line(perturbqa, cell)
+    assert len(pairs) == len(de)
+    for pair in pairs:
+        raw = de[(pair.pert, pair.gene)]
+        expected = 0 if raw["label"] == "0" else (2 if direction[(pair.pert, pair.gene)] == "1" else 1)
+        assert pair.label == expected and pair.split == raw["split"] and pair.cell_line == cell.upper()
+
+
+def test_validation_split_never_mixes_perturbations(perturbqa: Path) -> None:
+    pairs = carve_validation(read_cell_line(perturbqa, "k562"), 0.1, seed=0)
+    perts = {split: {p.pert for p in pairs if p.split == split} for split in ("train", "validation", "test")}
+    assert perts["validation"] and not perts["test"] & (perts["train"] | perts["validation"])
+    assert not perts["train"] & perts["validation"]
+    assert abs(len(perts["validation"]) / (len(perts["train"]) + len(perts["validation"])) - 0.1) < 0.01
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text)
+
+
+@pytest.mark.parametrize("de,direction,message", [
+    ("pert,gene,label\nA,B,0\n", "pert,gene,label,split\n", r"k562-de\.csv, line 1: header"),
+    ("pert,gene,label,split\nA,B,0,train\nA,C,2,train\n", "pert,gene,label,split\n", r"k562-de\.csv, line 3: label '2'"),
+    ("pert,gene,label,split\nA,B,1,train\n", "pert,gene,label,split\n", r"k562-de\.csv, line 2: A→B is DE but has no row"),
+    ("pert,gene,label,split\nA,B,0,train\n", "pert,gene,label,split\nA,B,1,train\n",
+     r"k562-dir\.csv, line 2: A→B has a direction but is not DE"),
+    ("pert,gene,label,split\nA,B,0,train,extra\n", "pert,gene,label,split\n", r"line 2: expected 4 columns, found 5"),
+    ("pert,gene,label,split\nA,B,0,dev\n", "pert,gene,label,split\n", r"line 2: split 'dev'"),
+])
+def test_malformed_csv_names_file_and_line(tmp_path: Path, de: str, direction: str, message: str) -> None:
+    _write(tmp_path / "k562-de.csv", de)
+    _write(tmp_path / "k562-dir.csv", direction)
+    with pytest.raises(SourceFormatError, match=message):
+        read_cell_line(tmp_path, "k562")
+
+
+def test_malformed_csv_via_cli(tmp_path: Path, subset_store: GraphStore) -> None:
+    _write(tmp_path / "k562-de.csv", "pert,gene,label,split\nA,B,x,train\n")
+    _write(tmp_path / "k562-dir.csv", "pert,gene,label,split\n")
+    result = runner.invoke(app, ["dataset", "generate", "--perturbqa", str(tmp_path), "--cell-line", "k562",
+                                 "--out", str(tmp_path / "out"), "--db", str(subset_store.backend.server.directory)])
+    assert result.exit_code == 1 and "k562-de.csv, line 2: label 'x'" in result.output
+
+
+@pytest.fixture(scope="module")
+def generated(subset_store: GraphStore, perturbqa: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dataset")
+    generate(subset_store, GenerateConfig(perturbqa, ["k562", "rpe1"], out, limit=400), show_progress=False)
+    return out
+
+
+def _records(out: Path) -> list[dict]:
+    return [json.loads(line) for split in ("train", "validation", "test") for line in (out / f"{split}.jsonl").open()]
+
+
+def test_examples_are_well_formed(generated: Path) -> None:
+    records = _records(generated)
+    assert len(records) == 800
+    for record in records:
+        user = record["prompt"][1]["content"]
+        assert record["prompt"][0]["role"] == "system" and record["prompt"][1]["role"] == "user"
+        assert all(user.count(token) == 1 for token in PLACEHOLDERS.values())
+        assert record["cell_line"] in user and record["pert"] in user and record["gene"] in user
+        match = re.fullmatch(r"<think>(.+)</think><answer>(.+)</answer>", record["completion"], re.S)
+        assert match and match.group(2) == LABELS[record["label"]] == record["label_text"]
+
+
+def test_reasoning_cites_only_retrieved_evidence(generated: Path, subset_store: GraphStore) -> None:
+    symbols = {r["symbol"] for r in subset_store.run("MATCH (g:Gene) RETURN g.symbol AS symbol").rows}
+    for record in _records(generated):
+        evidence = json.loads(record["evidence"])
+        text = json.dumps(evidence)
+        thought = record["completion"].split("</think>")[0]
+        cited = {w for w in re.findall(r"[A-Za-z0-9-]+", thought) if w in symbols}
+        assert all(symbol in text for symbol in cited), (record["id"], cited)
+        for term in re.findall(r"GO:\d{7}|R-HSA-\d+", thought):
+            assert term in text, (record["id"], term)
+
+
+def test_card_and_hf_dataset(generated: Path) -> None:
+    from datasets import load_from_disk
+
+    card = json.loads((generated / "card.json").read_text())
+    assert card["pairs"] == 800 and set(card["coverage"]) == {"K562", "RPE1"}
+    hf = load_from_disk(str(generated / "hf"))
+    jsonl = {s: sum(1 for _ in (generated / f"{s}.jsonl").open()) for s in ("train", "validation", "test")}
+    assert {s: len(hf[s]) for s in hf} == jsonl
+    assert sum(sum(v.values()) for splits in card["counts"].values() for v in splits.values()) == 800
+    assert (generated / "card.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_deterministic_output(generated: Path, subset_store: GraphStore, perturbqa: Path, tmp_path: Path) -> None:
+    generate(subset_store, GenerateConfig(perturbqa, ["k562", "rpe1"], tmp_path, limit=400, workers=2),
+             show_progress=False)
+
+    def digest(root: Path) -> dict[str, str]:
+        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert digest(tmp_path) == digest(generated)
