@@ -21,6 +21,10 @@ kg_app = typer.Typer(help="Build and inspect Gene-KG and Path-KG.", no_args_is_h
 app.add_typer(kg_app, name="kg")
 dataset_app = typer.Typer(help="Build the PerturbReason dataset.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
+train_app = typer.Typer(help="Train graph encoders, the classifier, and the language model.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+model_app = typer.Typer(help="Model inputs: protein embeddings.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 out = Console()
 err = Console(stderr=True)
 
@@ -339,6 +343,112 @@ def dataset_generate(
     seconds = time.monotonic() - start
     out.print(f"{card.pairs:,} examples in {out_dir} ({seconds:.0f} s, {card.pairs / seconds:,.0f} pairs/s); "
               f"card: {out_dir / 'README.md'}", highlight=False)
+
+
+@train_app.command("gnn")
+@_guard
+def train_gnn_command(
+    graph: Annotated[str, typer.Option("--graph", help="gene (Gene-KG) or path (Path-KG)")],
+    out_dir: Annotated[Path, typer.Option("--out", help="directory for the encoder and gene embeddings")],
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 50,
+    dim: Annotated[int, typer.Option("--dim", help="embedding size (AROMA: 1024)")] = 128,
+    layers: Annotated[int, typer.Option("--layers", min=1)] = 2,
+    conv: Annotated[str, typer.Option("--conv", help="sage or gat (AROMA: gat)")] = "sage",
+    lr: Annotated[float, typer.Option("--lr")] = 0.01,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet")] = False,
+) -> None:
+    """Pretrain a heterogeneous GNN on Gene-KG or Path-KG by link prediction; save per-gene embeddings."""
+    import torch
+
+    from aroma.model.gnn import EncoderConfig
+    from aroma.model.graph_data import GRAPHS, load_graph
+    from aroma.train.gnn import GnnTrainConfig, save_embeddings, train_gnn
+
+    if graph not in GRAPHS:
+        _fail(f"--graph must be one of {sorted(GRAPHS)}, not {graph!r}")
+    config = GnnTrainConfig(EncoderConfig(hidden=dim, out_dim=dim, layers=layers, conv=conv), epochs, lr, seed=seed)
+    with _store(db, user, password, database) as store:
+        bundle = load_graph(store, graph)
+    model, result, embeddings = train_gnn(bundle, graph, config, show_progress=not quiet)
+    save_embeddings(out_dir / f"{graph}_embeddings.pt", bundle, graph, embeddings, result, config)
+    torch.save(model.state_dict(), out_dir / f"{graph}_encoder.pt")
+    out.print(f"{graph}-KG link prediction: held-out AUROC {result.test_auroc:.3f} (validation {result.val_auroc:.3f}), "
+              f"{result.epoch_seconds:.2f} s/epoch; embeddings in {out_dir / f'{graph}_embeddings.pt'}", highlight=False)
+
+
+@model_app.command("embed-proteins")
+@_guard
+def embed_proteins_command(
+    esm_weights: Annotated[Path, typer.Option("--esm-weights", help="local ESM-2 checkpoint, e.g. esm2_t33_650M_UR50D.pt")],
+    out_dir: Annotated[Path, typer.Option("--out", help="embeddings directory (beside gene_embeddings.pt)")],
+    sources: Annotated[Optional[Path], typer.Option("--sources", help="sources directory (for the UniProt FASTA)")] = None,
+    cache: Annotated[Optional[Path], typer.Option("--cache", help="cache directory [default: OUT/esm_cache]")] = None,
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda")] = "cpu",
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Mean-pooled ESM-2 embedding of every gene's protein (genes without a sequence are flagged, not zero-filled)."""
+    import torch
+
+    from aroma.kg.sources import SourceDir
+    from aroma.model.protein import ProteinEmbedder, gene_protein_embeddings
+
+    directory = sources_dir(sources)
+    if directory is None:
+        _fail("no sources directory: pass --sources DIR or set AROMA_SOURCES / AROMA_DATA")
+    with _store(db, user, password, database) as store:
+        genes = store.read("model/gene_nodes")
+        uniprot = {r["id"]: r["uniprot"] for r in store.run("MATCH (g:Gene) WHERE g.uniprot IS NOT NULL "
+                                                             "RETURN g.id AS id, g.uniprot AS uniprot").rows}
+        checksum = store.read("model/build_checksum")[0]["checksum"]
+    embedder = ProteinEmbedder(esm_weights, cache or out_dir / "esm_cache", device=device)
+    ids = [g["id"] for g in genes]
+    table, present = gene_protein_embeddings(embedder, SourceDir(directory).path("uniprot"), ids, uniprot)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.save({"graph": "protein", "checksum": checksum, "ids": ids, "symbols": [g["symbol"] for g in genes],
+                "embeddings": table, "present": present, "model": esm_weights.name}, out_dir / "protein_embeddings.pt")
+    out.print(f"{int(present.sum()):,} of {len(ids):,} genes embedded with {esm_weights.name} "
+              f"({embedder.dim}-d); the rest use the model's learned missing vector", highlight=False)
+
+
+@train_app.command("classifier")
+@_guard
+def train_classifier_command(
+    embeddings: Annotated[Path, typer.Option("--embeddings", help="directory with gene/path(/protein)_embeddings.pt")],
+    out_dir: Annotated[Path, typer.Option("--out")],
+    cell_line: Annotated[str, typer.Option("--cell-line")] = "k562",
+    perturbqa: Annotated[Optional[Path], typer.Option("--perturbqa", help="[default: $AROMA_DATA/perturbqa]")] = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 5,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet")] = False,
+) -> None:
+    """Train the fusion + 3-class head (no LLM) and report PerturbQA's per-gene AUROC on the test split."""
+    from aroma.config import data_dir
+    from aroma.model.assets import load_gene_space
+    from aroma.train.classifier import ClassifierConfig, train_classifier
+
+    directory = perturbqa or (data_dir() / "perturbqa" if data_dir() else None)
+    if directory is None:
+        _fail("no PerturbQA directory: pass --perturbqa DIR or set AROMA_DATA")
+    with _store(db, user, password, database) as store:
+        space = load_gene_space(embeddings, store)
+        report = train_classifier(space, store, directory, ClassifierConfig(cell_line, epochs, seed=seed), out_dir,
+                                  show_progress=not quiet)
+    test = report["test"]
+    out.print(f"{cell_line.upper()} test: DE AUROC {test['de_auroc']:.3f} ({test['de_genes']} genes), direction AUROC "
+              f"{test['direction_auroc']:.3f} ({test['direction_genes']} genes), macro-F1 {test['macro_f1']:.3f}, "
+              f"{report['epoch_seconds']:.1f} s/epoch; report in {out_dir / 'classifier_report.json'}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,30 @@
+"""The fast non-LLM path: the same per-modality fusion, then a 3-class head (not changed / down / up)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from aroma.model.assets import GeneSpace
+from aroma.model.fusion import FusionConfig, ModalityTable, MultimodalFusion
+from aroma.tokens import LABELS
+
+
+def build_fusion(space: GeneSpace, config: FusionConfig) -> MultimodalFusion:
+    tables = {m: ModalityTable(vectors, present) for m, (vectors, present) in space.tables.items()}
+    return MultimodalFusion(tables, space.neighbours, config)
+
+
+class PairClassifier(nn.Module):
+    """Fused tokens of every modality → MLP → logits over LABELS."""
+
+    def __init__(self, fusion: MultimodalFusion, hidden: int = 256, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.fusion = fusion
+        width = len(fusion.modalities) * fusion.config.tokens * fusion.config.out_dim
+        self.head = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout),
+                                  nn.Linear(hidden, len(LABELS)))
+
+    def forward(self, perturbed: Tensor, target: Tensor) -> Tensor:
+        fused = self.fusion(perturbed, target)
+        return self.head(torch.cat([fused[m].flatten(1) for m in self.fusion.modalities], dim=1))

@@ -1,0 +1,115 @@
+"""Soft tokens in any Hugging Face causal LM: fused vectors replace placeholder tokens in the input embeddings.
+
+A forward hook on the LM's input-embedding layer swaps the rows at placeholder positions for the
+fused (perturbed → target) vectors of the current batch, so the LM's own ``forward`` and ``generate``
+work unchanged, and so does anything that calls the backbone (TRL computing log-probs).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from aroma.errors import AromaError
+from aroma.model.fusion import FusionConfig, ModalityTable, MultimodalFusion
+from aroma.tokens import PLACEHOLDERS
+
+CONFIG_FILE = "aroma.json"
+
+
+def add_placeholder_tokens(tokenizer, model) -> None:
+    """Register the placeholder tokens (once) and grow the LM's vocabulary to match."""
+    new = [t for t in PLACEHOLDERS.values() if t not in tokenizer.get_vocab()]
+    if new:
+        tokenizer.add_special_tokens({"additional_special_tokens": new})
+        model.resize_token_embeddings(len(tokenizer))
+
+
+def expand_placeholders(text: str, tokens: int) -> str:
+    """Each modality's single placeholder in a prompt becomes ``tokens`` consecutive placeholders."""
+    for token in PLACEHOLDERS.values():
+        text = text.replace(token, token * tokens)
+    return text
+
+
+class AromaLM(nn.Module):
+    """A causal LM plus the multimodal fusion whose outputs become soft tokens in its prompt."""
+
+    def __init__(self, lm, tokenizer, fusion: MultimodalFusion) -> None:
+        super().__init__()
+        self.lm = lm
+        self.tokenizer = tokenizer
+        self.fusion = fusion
+        add_placeholder_tokens(tokenizer, lm)
+        self.placeholder_ids = {m: tokenizer.convert_tokens_to_ids(PLACEHOLDERS[m]) for m in fusion.modalities}
+        self._pending: dict[str, Tensor] | None = None
+        self._hook = lm.get_input_embeddings().register_forward_hook(self._inject)
+
+    # -- injection ----------------------------------------------------------------------------
+    def _inject(self, module: nn.Module, inputs: tuple, output: Tensor) -> Tensor:
+        input_ids = inputs[0]
+        masks = {m: input_ids == token for m, token in self.placeholder_ids.items()}
+        if not any(mask.any() for mask in masks.values()):
+            return output  # e.g. generation steps after the prompt
+        if self._pending is None:
+            raise AromaError("prompt has placeholder tokens but no genes were given (pass perturbed= and target=)")
+        output = output.clone()
+        for modality, mask in masks.items():
+            fused = self._pending[modality]  # [B, tokens, H]
+            counts = mask.sum(dim=1)
+            if not torch.all(counts == fused.shape[1]):
+                raise AromaError(f"each prompt needs exactly {fused.shape[1]} {PLACEHOLDERS[modality]} token(s); "
+                                 f"found {counts.tolist()}")
+            output[mask] = fused.reshape(-1, fused.shape[-1]).to(output.dtype)
+        return output
+
+    @contextmanager
+    def genes(self, perturbed: Tensor, target: Tensor) -> Iterator[None]:
+        """Within this block every LM call on a batch injects the fused vectors of these gene pairs."""
+        self._pending = self.fusion(perturbed, target)
+        try:
+            yield
+        finally:
+            self._pending = None
+
+    def forward(self, input_ids: Tensor, perturbed: Tensor, target: Tensor, **kwargs):
+        with self.genes(perturbed, target):
+            return self.lm(input_ids=input_ids, **kwargs)
+
+    @torch.no_grad()
+    def generate(self, input_ids: Tensor, perturbed: Tensor, target: Tensor, **kwargs) -> Tensor:
+        with self.genes(perturbed, target):
+            return self.lm.generate(input_ids=input_ids, **kwargs)
+
+    # -- persistence -----------------------------------------------------------------------------
+    def save_pretrained(self, directory: Path) -> None:
+        """LM (with any adapters), tokenizer, fusion weights and tables, and the config to rebuild them."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.lm.save_pretrained(directory / "lm")
+        self.tokenizer.save_pretrained(directory / "lm")
+        torch.save(self.fusion.state_dict(), directory / "fusion.pt")
+        dims = {m: t.dim for m, t in self.fusion.tables.items()}
+        (directory / CONFIG_FILE).write_text(json.dumps(
+            {"fusion": self.fusion.config.as_dict(), "table_dims": dims,
+             "genes": int(self.fusion.neighbours.shape[0]), "neighbours": int(self.fusion.neighbours.shape[1])},
+            indent=1))
+
+    @classmethod
+    def from_pretrained(cls, directory: Path, **lm_kwargs) -> AromaLM:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        directory = Path(directory)
+        config = json.loads((directory / CONFIG_FILE).read_text())
+        tokenizer = AutoTokenizer.from_pretrained(directory / "lm")
+        lm = AutoModelForCausalLM.from_pretrained(directory / "lm", **lm_kwargs)
+        tables = {m: ModalityTable(torch.zeros(config["genes"], d)) for m, d in config["table_dims"].items()}
+        fusion = MultimodalFusion(tables, torch.full((config["genes"], config["neighbours"]), -1, dtype=torch.long),
+                                  FusionConfig(**config["fusion"]))
+        fusion.load_state_dict(torch.load(directory / "fusion.pt", weights_only=True))
+        return cls(lm, tokenizer, fusion)
