@@ -18,10 +18,10 @@ from aroma.model.gnn import EncoderConfig
 from aroma.model.graph_data import load_graph
 from aroma.model.lm import AromaLM, expand_placeholders
 from aroma.model.protein import MAX_RESIDUES, ProteinEmbedder, gene_protein_embeddings
-from aroma.tokens import ANSWER_CLOSE, ANSWER_OPEN, LABELS, PLACEHOLDERS, THINK_CLOSE, THINK_OPEN
+from aroma.tokens import PLACEHOLDERS
 from aroma.train.gnn import GnnTrainConfig, save_embeddings, train_gnn
+from tests import tiny
 
-SPECIAL = [*PLACEHOLDERS.values(), THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE]
 
 
 @pytest.fixture(scope="module")
@@ -110,35 +110,11 @@ def test_cross_attention_weights_are_not_constant(space) -> None:
     assert weights.max() < 0.999 and weights.std() > 1e-3  # a single key would give a constant 1
 
 
-def _tokenizer(tmp_path: Path):
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    corpus = [f"In K562 cells, TP53 is knocked down. Is MDM2 {label}? Evidence: STRING, TRRUST, GO." for label in LABELS]
-    tokenizer.train_from_iterator(corpus * 20, trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<pad>", "<s>", "</s>", *SPECIAL],
-                                                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>",
-                                   bos_token="<s>", eos_token="</s>", additional_special_tokens=SPECIAL)
-
-
-def _lm(kind: str, vocab: int):
-    from transformers import LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
-
-    torch.manual_seed(0)
-    common = dict(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-                  num_key_value_heads=2, max_position_embeddings=512)
-    if kind == "qwen3":
-        return Qwen3ForCausalLM(Qwen3Config(head_dim=8, **common))
-    return LlamaForCausalLM(LlamaConfig(**common))
-
-
 @pytest.mark.parametrize("kind", ["llama", "qwen3"])
 def test_soft_tokens_in_a_causal_lm(kind: str, space, tmp_path: Path) -> None:
-    tokenizer = _tokenizer(tmp_path)
+    tokenizer = tiny.tokenizer()
     fusion = build_fusion(space, FusionConfig(out_dim=32, model_dim=16, heads=2, tokens=2))
-    model = AromaLM(_lm(kind, len(tokenizer)), tokenizer, fusion)
+    model = AromaLM(tiny.causal_lm(kind, len(tokenizer)), tokenizer, fusion)
     prompt = expand_placeholders("Is MDM2 changed? " + " ".join(PLACEHOLDERS.values()) + " Answer:", 2)
     ids = tokenizer([prompt, prompt], return_tensors="pt").input_ids
     for modality, token in model.placeholder_ids.items():

@@ -104,8 +104,10 @@ class MultimodalFusion(nn.Module):
 
     def forward(self, perturbed: Tensor, target: Tensor) -> dict[str, Tensor]:
         """``perturbed``, ``target``: gene indices ``[B]`` (row numbers of the tables)."""
-        keys_index = torch.cat([target.unsqueeze(1), self.neighbours[target]], dim=1)  # [B, 1 + k]
+        neighbours = torch.where((target >= 0).unsqueeze(1), self.neighbours[target.clamp(min=0)], -1)
+        keys_index = torch.cat([target.unsqueeze(1), neighbours], dim=1)  # [B, 1 + k]; −1 = gene not in the tables
         key_mask = keys_index >= 0
+        key_mask[:, 0] = True  # the target slot always attends (its "missing" vector when unknown)
         fused = {}
         for modality, table in self.tables.items():
             out, weights = self.attend[modality](table(perturbed), table(keys_index), key_mask)

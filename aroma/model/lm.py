@@ -48,6 +48,8 @@ class AromaLM(nn.Module):
         add_placeholder_tokens(tokenizer, lm)
         self.placeholder_ids = {m: tokenizer.convert_tokens_to_ids(PLACEHOLDERS[m]) for m in fusion.modalities}
         self._pending: dict[str, Tensor] | None = None
+        self._cursor = 0
+        self.gene_ids: list[str] | None = None  # the genes behind the table rows (saved with the model)
         self._hook = lm.get_input_embeddings().register_forward_hook(self._inject)
 
     # -- injection ----------------------------------------------------------------------------
@@ -58,20 +60,27 @@ class AromaLM(nn.Module):
             return output  # e.g. generation steps after the prompt
         if self._pending is None:
             raise AromaError("prompt has placeholder tokens but no genes were given (pass perturbed= and target=)")
+        # Rows are consumed in order, so a batch run in chunks (TRL's log-prob passes) stays aligned;
+        # a pass that starts again from the first row wraps around.
+        rows, total = input_ids.shape[0], next(iter(self._pending.values())).shape[0]
+        if self._cursor + rows > total:
+            self._cursor = 0
         output = output.clone()
         for modality, mask in masks.items():
-            fused = self._pending[modality]  # [B, tokens, H]
+            fused = self._pending[modality][self._cursor:self._cursor + rows]  # [rows, tokens, H]
             counts = mask.sum(dim=1)
-            if not torch.all(counts == fused.shape[1]):
-                raise AromaError(f"each prompt needs exactly {fused.shape[1]} {PLACEHOLDERS[modality]} token(s); "
-                                 f"found {counts.tolist()}")
+            if fused.shape[0] != rows or not torch.all(counts == fused.shape[1]):
+                raise AromaError(f"each prompt needs exactly {self._pending[modality].shape[1]} "
+                                 f"{PLACEHOLDERS[modality]} token(s) and one gene pair; found {counts.tolist()} "
+                                 f"for {fused.shape[0]} pair(s)")
             output[mask] = fused.reshape(-1, fused.shape[-1]).to(output.dtype)
+        self._cursor = (self._cursor + rows) % total
         return output
 
     @contextmanager
     def genes(self, perturbed: Tensor, target: Tensor) -> Iterator[None]:
         """Within this block every LM call on a batch injects the fused vectors of these gene pairs."""
-        self._pending = self.fusion(perturbed, target)
+        self._pending, self._cursor = self.fusion(perturbed, target), 0
         try:
             yield
         finally:
@@ -94,6 +103,8 @@ class AromaLM(nn.Module):
         self.lm.save_pretrained(directory / "lm")
         self.tokenizer.save_pretrained(directory / "lm")
         torch.save(self.fusion.state_dict(), directory / "fusion.pt")
+        if self.gene_ids is not None:
+            (directory / "gene_ids.json").write_text(json.dumps(self.gene_ids))
         dims = {m: t.dim for m, t in self.fusion.tables.items()}
         (directory / CONFIG_FILE).write_text(json.dumps(
             {"fusion": self.fusion.config.as_dict(), "table_dims": dims,
@@ -112,4 +123,7 @@ class AromaLM(nn.Module):
         fusion = MultimodalFusion(tables, torch.full((config["genes"], config["neighbours"]), -1, dtype=torch.long),
                                   FusionConfig(**config["fusion"]))
         fusion.load_state_dict(torch.load(directory / "fusion.pt", weights_only=True))
-        return cls(lm, tokenizer, fusion)
+        model = cls(lm, tokenizer, fusion)
+        if (directory / "gene_ids.json").is_file():
+            model.gene_ids = json.loads((directory / "gene_ids.json").read_text())
+        return model

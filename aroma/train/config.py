@@ -1,0 +1,81 @@
+"""Training configuration: dataclasses filled from a YAML or TOML file, then ``--set key=value`` overrides."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from aroma.errors import AromaError
+
+
+@dataclass
+class LoraSettings:
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+
+
+@dataclass
+class TrainSettings:
+    """Shared by SFT and GRPO; the GRPO-only fields are ignored by SFT."""
+
+    epochs: float = 1.0
+    max_steps: int = -1
+    batch_size: int = 4
+    gradient_accumulation: int = 1
+    learning_rate: float = 2e-4
+    fusion_learning_rate: float = 1e-3
+    save_steps: int = 100
+    logging_steps: int = 10
+    seed: int = 0
+    max_length: int = 2048
+    soft_tokens: int = 1  # per modality
+    fusion_dim: int = 256
+    limit: int | None = None  # train on the first N examples
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    # GRPO
+    num_generations: int = 4
+    max_completion_length: int = 256
+    temperature: float = 1.0
+    beta: float = 0.04  # KL coefficient
+
+
+def _coerce(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def load_settings(path: Path | None, overrides: list[str]) -> TrainSettings:
+    """Read ``path`` (.yaml/.yml/.toml) if given, then apply ``key=value`` overrides (``lora.rank=8``)."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        text = Path(path).read_text()
+        if path.suffix == ".toml":
+            raw = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            raw = yaml.safe_load(text) or {}
+        else:
+            raise AromaError(f"{path}: configuration must be .toml, .yaml or .yml")
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise AromaError(f"override {item!r} is not key=value")
+        target = raw
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = _coerce(value)
+    lora = raw.pop("lora", {})
+    known = {f.name for f in fields(TrainSettings)}
+    unknown = sorted(set(raw) - known) + sorted(f"lora.{k}" for k in set(lora) - {f.name for f in fields(LoraSettings)})
+    if unknown:
+        raise AromaError(f"unknown training setting(s): {', '.join(unknown)}")
+    return TrainSettings(**raw, lora=LoraSettings(**lora))

