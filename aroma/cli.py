@@ -451,5 +451,110 @@ def train_classifier_command(
               f"{report['epoch_seconds']:.1f} s/epoch; report in {out_dir / 'classifier_report.json'}", highlight=False)
 
 
+ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="YAML or TOML training settings")]
+SetOption = Annotated[Optional[list[str]], typer.Option("--set", help="override a setting: key=value (lora.rank=8)")]
+ResumeOption = Annotated[bool, typer.Option("--resume", help="continue from the last checkpoint in OUT/checkpoints")]
+
+
+def _log_summary(name: str, result: dict, out_dir: Path) -> None:
+    out.print(f"{name}: {result['steps']} steps, mean loss {result['train_loss']:.4f}; model in {out_dir}",
+              highlight=False)
+    (out_dir / f"{name.lower()}_log.json").write_text(json.dumps(result["log"], indent=1))
+
+
+@train_app.command("sft")
+@_guard
+def train_sft_command(
+    data: Annotated[Path, typer.Option("--data", help="PerturbReason dataset (from `aroma dataset generate`)")],
+    base_model: Annotated[str, typer.Option("--base-model", help="local model directory, a .gguf file, or smollm2")],
+    embeddings: Annotated[Path, typer.Option("--embeddings", help="directory from `aroma train gnn`")],
+    out_dir: Annotated[Path, typer.Option("--out")],
+    config: ConfigOption = None,
+    override: SetOption = None,
+    resume: ResumeOption = False,
+) -> None:
+    """Multimodal supervised fine-tuning (TRL SFTTrainer, LoRA on the LM, fusion trained, prompts masked)."""
+    from aroma.train.config import load_settings
+    from aroma.train.sft import run_sft
+
+    result = run_sft(data, base_model, embeddings, out_dir, load_settings(config, override or []), resume)
+    _log_summary("SFT", result, out_dir)
+
+
+@train_app.command("grpo")
+@_guard
+def train_grpo_command(
+    data: Annotated[Path, typer.Option("--data", help="PerturbReason dataset")],
+    init: Annotated[Path, typer.Option("--init", help="model directory from `aroma train sft`")],
+    out_dir: Annotated[Path, typer.Option("--out")],
+    config: ConfigOption = None,
+    override: SetOption = None,
+    resume: ResumeOption = False,
+) -> None:
+    """GRPO (TRL GRPOTrainer) with format, label, correctness (+5/−1) and evidence-grounding rewards."""
+    from aroma.train.config import load_settings
+    from aroma.train.grpo import run_grpo
+
+    result = run_grpo(data, init, out_dir, load_settings(config, override or []), resume)
+    _log_summary("GRPO", result, out_dir)
+
+
+@app.command("eval")
+@_guard
+def eval_command(
+    model_dir: Annotated[Path, typer.Option("--model", help="model directory (SFT or GRPO output)")],
+    data: Annotated[Path, typer.Option("--data", help="PerturbReason dataset")],
+    out_dir: Annotated[Path, typer.Option("--out", help="where the report and plots go")],
+    split: Annotated[str, typer.Option("--split")] = "test",
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="first N pairs of the split")] = None,
+    classifier: Annotated[Optional[Path], typer.Option("--classifier", help="`aroma train classifier` output")] = None,
+    embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="embeddings of the classifier")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 4,
+) -> None:
+    """PerturbQA's protocol: per-gene AUROC for DE and direction, macro-F1, accuracy; baselines side by side."""
+    from aroma.train.evaluate import evaluate_model
+
+    report = evaluate_model(model_dir, data, split, out_dir, limit, classifier, embeddings, batch_size)
+    table = Table("method", "DE AUROC", "direction AUROC", "macro-F1", "accuracy",
+                  caption=f"{report['split']}: {report['pairs']} pairs; per-gene AUROC averaged over genes")
+    for name, m in report["metrics"].items():
+        table.add_row(name, f"{m['de_auroc']:.3f}", f"{m['direction_auroc']:.3f}", f"{m['macro_f1']:.3f}",
+                      f"{m['accuracy']:.3f}")
+    out.print(table)
+    out.print(f"report: {out_dir / 'eval_report.json'}, plots: {out_dir / 'roc_pr.png'}", highlight=False)
+
+
+@app.command("predict")
+@_guard
+def predict_command(
+    perturbed: Annotated[str, typer.Argument(help="perturbed gene")],
+    target: Annotated[str, typer.Argument(help="target gene")],
+    model_dir: Annotated[Path, typer.Option("--model", help="model directory")],
+    cell_line: Annotated[str, typer.Option("--cell-line")] = "K562",
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 256,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """The answer for one pair, with its probabilities, the reasoning and the evidence it used."""
+    from aroma.model.lm import AromaLM
+    from aroma.retrieval import EvidenceIndex, render_evidence
+    from aroma.train.evaluate import predict_pair
+
+    with _store(db, user, password, database) as store:
+        evidence = EvidenceIndex(store).evidence(perturbed, target, cell_line.upper())
+    result = predict_pair(AromaLM.from_pretrained(model_dir), evidence, (perturbed, target), max_new_tokens)
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=1) + "\n")
+        return
+    probabilities = ", ".join(f"{k} {v:.3f}" for k, v in result["probabilities"].items())
+    out.print(f"{perturbed} knockdown → {target} in {cell_line.upper()}: {result['answer']} ({probabilities})",
+              highlight=False, markup=False)
+    out.print(f"reasoning: {result['reasoning']}", highlight=False, markup=False, soft_wrap=True)
+    out.print("evidence:\n" + render_evidence(evidence), highlight=False, markup=False, soft_wrap=True)
+
+
 if __name__ == "__main__":
     app()

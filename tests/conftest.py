@@ -54,6 +54,32 @@ def subset_store(subset_sources: Path, tmp_path_factory: pytest.TempPathFactory)
         store.close()
 
 
+@pytest.fixture(scope="session")
+def subset_embeddings(subset_store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Gene-KG (GAT) and Path-KG (SAGE) embeddings of the subset graph, 16-d, a few epochs."""
+    from aroma.model.gnn import EncoderConfig
+    from aroma.model.graph_data import load_graph
+    from aroma.train.gnn import GnnTrainConfig, save_embeddings, train_gnn
+
+    out = tmp_path_factory.mktemp("embeddings")
+    for graph, conv in (("gene", "gat"), ("path", "sage")):
+        bundle = load_graph(subset_store, graph)
+        config = GnnTrainConfig(EncoderConfig(hidden=16, out_dim=16, layers=2, conv=conv), epochs=3)
+        _, result, z = train_gnn(bundle, graph, config, show_progress=False)
+        save_embeddings(out / f"{graph}_embeddings.pt", bundle, graph, z, result, config)
+    return out
+
+
+@pytest.fixture(scope="session")
+def subset_dataset(subset_store: GraphStore, data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small PerturbReason dataset from real K562 labels over the subset graph."""
+    from aroma.dataset.generate import GenerateConfig, generate
+
+    out = tmp_path_factory.mktemp("perturbreason")
+    generate(subset_store, GenerateConfig(data_root / "perturbqa", ["k562"], out, limit=120), show_progress=False)
+    return out
+
+
 def _java_servers_under(base: Path) -> list[int]:
     pids = []
     for proc in Path("/proc").iterdir():

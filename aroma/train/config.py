@@ -35,6 +35,7 @@ class TrainSettings:
     max_length: int = 2048
     soft_tokens: int = 1  # per modality
     fusion_dim: int = 256
+    fusion_dropout: float = 0.1
     limit: int | None = None  # train on the first N examples
     lora: LoraSettings = field(default_factory=LoraSettings)
     # GRPO
@@ -56,14 +57,17 @@ def load_settings(path: Path | None, overrides: list[str]) -> TrainSettings:
     raw: dict[str, Any] = {}
     if path is not None:
         text = Path(path).read_text()
-        if path.suffix == ".toml":
-            raw = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            import yaml
+        try:
+            if path.suffix == ".toml":
+                raw = tomllib.loads(text)
+            elif path.suffix in (".yaml", ".yml"):
+                import yaml
 
-            raw = yaml.safe_load(text) or {}
-        else:
-            raise AromaError(f"{path}: configuration must be .toml, .yaml or .yml")
+                raw = yaml.safe_load(text) or {}
+            else:
+                raise AromaError(f"{path}: configuration must be .toml, .yaml or .yml")
+        except (tomllib.TOMLDecodeError, ValueError) as exc:
+            raise AromaError(f"{path}: {exc}") from exc
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import set_seed
 from trl import GRPOConfig, GRPOTrainer
 
 from aroma.model.lm import AromaLM
@@ -47,6 +48,7 @@ def reward_functions(model: AromaLM, symbols: list[str]) -> list:
 
 
 def run_grpo(data: Path, init: Path, out: Path, settings: TrainSettings, resume: bool = False) -> dict[str, Any]:
+    set_seed(settings.seed)  # before anything random is initialised (fusion, LoRA)
     model = AromaLM.from_pretrained(init, dtype=torch.bfloat16 if torch.cuda.is_available() else torch.float32)
     symbols = _symbols(model, data)
     add_lora(model, settings)

@@ -55,7 +55,8 @@ def load_base(path: str):
 
 def build_model(base_model: str, space: GeneSpace, settings: TrainSettings) -> AromaLM:
     lm, tokenizer = load_base(base_model)
-    config = FusionConfig(out_dim=lm.config.hidden_size, model_dim=settings.fusion_dim, tokens=settings.soft_tokens)
+    config = FusionConfig(out_dim=lm.config.hidden_size, model_dim=settings.fusion_dim, tokens=settings.soft_tokens,
+                          dropout=settings.fusion_dropout)
     model = AromaLM(lm, tokenizer, build_fusion(space, config))
     model.gene_ids = list(space.ids)
     return model
@@ -118,6 +119,16 @@ class FusionTrainingMixin:
         known = {id(p) for group in optimizer.param_groups for p in group["params"]}
         if params and id(params[0]) not in known:
             optimizer.add_param_group({"params": params, "lr": self.fusion_learning_rate, "weight_decay": 0.0})
+            # The Trainer clips and zeroes only its model's gradients; the fusion is not part of that model.
+            def clip(*_: Any) -> None:
+                torch.nn.utils.clip_grad_norm_(params, self.args.max_grad_norm)
+
+            def clear(*_: Any) -> None:
+                self.aroma.fusion.zero_grad(set_to_none=True)
+
+            if self.args.max_grad_norm:
+                optimizer.register_step_pre_hook(clip)
+            optimizer.register_step_post_hook(clear)
         return optimizer
 
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:

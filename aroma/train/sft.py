@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import set_seed
 from trl import SFTConfig, SFTTrainer
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
@@ -64,6 +65,7 @@ def sft_arguments(out: Path, settings: TrainSettings) -> dict[str, Any]:
 
 def run_sft(data: Path, base_model: str, embeddings: Path, out: Path, settings: TrainSettings,
             resume: bool = False) -> dict[str, Any]:
+    set_seed(settings.seed)  # before anything random is initialised (fusion, LoRA)
     space = load_gene_space(embeddings)
     model = build_model(base_model, space, settings)
     add_lora(model, settings)

@@ -1,0 +1,133 @@
+"""SFT, GRPO, rewards, settings, evaluation and prediction on CPU with a tiny LM built here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from aroma.errors import AromaError
+from aroma.model.lm import AromaLM
+from aroma.tokens import LABELS
+from aroma.train.config import load_settings
+from aroma.train.rewards import correctness_reward, format_reward, label_reward, make_grounding_reward
+from tests import tiny
+
+GOOD = "<think>TRRUST records TP53 → MDM2 (activation, PMID 1).</think><answer>downregulated</answer>"
+EVIDENCE = json.dumps({"perturbed": {"symbol": "TP53"}, "target": {"symbol": "MDM2"}, "paths": [],
+                       "shared_go_terms": [{"id": "GO:0006977"}]})
+
+
+def test_rewards_on_hand_written_completions() -> None:
+    completions = [GOOD, "downregulated", "<think>x</think><answer>down</answer>",
+                   [{"role": "assistant", "content": GOOD}]]
+    assert format_reward(completions) == [1.0, 0.0, 1.0, 1.0]
+    assert label_reward(completions) == [1.0, 0.0, 0.0, 1.0]
+    assert correctness_reward(completions, label=[1, 1, 1, 2]) == [5.0, -1.0, -1.0, -1.0]
+    grounding = make_grounding_reward(["TP53", "MDM2", "BRCA1", "EGFR"])
+    cited = ["<think>TP53 and MDM2 share GO:0006977.</think><answer>downregulated</answer>",
+             "<think>TP53 acts through BRCA1 and EGFR (R-HSA-123).</think><answer>upregulated</answer>",
+             "<think>no genes named</think><answer>upregulated</answer>"]
+    rewards = grounding(cited, evidence=[EVIDENCE] * 3)
+    assert rewards[0] == 0.0 and rewards[1] == pytest.approx(-3 / 4) and rewards[2] == 0.0
+
+
+def test_settings_files_and_overrides(tmp_path: Path) -> None:
+    (tmp_path / "sft.toml").write_text("batch_size = 8\nlearning_rate = 1e-4\n[lora]\nrank = 4\n")
+    (tmp_path / "sft.yaml").write_text("batch_size: 2\nlora:\n  target_modules: [q_proj]\n")
+    toml = load_settings(tmp_path / "sft.toml", ["lora.alpha=8", "max_steps=3"])
+    assert (toml.batch_size, toml.learning_rate, toml.lora.rank, toml.lora.alpha, toml.max_steps) == (8, 1e-4, 4, 8, 3)
+    assert load_settings(tmp_path / "sft.yaml", []).lora.target_modules == ["q_proj"]
+    with pytest.raises(AromaError, match="unknown training setting.*lora.ranks"):
+        load_settings(None, ["lora.ranks=3"])
+
+
+@pytest.fixture(scope="module")
+def base_model(subset_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    corpus = [json.loads(line) for line in (subset_dataset / "train.jsonl").open()]
+    texts = [r["prompt"][0]["content"] + r["prompt"][1]["content"] + r["completion"] for r in corpus]
+    return tiny.save_base_model(tmp_path_factory.mktemp("tiny-lm"), texts)
+
+
+def _settings(*extra: str):
+    return load_settings(None, ["batch_size=2", "logging_steps=1", "save_steps=1", "fusion_dim=16",
+                                "soft_tokens=2", "lora.rank=4", "learning_rate=0.01", *extra])
+
+
+def _trainable(model: AromaLM) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.fusion.state_dict().items() if "attend" in k}
+
+
+@pytest.fixture(scope="module")
+def sft_model(base_model: Path, subset_dataset: Path, subset_embeddings: Path, tmp_path_factory) -> Path:
+    from aroma.train.sft import run_sft
+
+    out = tmp_path_factory.mktemp("sft")
+    result = run_sft(subset_dataset, str(base_model), subset_embeddings, out, _settings("max_steps=2"))
+    assert result["steps"] == 2 and (out / "checkpoints" / "checkpoint-1" / "fusion.pt").is_file()
+    return out
+
+
+def test_sft_step_changes_lm_and_fusion(sft_model: Path, base_model: Path, subset_embeddings: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from aroma.model.assets import load_gene_space
+    from aroma.train.lm_setup import build_model
+
+    trained = AromaLM.from_pretrained(sft_model)
+    fresh = build_model(str(base_model), load_gene_space(subset_embeddings), _settings())
+    before = AutoModelForCausalLM.from_pretrained(base_model).model.layers[0].self_attn.q_proj.weight
+    after = trained.lm.model.layers[0].self_attn.q_proj.weight  # LoRA merged into the LM
+    assert not torch.allclose(before, after)
+    for key, value in _trainable(fresh).items():  # the fusion (seeded like training) moved too
+        assert not torch.allclose(value, trained.fusion.state_dict()[key]), key
+
+
+def test_sft_resume_reproduces(base_model: Path, subset_dataset: Path, subset_embeddings: Path, sft_model: Path,
+                               tmp_path: Path) -> None:
+    import shutil
+
+    from aroma.train.sft import run_sft
+
+    shutil.copytree(sft_model / "checkpoints" / "checkpoint-1", tmp_path / "checkpoints" / "checkpoint-1")
+    run_sft(subset_dataset, str(base_model), subset_embeddings, tmp_path, _settings("max_steps=2"), resume=True)
+    resumed, straight = AromaLM.from_pretrained(tmp_path), AromaLM.from_pretrained(sft_model)
+    for (name, a), b in zip(resumed.lm.state_dict().items(), straight.lm.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    for key, value in _trainable(resumed).items():
+        assert torch.allclose(value, straight.fusion.state_dict()[key], atol=1e-6), key
+
+
+def test_grpo_step_changes_weights(sft_model: Path, subset_dataset: Path, tmp_path: Path, monkeypatch) -> None:
+    from aroma.train import grpo
+
+    def varied_reward(completions, **_):  # untrained tiny models get equal AROMA rewards: add spread
+        return [float(len(set(c[0]["content"] if isinstance(c, list) else c))) for c in completions]
+
+    real = grpo.reward_functions
+    monkeypatch.setattr(grpo, "reward_functions", lambda model, symbols: [*real(model, symbols), varied_reward])
+    before = AromaLM.from_pretrained(sft_model)
+    result = grpo.run_grpo(subset_dataset, sft_model, tmp_path, _settings(
+        "max_steps=1", "num_generations=2", "max_completion_length=8", "limit=4", "temperature=1.5"))
+    assert result["steps"] == 1
+    rewards = {k for entry in result["log"] for k in entry if k.startswith("rewards/")}
+    assert {"rewards/format_reward/mean", "rewards/correctness_reward/mean", "rewards/grounding_reward/mean"} <= rewards
+    after = AromaLM.from_pretrained(tmp_path)
+    changed = [k for k, v in after.lm.state_dict().items() if not torch.allclose(v, before.lm.state_dict()[k])]
+    assert changed, "GRPO did not change the LM"
+
+
+def test_eval_report_and_predict(sft_model: Path, subset_dataset: Path, subset_store, tmp_path: Path) -> None:
+    from aroma.retrieval import EvidenceIndex
+    from aroma.train.evaluate import evaluate_model, predict_pair
+
+    report = evaluate_model(sft_model, subset_dataset, "train", tmp_path, limit=8, batch_size=4, show_progress=False)
+    assert set(report["metrics"]) == {"aroma", "evidence heuristic"} and report["pairs"] == 8
+    assert (tmp_path / "roc_pr.png").read_bytes()[:4] == b"\x89PNG"
+    model = AromaLM.from_pretrained(sft_model)
+    result = predict_pair(model, EvidenceIndex(subset_store).evidence("TP53", "MDM2", "K562"), ("TP53", "MDM2"),
+                          max_new_tokens=6)
+    assert result["answer"] in LABELS and abs(sum(result["probabilities"].values()) - 1) < 1e-5
+    assert result["evidence"]["perturbed"]["symbol"] == "TP53"
