@@ -45,6 +45,9 @@ def load_gene_space(directory: Path, store: GraphStore | None = None) -> GeneSpa
         raise AromaError(f"{directory} lacks {', '.join(missing)}: run `aroma train gnn --graph gene --out {directory}`")
     records = {m: torch.load(directory / f, weights_only=False) for m, f in FILES.items() if (directory / f).is_file()}
     base = records["gene_kg"]
+    if "neighbours" not in base:
+        raise AromaError(f"{directory / FILES['gene_kg']} has no neighbour table (an older format): rerun "
+                         f"`aroma train gnn --graph gene --out {directory}`")
     checksum = base["checksum"]
     current = store.read("model/build_checksum")[0]["checksum"] if store is not None else checksum
     tables = {}
