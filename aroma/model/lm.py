@@ -80,7 +80,10 @@ class AromaLM(nn.Module):
     @contextmanager
     def genes(self, perturbed: Tensor, target: Tensor) -> Iterator[None]:
         """Within this block every LM call on a batch injects the fused vectors of these gene pairs."""
-        self._pending, self._cursor = self.fusion(perturbed, target), 0
+        device = self.lm.get_input_embeddings().weight.device
+        if self.fusion.neighbours.device != device:  # trainers move the LM only; parameters keep their identity
+            self.fusion.to(device)
+        self._pending, self._cursor = self.fusion(perturbed.to(device), target.to(device)), 0
         try:
             yield
         finally:
