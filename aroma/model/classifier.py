@@ -21,10 +21,13 @@ class PairClassifier(nn.Module):
     def __init__(self, fusion: MultimodalFusion, hidden: int = 256, dropout: float = 0.2) -> None:
         super().__init__()
         self.fusion = fusion
-        width = len(fusion.modalities) * fusion.config.tokens * fusion.config.out_dim
+        # fused tokens of every modality, plus the cosine similarity of the two genes in each modality
+        width = len(fusion.modalities) * (fusion.config.tokens * fusion.config.out_dim + 1)
         self.head = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout),
                                   nn.Linear(hidden, len(LABELS)))
 
     def forward(self, perturbed: Tensor, target: Tensor) -> Tensor:
         fused = self.fusion(perturbed, target)
-        return self.head(torch.cat([fused[m].flatten(1) for m in self.fusion.modalities], dim=1))
+        similarity = [torch.cosine_similarity(table(perturbed), table(target), dim=1).unsqueeze(1)
+                      for table in self.fusion.tables.values()]
+        return self.head(torch.cat([fused[m].flatten(1) for m in self.fusion.modalities] + similarity, dim=1))
