@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aroma.config import sources_dir
+from aroma import config
 from aroma.errors import AromaError
 
 app = typer.Typer(help="AROMA toolkit: knowledge graphs and perturbation reasoning.", no_args_is_help=True)
@@ -61,6 +61,20 @@ def _guard(func):
     return wrapper
 
 
+def _sources(option: Path | None) -> Path:
+    directory = config.sources_dir(option)
+    if directory is None:
+        _fail("no sources directory: pass --sources DIR or set AROMA_SOURCES / AROMA_DATA")
+    return directory
+
+
+def _perturbqa(option: Path | None) -> Path:
+    directory = config.perturbqa_dir(option)
+    if directory is None:
+        _fail("no PerturbQA directory: pass --perturbqa DIR or set AROMA_DATA")
+    return directory
+
+
 def _store(db: str | None, user: str | None = None, password: str | None = None, database: str | None = None):
     from aroma.kg.store import open_store
 
@@ -97,9 +111,7 @@ def kg_build(
     """Parse every source and load Gene-KG and Path-KG; the previous graph stays intact until the build succeeds."""
     from aroma.kg.build import build
 
-    directory = sources_dir(sources)
-    if directory is None:
-        _fail("no sources directory: pass --sources DIR or set AROMA_SOURCES / AROMA_DATA")
+    directory = _sources(sources)
     with _store(db, user, password, database) as store:
         report = build(directory, store=store, batch_size=batch_size, show_progress=not quiet,
                        log=(lambda m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/]")))
@@ -186,9 +198,7 @@ def kg_export(
         from aroma.kg.export_admin import export_neo4j_admin
         from aroma.kg.sources import SourceDir
 
-        directory = sources_dir(sources)
-        if directory is None:
-            _fail("no sources directory: pass --sources DIR or set AROMA_SOURCES / AROMA_DATA")
+        directory = _sources(sources)
         source_dir = SourceDir(directory)
         source_dir.check_layout()
         command = export_neo4j_admin(assemble(source_dir), out.expanduser(), database or "neo4j")
@@ -330,12 +340,9 @@ def dataset_generate(
     """PerturbQA labels + knowledge-graph evidence → JSONL, a Hugging Face dataset, a card and a plot."""
     import time
 
-    from aroma.config import data_dir
     from aroma.dataset.generate import GenerateConfig, generate
 
-    directory = perturbqa or (data_dir() / "perturbqa" if data_dir() else None)
-    if directory is None:
-        _fail("no PerturbQA directory: pass --perturbqa DIR or set AROMA_DATA")
+    directory = _perturbqa(perturbqa)
     config = GenerateConfig(directory, cell_line, out_dir, limit, workers, seed, validation)
     start = time.monotonic()
     with _store(db, user, password, database) as store:
@@ -400,9 +407,7 @@ def embed_proteins_command(
     from aroma.kg.sources import SourceDir
     from aroma.model.protein import ProteinEmbedder, gene_protein_embeddings
 
-    directory = sources_dir(sources)
-    if directory is None:
-        _fail("no sources directory: pass --sources DIR or set AROMA_SOURCES / AROMA_DATA")
+    directory = _sources(sources)
     with _store(db, user, password, database) as store:
         genes = store.read("model/gene_nodes")
         uniprot = {r["id"]: r["uniprot"] for r in store.run("MATCH (g:Gene) WHERE g.uniprot IS NOT NULL "
@@ -434,13 +439,10 @@ def train_classifier_command(
     quiet: Annotated[bool, typer.Option("--quiet")] = False,
 ) -> None:
     """Train the fusion + 3-class head (no LLM) and report PerturbQA's per-gene AUROC on the test split."""
-    from aroma.config import data_dir
     from aroma.model.assets import load_gene_space
     from aroma.train.classifier import ClassifierConfig, train_classifier
 
-    directory = perturbqa or (data_dir() / "perturbqa" if data_dir() else None)
-    if directory is None:
-        _fail("no PerturbQA directory: pass --perturbqa DIR or set AROMA_DATA")
+    directory = _perturbqa(perturbqa)
     with _store(db, user, password, database) as store:
         space = load_gene_space(embeddings, store)
         report = train_classifier(space, store, directory, ClassifierConfig(cell_line, epochs, seed=seed), out_dir,
@@ -506,7 +508,8 @@ def eval_command(
     data: Annotated[Path, typer.Option("--data", help="PerturbReason dataset")],
     out_dir: Annotated[Path, typer.Option("--out", help="where the report and plots go")],
     split: Annotated[str, typer.Option("--split")] = "test",
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="first N pairs of the split")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1,
+                                                 help="about N pairs: all pairs of seeded random target genes")] = None,
     classifier: Annotated[Optional[Path], typer.Option("--classifier", help="`aroma train classifier` output")] = None,
     embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="embeddings of the classifier")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 4,

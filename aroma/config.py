@@ -21,3 +21,10 @@ def sources_dir(option: Path | None = None) -> Path | None:
         return Path(os.environ[SOURCES_ENV]).expanduser()
     root = data_dir()
     return root / "sources" if root else None
+
+
+def perturbqa_dir(option: Path | None = None) -> Path | None:
+    if option is not None:
+        return option
+    root = data_dir()
+    return root / "perturbqa" if root else None

@@ -32,3 +32,16 @@ def test_evaluate_de_direction_and_f1() -> None:
     assert abs(result["direction_auroc"] - (dir_a + dir_b) / 2) < 1e-12
     assert abs(result["macro_f1"] - f1_score(labels, probs.argmax(1), average="macro")) < 1e-12
     assert result["accuracy"] == np.mean(np.array(labels) == probs.argmax(1))
+
+
+def test_evaluation_sample_keeps_whole_target_genes() -> None:
+    from datasets import Dataset
+
+    from aroma.train.lm_setup import sample_by_target_gene
+
+    data = Dataset.from_dict({"gene": ["A", "B", "A", "C", "B", "A", "D"], "label": list(range(7))})
+    sample = sample_by_target_gene(data, pairs=3, seed=1)
+    genes = sample["gene"]
+    assert len(genes) >= 3
+    for gene in set(genes):
+        assert genes.count(gene) == data["gene"].count(gene)  # every pair of a chosen gene

@@ -80,3 +80,44 @@ def test_server_dies_with_its_python_process(tmp_path: Path) -> None:
         except ChildProcessError:
             pass
     assert not _alive(jvm)
+
+
+def test_kg_serve_until_ctrl_c_keeps_data(subset_sources: Path, tmp_path: Path) -> None:
+    """`aroma kg serve` on a chosen port: any Bolt client connects; SIGINT stops it and the data stays."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from neo4j import GraphDatabase
+
+    from aroma.kg.build import build
+
+    db = tmp_path / "db"
+    with open_store(db) as store:
+        build(subset_sources, store=store, show_progress=False)
+        genes = store.run("MATCH (g:Gene) RETURN count(g) AS n").rows[0]["n"]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    serve = subprocess.Popen([sys.executable, "-m", "aroma.cli", "kg", "serve", "--db", str(db), "--port", str(port)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not (db / "server.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        pid = json.loads((db / "server.json").read_text())["pid"]
+        password = json.loads((db / "credentials.json").read_text())["password"]
+        with GraphDatabase.driver(f"bolt://127.0.0.1:{port}", auth=("root", password)) as driver:
+            records, _, _ = driver.execute_query("MATCH (g:Gene) RETURN count(g) AS n",
+                                                 database_=(db / "current").read_text().strip())
+        assert records[0]["n"] == genes
+    finally:
+        serve.send_signal(signal.SIGINT)
+        out, err = serve.communicate(timeout=60)
+    assert serve.returncode == 0, err
+    assert f"bolt://127.0.0.1:{port}" in out and "stopping" in out
+    assert not _alive(pid)
+    with open_store(db) as store:
+        assert store.run("MATCH (g:Gene) RETURN count(g) AS n").rows[0]["n"] == genes

@@ -27,7 +27,8 @@ def _prefix(model: AromaLM, prompt: list[dict], reasoning: str) -> list[int]:
 def answer_probabilities(model: AromaLM, prompts: list[list[dict]], perturbed: list[int], target: list[int],
                          reasonings: list[str] | None = None, batch_size: int = 4, show_progress: bool = False,
                          ) -> np.ndarray:
-    """P(label) for each example: the log-likelihood of each ``<answer>label</answer>``, softmaxed over the 3."""
+    """P(label) for each example: each ``<answer>label</answer>`` scored by its mean per-token log-likelihood
+    (summed log-likelihoods would favour the shorter labels), softmaxed over the three."""
     tokenizer, device = model.tokenizer, next(model.lm.parameters()).device
     answers = [tokenizer(label + ANSWER_CLOSE, add_special_tokens=False).input_ids for label in LABELS]
     reasonings = reasonings or [""] * len(prompts)
@@ -57,7 +58,7 @@ def answer_probabilities(model: AromaLM, prompts: list[list[dict]], perturbed: l
             for r, (begin, length) in enumerate(spans):
                 positions = torch.arange(begin - 1, begin - 1 + length, device=logprobs.device)
                 tokens = ids[r, begin:begin + length].to(logprobs.device)
-                scores.append(logprobs[r, positions, tokens].sum())
+                scores.append(logprobs[r, positions, tokens].mean())
             out.append(torch.softmax(torch.stack(scores).view(-1, len(LABELS)), dim=1).cpu())
             progress.advance(task, len(spans) // len(LABELS))
     return torch.cat(out).numpy()
@@ -100,9 +101,7 @@ def evaluate_model(model_dir: Path, data: Path, split: str, out: Path, limit: in
                    show_progress: bool = True) -> dict[str, Any]:
     """The model and the baselines on one split: metrics JSON, ROC and PR plots."""
     model = AromaLM.from_pretrained(model_dir)
-    examples = load_split(data, split, model)
-    if limit:
-        examples = examples.select(range(min(limit, len(examples))))
+    examples = load_split(data, split, model, genes_sample=limit)
     labels = np.array(examples["label"])
     genes = examples["gene"]
     methods = {"aroma": answer_probabilities(model, examples["prompt"], examples["perturbed_index"],

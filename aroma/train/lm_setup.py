@@ -48,6 +48,10 @@ def load_base(path: str):
     kwargs: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
     tokenizer = AutoTokenizer.from_pretrained(directory, **kwargs)
     lm = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype(), **kwargs)
+    if gguf:  # transformers dequantizes GGUF weights to floats: drop the quantization marks so it trains and saves
+        lm.hf_quantizer, lm.is_quantized = None, False
+        if hasattr(lm.config, "quantization_config"):
+            del lm.config.quantization_config
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return lm, tokenizer
@@ -77,8 +81,29 @@ def gene_index(model: AromaLM) -> dict[str, int]:
     return {gene_id: i for i, gene_id in enumerate(model.gene_ids or [])}
 
 
-def load_split(data: Path, split: str, model: AromaLM, settings: TrainSettings | None = None):
-    """A PerturbReason split with the columns training needs: prompt, completion, label, evidence, gene indices."""
+def sample_by_target_gene(dataset, pairs: int, seed: int = 0):
+    """All pairs of randomly chosen target genes, about ``pairs`` in total: per-gene AUROC needs whole genes."""
+    import random
+
+    by_gene: dict[str, list[int]] = {}
+    for row, gene in enumerate(dataset["gene"]):
+        by_gene.setdefault(gene, []).append(row)
+    genes = sorted(by_gene)
+    random.Random(seed).shuffle(genes)
+    chosen: list[int] = []
+    for gene in genes:
+        if len(chosen) >= pairs:
+            break
+        chosen.extend(by_gene[gene])
+    return dataset.select(sorted(chosen))
+
+
+def load_split(data: Path, split: str, model: AromaLM, settings: TrainSettings | None = None,
+               genes_sample: int | None = None):
+    """A PerturbReason split with the columns training needs: prompt, completion, label, evidence, gene indices.
+
+    ``settings.limit`` keeps the first N examples (training); ``genes_sample`` keeps whole target genes
+    adding up to about that many pairs (evaluation)."""
     from datasets import load_from_disk
 
     path = Path(data) / "hf"
@@ -90,6 +115,8 @@ def load_split(data: Path, split: str, model: AromaLM, settings: TrainSettings |
     dataset = splits[split]
     if settings is not None and settings.limit:
         dataset = dataset.select(range(min(settings.limit, len(dataset))))
+    if genes_sample:
+        dataset = sample_by_target_gene(dataset, genes_sample)
     index = gene_index(model)
     tokens = model.fusion.config.tokens
 
