@@ -22,6 +22,8 @@ def test_symbols_and_aliases(index: GeneIndex) -> None:
     assert index.resolve_symbol("LFS1") == 7157  # an alias naming one gene only
     assert index.resolve_symbol("tp53") == 7157  # case-insensitive fallback
     assert index.resolve_symbol("NOT_A_GENE_SYMBOL") is None
+    assert index.resolve_symbol("MT-CO1") == 4512  # HGNC's mitochondrial name; NCBI 2022 lists COX1 / MTCO1
+    assert index.resolve_symbol("GARS") is None  # an alias of both GARS1 and GART: ambiguous, not guessed
 
 
 def test_ambiguous_alias_is_not_resolved(index: GeneIndex) -> None:

@@ -106,7 +106,9 @@ def _add_genes(kg: KnowledgeGraph, genes: GeneIndex, proteins: list[uniprot.Prot
                 {
                     "gene_id": gene.gene_id,
                     "symbol": gene.symbol,
-                    "aliases": list(gene.synonyms),
+                    "aliases": list(dict.fromkeys(  # NCBI synonyms, plus the HGNC symbol where NCBI's differs
+                        [*gene.synonyms, *([gene.authority_symbol] if gene.authority_symbol not in ("", gene.symbol)
+                                           else [])])),
                     "description": gene.description,
                     "type": gene.type_of_gene,
                     "chromosome": gene.chromosome,

@@ -16,6 +16,14 @@ def gene_node_id(gene_id: int) -> str:
     return f"ncbigene:{gene_id}"
 
 
+def symbol_variants(symbol: str) -> list[str]:
+    """The symbol, then spellings it may have in an older NCBI release: mitochondrial ``MT-CO1`` → ``MTCO1``."""
+    variants = [symbol]
+    if symbol.upper().startswith("MT-"):
+        variants.append("MT" + symbol[3:])
+    return variants
+
+
 def canonical_accession(accession: str) -> str:
     """``P12345-2`` (an isoform) → ``P12345``."""
     return accession.split("-", 1)[0]
@@ -45,7 +53,11 @@ class GeneIndex:
         self._protein_symbol: dict[str, str] = {}
 
     def resolve_symbol(self, symbol: str) -> int | None:
-        return self._symbol.get(symbol) or self._alias.get(symbol) or self._upper.get(symbol.upper())
+        for name in symbol_variants(symbol):
+            found = self._symbol.get(name) or self._alias.get(name) or self._upper.get(name.upper())
+            if found:
+                return found
+        return None
 
     def add_proteins(self, proteins: Iterable[ProteinEntry]) -> None:
         """Learn UniProt accession → gene symbol from the FASTA ``GN=`` field."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from aroma.errors import AromaError
 from aroma.kg.adapters.string_db import CHANNELS
+from aroma.kg.idmap import symbol_variants
 from aroma.kg.store import GraphStore, batched
 from aroma.retrieval.evidence import GeneFacts, GenePath, Interaction, PairEvidence, Regulation
 
@@ -82,7 +83,7 @@ class EvidenceIndex:
         for batch in batched(wanted, self.batch_size):
             for row in self.store.read("retrieval/genes_by_symbol", symbols=list(batch)):
                 self._ids[row["symbol"]] = row["id"]
-        leftover = {s.upper(): s for s in wanted if s not in self._ids}
+        leftover = {v.upper(): s for s in wanted if s not in self._ids for v in reversed(symbol_variants(s))}
         if leftover:  # aliases, and symbols in another case, naming exactly one gene
             by_name: dict[str, set[str]] = defaultdict(set)
             for row in self.store.read("retrieval/genes_by_alias", symbols=sorted(leftover)):
