@@ -42,6 +42,10 @@ def _server_peak_rss_mb(pid: int) -> float:
 
 
 def query_latency(store: GraphStore, runs: int = 5) -> dict[str, float]:
+    """Median milliseconds per query over GENES, after one discarded pass (the server's JIT warms up)."""
+    for name, params in QUERIES.values():
+        for a, b in zip(GENES, GENES[1:] + GENES[:1]):
+            store.read(name, **params(a, b))
     result = {}
     for title, (name, params) in QUERIES.items():
         times = []

@@ -53,7 +53,8 @@ class _StanzaLines:
         self.term_lines: list[int] = []
 
     def __iter__(self) -> Iterator[str]:
-        for self.line, text in numbered_lines(self.path):
+        for line, text in numbered_lines(self.path):
+            self.line = line
             if text.startswith("[Term]"):
                 self.term_lines.append(self.line)
             yield text + "\n"

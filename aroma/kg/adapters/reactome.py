@@ -32,7 +32,7 @@ def _check_id(path: Path, line: int, value: str) -> None:
 
 
 def read_pathways(path: Path) -> Iterator[ReactomePathway]:
-    for line, (pathway_id, name, species) in read_table(path, 3):
+    for line, (pathway_id, name, _species) in read_table(path, 3):  # species is in the id prefix
         _check_id(path, line, pathway_id)
         if pathway_id.startswith(HUMAN_PREFIX):
             yield ReactomePathway(pathway_id, " ".join(name.split()))  # the file has stray double spaces
