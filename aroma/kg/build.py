@@ -49,11 +49,16 @@ def _row(record: Node | Edge) -> dict:
     return {k: v for k, v in record.row().items() if v is not None}
 
 
-def build_checksum(fingerprint: dict[str, dict[str, object]]) -> str:
-    """Identifies the graph content: the toolkit version and every source's sha256."""
+def build_checksum(fingerprint: dict[str, dict[str, object]], graph: KnowledgeGraph) -> str:
+    """Identifies the graph content: toolkit version, every source's sha256, and the counts per label and
+    edge kind (so a code change that alters the graph changes it too)."""
     digest = hashlib.sha256(__version__.encode())
     for key in sorted(fingerprint):
         digest.update(f"{key}={fingerprint[key]['sha256']}".encode())
+    for label in sorted(graph.nodes):
+        digest.update(f"{label}={len(graph.nodes[label])}".encode())
+    for kind in sorted(graph.edges):
+        digest.update(f"{kind}={len(graph.edges[kind])}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -104,7 +109,7 @@ def build(
             mark = time.monotonic()
             _load(store, staging, graph, batch_size, show_progress)
             stages["load"] = time.monotonic() - mark
-            checksum = build_checksum(fingerprint)
+            checksum = build_checksum(fingerprint, graph)
             store.write(
                 "load/build_info",
                 database=staging,
