@@ -410,11 +410,10 @@ def embed_proteins_command(
     directory = _sources(sources)
     with _store(db, user, password, database) as store:
         genes = store.read("model/gene_nodes")
-        uniprot = {r["id"]: r["uniprot"] for r in store.run("MATCH (g:Gene) WHERE g.uniprot IS NOT NULL "
-                                                             "RETURN g.id AS id, g.uniprot AS uniprot").rows}
         checksum = store.read("model/build_checksum")[0]["checksum"]
     embedder = ProteinEmbedder(esm_weights, cache or out_dir / "esm_cache", device=device)
     ids = [g["id"] for g in genes]
+    uniprot = {g["id"]: g["uniprot"] for g in genes if g["uniprot"]}
     table, present = gene_protein_embeddings(embedder, SourceDir(directory).path("uniprot"), ids, uniprot)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save({"graph": "protein", "checksum": checksum, "ids": ids, "symbols": [g["symbol"] for g in genes],
