@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice, takewhile
 from typing import Any
 
 from aroma.errors import AromaError
@@ -74,7 +75,8 @@ class EvidenceIndex:
         self._network: dict[str, dict[str, tuple[int, dict[str, int]]]] | None = None
         self._symbols: dict[str, str] = {}  # gene id → symbol (for every gene in the network)
         self._complexes: set[str] | None = None
-        self._strongest: dict[str, list[str]] = {}
+        self._ranked: dict[str, list[str]] = {}
+        self._facts: dict[str, GeneFacts] = {}
 
     # -- identifiers --------------------------------------------------------------------------
     def resolve(self, symbols: Iterable[str], *, strict: bool = True) -> dict[str, str]:
@@ -137,15 +139,26 @@ class EvidenceIndex:
             self._complexes = {row["id"] for row in self.store.read("retrieval/complex_terms")}
         return self._complexes
 
-    def _strongest_partners(self, gene_id: str) -> list[str]:
-        if gene_id not in self._strongest:
+    def _ranked_partners(self, gene_id: str) -> list[str]:
+        """STRING partners of a gene, strongest first (ties by symbol); computed once per gene."""
+        if gene_id not in self._ranked:
             partners = self.network.get(gene_id, {})
-            ranked = sorted(partners, key=lambda p: (-partners[p][0], self._symbols[p]))
-            self._strongest[gene_id] = [p for p in ranked if partners[p][0] >= self.limits.min_path_score][
-                : self.limits.path_fanout]
-        return self._strongest[gene_id]
+            self._ranked[gene_id] = sorted(partners, key=lambda p: (-partners[p][0], self._symbols[p]))
+        return self._ranked[gene_id]
+
+    def _strongest_partners(self, gene_id: str) -> list[str]:
+        """The ``path_fanout`` strongest partners scoring at least ``min_path_score`` (a prefix of the ranking)."""
+        partners = self.network.get(gene_id, {})
+        strong = takewhile(lambda p: partners[p][0] >= self.limits.min_path_score, self._ranked_partners(gene_id))
+        return list(islice(strong, self.limits.path_fanout))
 
     def facts(self, gene_id: str) -> GeneFacts:
+        """What a gene is; computed once per gene (a perturbation appears in many pairs)."""
+        if gene_id not in self._facts:
+            self._facts[gene_id] = self._gene_facts(gene_id)
+        return self._facts[gene_id]
+
+    def _gene_facts(self, gene_id: str) -> GeneFacts:
         gene = self._genes[gene_id]
         row, limits = gene.facts, self.limits
         tf_evidence = [f"{term} {name}" for term, name in TF_TERMS.items()
@@ -158,7 +171,7 @@ class EvidenceIndex:
             key=lambda t: (t["gene_count"], t["term"]),
         )[: limits.processes]
         partners = self.network.get(gene_id, {})
-        top = sorted(partners, key=lambda p: (-partners[p][0], self._symbols[p]))[: limits.top_interactors]
+        top = self._ranked_partners(gene_id)[: limits.top_interactors]
         return GeneFacts(
             id=gene_id, symbol=row["symbol"], description=row["description"] or "", type=row["type"] or "",
             uniprot=row["uniprot"], is_tf=bool(tf_evidence), tf_evidence=tf_evidence[:2],
