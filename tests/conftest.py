@@ -43,15 +43,20 @@ def subset_sources(full_sources: Path, tmp_path_factory: pytest.TempPathFactory)
     return out
 
 
-@pytest.fixture(scope="session")
-def subset_store(subset_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
-    """A real ArcadeDB server with the subset graph built once for the session."""
-    store = open_store(tmp_path_factory.mktemp("subset-db"))
+def built_store(sources: Path, directory: Path) -> Iterator[GraphStore]:
+    """Start a real ArcadeDB server on ``directory``, build ``sources`` into it, yield it, stop it."""
+    store = open_store(directory)
     try:
-        build(subset_sources, store=store, show_progress=False)
+        build(sources, store=store, show_progress=False)
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture(scope="session")
+def subset_store(subset_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
+    """A real ArcadeDB server with the subset graph built once for the session."""
+    yield from built_store(subset_sources, tmp_path_factory.mktemp("subset-db"))
 
 
 @pytest.fixture(scope="session")

@@ -9,21 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from aroma.kg.build import build
 from aroma.kg.stats import GraphStats, graph_stats
-from aroma.kg.store import GraphStore, open_store
+from aroma.kg.store import GraphStore
+from tests.conftest import built_store
 
 pytestmark = pytest.mark.full
 
 
 @pytest.fixture(scope="module")
 def full_store(full_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
-    store = open_store(tmp_path_factory.mktemp("full-db"))
-    try:
-        build(full_sources, store=store, show_progress=False)
-        yield store
-    finally:
-        store.close()
+    yield from built_store(full_sources, tmp_path_factory.mktemp("full-db"))
 
 
 @pytest.fixture(scope="module")
