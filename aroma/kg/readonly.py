@@ -1,0 +1,273 @@
+"""Read-only classification of Cypher text, decided before a query is sent to any server.
+
+Schema commands (``CREATE INDEX``), user and database administration (``ALTER USER … SET PASSWORD``)
+and data writes are never undone by rolling back a transaction, and some engines (ArcadeDB) neither
+refuse writes in READ sessions nor report query types truthfully. So ``aroma cypher`` without
+``--write`` classifies the text itself, engine-neutrally, from Cypher's tokens: string literals,
+comments and backtick-quoted names are read as such, never as keywords. The rules fail safe: text
+that cannot be tokenized, a statement that does not begin with a read clause, or a procedure not
+known to be read-only is refused rather than run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aroma.errors import ReadOnlyViolation
+
+# Reserved words that change data, schema, users, roles or databases wherever they appear as keywords.
+WRITE_KEYWORDS = {
+    "CREATE": "write", "MERGE": "write", "SET": "write", "DELETE": "write", "DETACH": "write",
+    "REMOVE": "write", "FOREACH": "write", "INSERT": "write",
+    "DROP": "schema",
+    "ALTER": "admin", "GRANT": "admin", "DENY": "admin", "REVOKE": "admin", "RENAME": "admin",
+    "TERMINATE": "admin", "DEALLOCATE": "admin", "REALLOCATE": "admin",
+}
+# Keyword pairs that administer servers or databases ("START DATABASE x").
+SCHEMA_OBJECTS = {"INDEX", "CONSTRAINT", "FULLTEXT", "TEXT", "RANGE", "POINT", "VECTOR", "LOOKUP", "BTREE"}
+ADMIN_OBJECTS = {"USER", "ROLE", "DATABASE", "ALIAS", "COMPOSITE", "SERVER", "CURRENT", "OR", "PRIVILEGE"}
+ADMIN_PAIRS = {("START", "DATABASE"), ("STOP", "DATABASE"), ("ENABLE", "SERVER"), ("DISABLE", "SERVER")}
+# What a statement may begin with (after EXPLAIN / PROFILE / CYPHER options).
+READ_STARTS = {"MATCH", "OPTIONAL", "UNWIND", "WITH", "RETURN", "CALL", "SHOW", "USE", "LOAD", "FINISH",
+               "EXPLAIN", "PROFILE", "CYPHER"}
+# Procedures known to only read (compared in lower case).
+READ_PROCEDURES = {
+    "db.labels", "db.relationshiptypes", "db.propertykeys", "db.indexes", "db.constraints", "db.info", "db.ping",
+    "db.schema.visualization", "db.schema.nodetypeproperties", "db.schema.reltypeproperties",
+    "dbms.components", "dbms.procedures", "dbms.functions", "dbms.showcurrentuser", "db.awaitindex",
+    "db.awaitindexes",
+}
+SAFE_URL_SCHEMES = ("http://", "https://")
+SHOWN_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # word, quoted, string, param, number, punct
+    text: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class Classification:
+    """``mode`` is read, write, schema, admin or unknown; ``reason`` names what decided it."""
+
+    mode: str
+    reason: str = ""
+
+    @property
+    def is_read(self) -> bool:
+        return self.mode == "read"
+
+
+_WORD = re.compile(r"[A-Za-z_\u00c0-\uffff][A-Za-z0-9_\u00c0-\uffff]*")
+_NUMBER = re.compile(r"(?:0x[0-9A-Fa-f]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)")
+_PARAM = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*|\d+|`(?:[^`]|``)*`)")
+
+
+class UntokenizableQuery(ValueError):
+    """An unterminated string, comment or quoted name: the text cannot be checked."""
+
+
+def tokenize(text: str, *, escapes: bool = True) -> list[Token]:
+    """Cypher tokens; comments are dropped, strings and quoted names keep their decoded content."""
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                raise UntokenizableQuery("unterminated /* comment")
+            i = end + 2
+        elif ch in "'\"":
+            j, value = i + 1, []
+            while j < n and text[j] != ch:
+                if escapes and text[j] == "\\" and j + 1 < n:
+                    value.append(text[j : j + 2])
+                    j += 2
+                else:
+                    value.append(text[j])
+                    j += 1
+            if j >= n:
+                raise UntokenizableQuery("unterminated string literal")
+            tokens.append(Token("string", _unescape("".join(value)), i))
+            i = j + 1
+        elif ch == "`":
+            j = i + 1
+            while True:
+                j = text.find("`", j)
+                if j < 0:
+                    raise UntokenizableQuery("unterminated `quoted name`")
+                if text.startswith("``", j):
+                    j += 2
+                    continue
+                break
+            tokens.append(Token("quoted", text[i + 1 : j].replace("``", "`"), i))
+            i = j + 1
+        elif ch == "$":
+            match = _PARAM.match(text, i)
+            if not match:
+                tokens.append(Token("punct", ch, i))
+                i += 1
+            else:
+                tokens.append(Token("param", match.group(0)[1:].strip("`"), i))
+                i = match.end()
+        elif (match := _WORD.match(text, i)) is not None:
+            tokens.append(Token("word", match.group(0), i))
+            i = match.end()
+        elif (match := _NUMBER.match(text, i)) is not None:
+            tokens.append(Token("number", match.group(0), i))
+            i = match.end()
+        else:
+            tokens.append(Token("punct", ch, i))
+            i += 1
+    return tokens
+
+
+def _unescape(body: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}.get(m.group(1), m.group(1)),
+                  body)
+
+
+def _keyword(tokens: list[Token], index: int) -> str | None:
+    """The upper-case keyword at ``index``, or None where the word is a label, type, property or map key."""
+    token = tokens[index]
+    if token.kind != "word":
+        return None
+    previous = tokens[index - 1].text if index > 0 and tokens[index - 1].kind == "punct" else ""
+    following = tokens[index + 1].text if index + 1 < len(tokens) and tokens[index + 1].kind == "punct" else ""
+    if previous in (".", ":", "|", "&", "!") or following == ":":
+        return None
+    return token.text.upper()
+
+
+def _statements(tokens: list[Token]) -> list[list[Token]]:
+    statements: list[list[Token]] = [[]]
+    for token in tokens:
+        if token.kind == "punct" and token.text == ";":
+            statements.append([])
+        else:
+            statements[-1].append(token)
+    return [s for s in statements if s]
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
+def _procedure(tokens: list[Token], index: int) -> str | None:
+    """The dotted procedure name after CALL at ``index``, or None for a ``CALL { … }`` subquery."""
+    parts: list[str] = []
+    j = index + 1
+    while j < len(tokens):
+        token = tokens[j]
+        if token.kind in ("word", "quoted") and (not parts or tokens[j - 1].text == "."):
+            parts.append(token.text)
+        elif token.kind == "punct" and token.text == "." and parts:
+            pass
+        else:
+            break
+        j += 1
+    return ".".join(parts) if parts else None
+
+
+def _load_csv_url(tokens: list[Token], index: int, params: Mapping[str, Any]) -> str | None:
+    """The URL of the LOAD CSV at ``index`` when it is one literal or parameter, else None."""
+    j = index
+    while j < len(tokens) and _keyword(tokens, j) != "FROM":
+        j += 1
+    source: list[Token] = []
+    j += 1
+    while j < len(tokens) and _keyword(tokens, j) != "AS":
+        source.append(tokens[j])
+        j += 1
+    if len(source) != 1:
+        return None
+    if source[0].kind == "string":
+        return source[0].text
+    if source[0].kind == "param" and isinstance(params.get(source[0].text), str):
+        return params[source[0].text]
+    return None
+
+
+def _classify_tokens(tokens: list[Token], params: Mapping[str, Any], allow_file_urls: bool) -> Classification:
+    statements = _statements(tokens)
+    if not statements:
+        return Classification("unknown", "is empty")
+    for statement in statements:
+        for index in range(len(statement)):
+            keyword = _keyword(statement, index)
+            if keyword is None:
+                continue
+            following = _keyword(statement, index + 1) if index + 1 < len(statement) else None
+            if keyword in WRITE_KEYWORDS:
+                mode = WRITE_KEYWORDS[keyword]
+                if following in SCHEMA_OBJECTS:
+                    mode = "schema"
+                elif following in ADMIN_OBJECTS:
+                    mode = "admin"
+                shown = f"{keyword} {following}" if keyword in ("CREATE", "DROP", "ALTER") and following else keyword
+                return Classification(mode, f"uses {shown}")
+            if (keyword, following) in ADMIN_PAIRS:
+                return Classification("admin", f"uses {keyword} {following}")
+            if keyword == "CALL":
+                name = _procedure(statement, index)
+                if name is not None and name.lower() not in READ_PROCEDURES:
+                    return Classification("unknown", f"calls procedure {_shown(name)!r}, not known to be read-only")
+            if keyword == "LOAD" and following == "CSV" and not allow_file_urls:
+                url = _load_csv_url(statement, index, params)
+                if url is None:
+                    return Classification("file", "loads CSV from a computed URL, which may name a local file")
+                if not url.lower().startswith(SAFE_URL_SCHEMES):
+                    return Classification("file", f"loads CSV from {_shown(url)!r}, a local file")
+        first = next((t for t in statement if t.kind == "word"), None)
+        if first is None or first.text.upper() not in READ_STARTS:
+            return Classification("unknown", f"begins with {_shown(first.text if first else statement[0].text)!r}, "
+                                             "not a read clause")
+    return Classification("read")
+
+
+def classify(text: str, params: Mapping[str, Any] | None = None, *, allow_file_urls: bool = False) -> Classification:
+    """Whether Cypher ``text`` only reads; decided from its tokens, before anything runs.
+
+    Text with backslashes is also read as an engine without string escapes would read it, and
+    must be read-only both ways.
+    """
+    params = params or {}
+    try:
+        tokens = tokenize(text)
+    except UntokenizableQuery as exc:
+        return Classification("unknown", f"cannot be checked ({exc})")
+    verdict = _classify_tokens(tokens, params, allow_file_urls)
+    if verdict.is_read and "\\" in text:
+        try:
+            literal = tokenize(text, escapes=False)
+        except UntokenizableQuery:
+            return verdict  # read that way the text is not even valid Cypher
+        other = _classify_tokens(literal, params, allow_file_urls)
+        if not other.is_read:
+            return Classification(other.mode, other.reason + " (when backslashes in strings are read literally)")
+    return verdict
+
+
+def require_read_only(text: str, params: Mapping[str, Any] | None = None, *, allow_file_urls: bool = False) -> None:
+    """Raise ``ReadOnlyViolation`` unless ``text`` only reads; nothing is sent to a server either way."""
+    verdict = classify(text, params, allow_file_urls=allow_file_urls)
+    if verdict.is_read:
+        return
+    if verdict.mode == "file":
+        raise ReadOnlyViolation(f"refused before running: this query {verdict.reason}; "
+                                "pass --allow-file-urls to let the server read it")
+    kinds = {"write": "changes data", "schema": "changes the schema", "admin": "administers users or databases",
+             "unknown": "is not provably read-only"}
+    raise ReadOnlyViolation(f"refused before running (nothing was sent to the server): this query "
+                            f"{verdict.reason} and {kinds[verdict.mode]}; pass --write to allow it")
