@@ -5,10 +5,18 @@ free loopback port, reusing a server already running on the same directory, gene
 credentials, and the server-administration calls (create/drop database) that Bolt lacks.
 Queries themselves are Neo4j 5 Cypher, sent through the official driver like for Neo4j.
 
+The server lives as long as any process uses it: each process registers in ``DIR/clients/``
+(a file it holds an exclusive ``flock`` on, released by the kernel even on ``kill -9``), and a
+small keeper process, detached from the starter, runs the JVM and stops it once no registered
+process is left. The last process to leave stops it at once. The root password reaches the JVM
+through a file only the user can read (``arcadedb.server.rootPasswordPath``), never its command line.
+
 Directory layout::
 
     DIR/credentials.json   generated root password (mode 0600)
-    DIR/server.json        pid and ports of the running server (the lock file)
+    DIR/server.json        pids and ports of the running server (the lock file)
+    DIR/clients/           one locked file per process using the server
+    DIR/build.lock         held by the one build running on this directory
     DIR/current            name of the active database (swapped atomically after a build)
     DIR/server/            ArcadeDB's server root (databases/, config/, log/)
     DIR/server.log         the server's output
@@ -25,6 +33,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -41,6 +50,11 @@ STOP_TIMEOUT_S = 30.0
 HEAP_ENV = "AROMA_ARCADEDB_HEAP"
 BOLT_PLUGIN = "Bolt:com.arcadedb.bolt.BoltProtocolPlugin"
 _PR_SET_PDEATHSIG = 1
+KEEPER_POLL_S = 0.1
+KEEPER_IDLE_S = 1.0  # a server nobody uses is stopped after this long
+LOCKOUT_S = 30  # ArcadeDB locks an account for about this long after repeated failed logins
+# ArcadeDB's EXPLAIN reports every query as a write (see CYPHER_GAPS): read-only is decided from tokens.
+EXPLAIN_QUERY_TYPE_RELIABLE = False
 
 # Measured differences between ArcadeDB's Cypher and Neo4j 5's. Queries in aroma/cypher/ keep
 # Neo4j's form and avoid these; any workaround belongs in this module.
@@ -51,8 +65,11 @@ CYPHER_GAPS = {
     "USE <database>": "the session selects the database",
     "CALL db.indexes()": "use SHOW INDEXES",
     "CALL db.propertyKeys() answers nothing": "stats/property_keys.cypher collects keys()",
-    "READ access mode does not refuse writes": "GraphStore enforces read-only itself",
-    "EXPLAIN reports query_type 'w'": "run EXPLAIN with write allowed; it changes nothing",
+    "READ access mode does not refuse writes": "aroma.kg.readonly decides read-only before a query runs",
+    "EXPLAIN reports query_type 'w'": "not used to classify queries (EXPLAIN_QUERY_TYPE_RELIABLE)",
+    "schema, user and database commands are not rolled back": "aroma.kg.readonly refuses them before they run",
+    "a refused CREATE leaves its label in the schema": "refused before it runs, so no label is created",
+    "Bolt reports a locked account as a failed login": "LocalArcadeDB.account_locked asks over HTTP",
     "plans from the first node of a pattern": "start patterns at the indexed node (30x faster)",
     "an OR over two indexed properties scans": "split into a UNION of anchored patterns",
 }
@@ -86,22 +103,165 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _is_server(info: "ServerInfo") -> bool:
+    cmdline = Path(f"/proc/{info.pid}/cmdline")
+    try:
+        return _alive(info.pid) and info.root.encode() in cmdline.read_bytes()
+    except OSError:
+        return False
+
+
+def _terminate(pid: int) -> None:
+    """SIGTERM, then SIGKILL after STOP_TIMEOUT_S; returns once the process is gone (or a zombie)."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while _alive(pid) and not _zombie(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+        time.sleep(0.05)
+    while _alive(pid) and time.monotonic() < deadline:  # let its parent (the keeper) reap it
+        time.sleep(0.05)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _command(directory: Path, root: Path, bolt_port: int, http_port: int) -> list[str]:
+    package = files("arcadedb_embedded")
+    java = Path(str(package / "jre" / "bin" / "java"))
+    jars = Path(str(package / "jars"))
+    settings = {
+        "arcadedb.server.rootPath": root,
+        "arcadedb.server.databaseDirectory": root / "databases",
+        "arcadedb.server.rootPasswordPath": directory / ".root-password",  # a 0600 file, not the password
+        "arcadedb.server.plugins": BOLT_PLUGIN,
+        "arcadedb.server.httpIncomingHost": "127.0.0.1",
+        "arcadedb.server.httpIncomingPort": http_port,
+        "arcadedb.server.httpsIncomingPort": _free_port(),
+        "arcadedb.bolt.host": "127.0.0.1",
+        "arcadedb.bolt.port": bolt_port,
+        "arcadedb.server.mode": "development",  # detailed Cypher error messages
+    }
+    heap = os.environ.get(HEAP_ENV, "4g")
+    return [
+        str(java),
+        f"-Xmx{heap}",
+        "-cp",
+        f"{jars}/*",
+        *(f"-D{key}={value}" for key, value in settings.items()),
+        "com.arcadedb.server.ArcadeDBServer",
+    ]
+
+
+# Runs this file as the keeper without importing the aroma.kg package (and its heavy imports).
+_KEEPER_BOOT = (
+    "import importlib.util, sys; spec = importlib.util.spec_from_file_location('aroma_arcadedb_keeper', sys.argv[1]); "
+    "module = importlib.util.module_from_spec(spec); sys.modules[spec.name] = module; spec.loader.exec_module(module); "
+    "module.keep(*sys.argv[2:])"
+)
+
+
+def keep(directory: str, bolt_port: str, http_port: str) -> None:
+    """The keeper: run the JVM (tied to this process), print its pid, stop it once no process uses it."""
+    folder = Path(directory)
+    root = folder / "server"
+    with open(folder / "server.log", "ab") as log:
+        jvm = subprocess.Popen(_command(folder, root, int(bolt_port), int(http_port)), stdout=log,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root,
+                               preexec_fn=_die_with_parent)
+    signal.signal(signal.SIGTERM, lambda *_: jvm.terminate())
+    print(jvm.pid, flush=True)
+    sys.stdout = open(os.devnull, "w")
+    idle_since: float | None = None
+    while jvm.poll() is None:
+        time.sleep(KEEPER_POLL_S)
+        with open(folder / ".lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # someone is starting or leaving: look again next time
+            if live_clients(folder):
+                idle_since = None
+                continue
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= KEEPER_IDLE_S:
+                jvm.terminate()
+                try:
+                    jvm.wait(STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    jvm.kill()
+                    jvm.wait()
+                _forget(folder, jvm.pid)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _forget(folder, jvm.pid)
+
+
+def _forget(folder: Path, pid: int) -> None:
+    """Remove server.json if it still describes the server with ``pid``."""
+    path = folder / "server.json"
+    try:
+        if json.loads(path.read_text()).get("pid") == pid:
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
 @dataclass
 class ServerInfo:
     pid: int
     bolt_port: int
     http_port: int
     root: str
+    keeper: int = 0
+
+
+def has_graph(directory: Path | str) -> bool:
+    """Whether a build has completed in ``directory`` (checked without creating or starting anything)."""
+    return (Path(directory).expanduser() / "current").is_file()
+
+
+def _exclusive(path: Path) -> int | None:
+    """An open descriptor holding an exclusive flock on ``path``, or None when another holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def live_clients(directory: Path) -> list[Path]:
+    """Registrations of processes still using the server; those of dead processes are removed."""
+    folder = directory / "clients"
+    live = []
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        fd = _exclusive(path)
+        if fd is None:
+            live.append(path)
+        else:  # its process is gone (the kernel released the lock)
+            path.unlink(missing_ok=True)
+            os.close(fd)
+    return live
 
 
 class LocalArcadeDB:
-    """One ArcadeDB server per database directory: started on demand, reused, stopped by its starter."""
+    """One ArcadeDB server per database directory: started on demand, shared, stopped when unused."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory.expanduser().resolve()
         self.info: ServerInfo | None = None
-        self.owned = False
-        self._process: subprocess.Popen | None = None
+        self.owned = False  # this object launched the server
+        self._client: tuple[Path, int] | None = None
 
     # -- credentials and paths -------------------------------------------------------------
     @property
@@ -132,42 +292,79 @@ class LocalArcadeDB:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    # -- users of the server ---------------------------------------------------------------
+    def _register(self) -> None:
+        folder = self.directory / "clients"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{os.getpid()}.{secrets.token_hex(4)}"
+        fd = _exclusive(path)
+        assert fd is not None
+        self._client = (path, fd)
+
+    def _unregister(self) -> None:
+        if self._client is not None:
+            path, fd = self._client
+            path.unlink(missing_ok=True)
+            os.close(fd)
+            self._client = None
+
+    @contextmanager
+    def build_lock(self):
+        """Held by the one build on this directory; a second build is refused with the first one named."""
+        path = self.directory / "build.lock"
+        fd = _exclusive(path)
+        if fd is None:
+            holder = path.read_text().strip() or "another process"
+            raise StoreError(f"another build is running on {self.directory} ({holder}); "
+                             "wait for it to finish, then build again")
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            os.close(fd)
+
+    def build_running(self) -> bool:
+        fd = _exclusive(self.directory / "build.lock")
+        if fd is None:
+            return True
+        os.close(fd)
+        return False
+
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, bolt_port: int | None = None) -> LocalArcadeDB:
-        """Reuse the server running on this directory, or start one (on ``bolt_port`` if given)."""
+        """Use the server running on this directory, or start one (on ``bolt_port`` if given)."""
         with self._locked():
-            running = self._running_server()
-            if running is not None:
-                self.info, self.owned = running, False
-                return self
-            if bolt_port is not None and _port_open(bolt_port):
-                raise StoreError(f"port {bolt_port} on 127.0.0.1 is already in use")
-            self.info = self._launch(bolt_port or _free_port())
+            self._register()
+            try:
+                running = self._running_server()
+                if running is not None:
+                    self.info, self.owned = running, False
+                    return self
+                if bolt_port is not None and _port_open(bolt_port):
+                    raise StoreError(f"port {bolt_port} on 127.0.0.1 is already in use")
+                self.info = self._launch(bolt_port or _free_port())
+            except BaseException:
+                self._unregister()
+                raise
             self.owned = True
             (self.directory / "server.json").write_text(json.dumps(self.info.__dict__))
         return self
 
     def stop(self) -> None:
-        """Stop the server if this object started it; a reused server keeps running."""
-        if not self.owned or self.info is None:
+        """Leave the server; the last process using it stops it (the data stays)."""
+        if self._client is None:
             return
         with self._locked():
-            process = self._process
-            try:
-                os.kill(self.info.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            deadline = time.monotonic() + STOP_TIMEOUT_S
-            while _alive(self.info.pid) and time.monotonic() < deadline:
-                if process is not None and process.poll() is not None:
-                    break
-                time.sleep(0.1)
-            if _alive(self.info.pid) and (process is None or process.poll() is None):
-                os.kill(self.info.pid, signal.SIGKILL)
-            if process is not None:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            (self.directory / "server.json").unlink(missing_ok=True)
+            self._unregister()
             self.owned = False
+            if live_clients(self.directory):
+                return
+            info = self._running_server()
+            if info is not None:
+                _terminate(info.pid)
+            (self.directory / "server.json").unlink(missing_ok=True)
 
     def __enter__(self) -> LocalArcadeDB:
         return self.start()
@@ -184,77 +381,72 @@ class LocalArcadeDB:
         except (json.JSONDecodeError, TypeError):
             path.unlink()
             return None
-        cmdline = Path(f"/proc/{info.pid}/cmdline")
-        ours = cmdline.exists() and info.root.encode() in cmdline.read_bytes()
-        if _alive(info.pid) and ours and _port_open(info.bolt_port):
+        if _is_server(info) and _port_open(info.bolt_port):
             return info
         path.unlink()  # stale: the server that wrote it is gone
         return None
 
-    def _command(self, root: Path, bolt_port: int, http_port: int) -> list[str]:
-        package = files("arcadedb_embedded")
-        java = Path(str(package / "jre" / "bin" / "java"))
-        jars = Path(str(package / "jars"))
-        settings = {
-            "arcadedb.server.rootPath": root,
-            "arcadedb.server.databaseDirectory": root / "databases",
-            "arcadedb.server.rootPassword": self.password,
-            "arcadedb.server.plugins": BOLT_PLUGIN,
-            "arcadedb.server.httpIncomingHost": "127.0.0.1",
-            "arcadedb.server.httpIncomingPort": http_port,
-            "arcadedb.server.httpsIncomingPort": _free_port(),
-            "arcadedb.bolt.host": "127.0.0.1",
-            "arcadedb.bolt.port": bolt_port,
-            "arcadedb.server.mode": "development",  # detailed Cypher error messages
-        }
-        heap = os.environ.get(HEAP_ENV, "4g")
-        return [
-            str(java),
-            f"-Xmx{heap}",
-            "-cp",
-            f"{jars}/*",
-            *(f"-D{key}={value}" for key, value in settings.items()),
-            "com.arcadedb.server.ArcadeDBServer",
-        ]
-
     def _launch(self, bolt_port: int) -> ServerInfo:
+        """Start a keeper process (detached from this one) that runs the JVM until nobody uses it."""
         root = self.directory / "server"
         root.mkdir(parents=True, exist_ok=True)
         http_port = _free_port()
+        secret = self.directory / ".root-password"
+        secret.unlink(missing_ok=True)
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(self.password)
         log = open(self.directory / "server.log", "ab")
-        self._process = subprocess.Popen(
-            self._command(root, bolt_port, http_port),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=root,
-            start_new_session=True,  # a terminal's Ctrl-C reaches Python, which stops the server cleanly
-            preexec_fn=_die_with_parent,
+        keeper = subprocess.Popen(
+            [sys.executable, "-c", _KEEPER_BOOT, __file__, str(self.directory), str(bolt_port), str(http_port)],
+            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, cwd=root,
+            start_new_session=True,  # outlives this process; Ctrl-C in a terminal does not reach it
         )
         log.close()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not (_port_open(bolt_port) and _port_open(http_port)):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self._process.kill()
-                tail = (self.directory / "server.log").read_text(errors="replace")[-2000:]
-                raise StoreError(f"ArcadeDB server for {self.directory} did not start:\n{tail}")
-            time.sleep(0.1)
-        return ServerInfo(self._process.pid, bolt_port, http_port, str(root))
+        try:
+            line = keeper.stdout.readline().strip()
+            keeper.stdout.close()
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while not (line and _port_open(bolt_port) and _port_open(http_port)):
+                if keeper.poll() is not None or time.monotonic() > deadline:
+                    keeper.kill()
+                    tail = (self.directory / "server.log").read_text(errors="replace")[-2000:]
+                    raise StoreError(f"ArcadeDB server for {self.directory} did not start:\n{tail}")
+                time.sleep(0.1)
+        finally:
+            secret.unlink(missing_ok=True)  # read at first start only; the server keeps a hash
+        return ServerInfo(int(line), bolt_port, http_port, str(root), keeper.pid)
+
+    def account_locked(self) -> bool:
+        """Whether ArcadeDB has locked root after repeated failed logins (Bolt reports only a failed login)."""
+        try:
+            self._admin_request("GET", None)
+        except urllib.error.HTTPError as exc:
+            return b"Too many failed authentication attempts" in exc.read()
+        except OSError:
+            return False
+        return False
 
     # -- administration (HTTP: Bolt has no CREATE DATABASE on ArcadeDB) -------------------
-    def _admin(self, command: str) -> object:
+    def _admin_request(self, method: str, body: dict | None) -> object:
         assert self.info is not None
         token = base64.b64encode(f"{USER}:{self.password}".encode()).decode()
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.info.http_port}/api/v1/server",
-            data=json.dumps({"command": command}).encode(),
+            f"http://127.0.0.1:{self.info.http_port}/api/v1/server", method=method,
+            data=json.dumps(body).encode() if body is not None else None,
             headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
         )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read()).get("result")
+
+    def _admin(self, command: str) -> object:
         try:
-            with urllib.request.urlopen(request, timeout=120) as response:
-                return json.loads(response.read()).get("result")
+            return self._admin_request("POST", {"command": command})
         except urllib.error.HTTPError as exc:
             raise StoreError(f"ArcadeDB refused '{command}': {exc.read().decode(errors='replace')[:300]}") from exc
+        except urllib.error.URLError as exc:
+            raise StoreError(f"the ArcadeDB server of {self.directory} went away during '{command}': "
+                             f"{getattr(exc, 'reason', exc)}") from exc
 
     def create_database(self, name: str) -> None:
         self._admin(f"create database {name}")

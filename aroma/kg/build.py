@@ -13,12 +13,19 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aroma import __version__
+from aroma.errors import AromaError, StoreError
 from aroma.kg.assemble import KnowledgeGraph, assemble
 from aroma.kg.records import Edge, Node
 from aroma.kg.sources import SourceDir
+from aroma.kg.stats import graph_stats
 from aroma.kg.store import GraphStore, Neo4jBackend, open_store
 
 DEFAULT_BATCH_SIZE = 20_000
+MAX_SHRINK = 0.5  # a label or edge type losing more than this share of the graph it replaces stops the build
+
+
+class GraphCollapse(AromaError):
+    """The new graph is much smaller than the one it would replace (a sign of broken sources)."""
 
 
 @dataclass
@@ -77,60 +84,97 @@ def build(
     show_progress: bool = True,
     store: GraphStore | None = None,
     log: Callable[[str], None] = lambda message: None,
+    allow_shrink: bool = False,
 ) -> BuildReport:
-    """Build Gene-KG and Path-KG from a sources directory into ``target`` (or an open ``store``)."""
+    """Build Gene-KG and Path-KG from a sources directory into ``target`` (or an open ``store``).
+
+    One build runs per directory at a time. A node label or edge type that would vanish, or shrink by
+    more than ``MAX_SHRINK`` of the graph being replaced, stops the build before anything is changed
+    unless ``allow_shrink``.
+    """
     started = time.monotonic()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     source_dir = SourceDir(Path(sources).expanduser())
     source_dir.check_layout()
-    stages: dict[str, float] = {}
+    own_store = store is None
+    store = store or open_store(target)
+    try:
+        with store.backend.exclusive():
+            return _build(source_dir, store, started, started_at, batch_size, show_progress, log, allow_shrink)
+    finally:
+        if own_store:
+            store.close()
 
+
+def _build(source_dir: SourceDir, store: GraphStore, started: float, started_at: str, batch_size: int,
+           show_progress: bool, log: Callable[[str], None], allow_shrink: bool) -> BuildReport:
+    stages: dict[str, float] = {}
     mark = time.monotonic()
     fingerprint = source_dir.fingerprint()
     stages["checksums"] = time.monotonic() - mark
 
     mark = time.monotonic()
-    previous = [mark]
-
-    def step(name: str) -> None:
-        log(f"parsing and mapping: {name}")
-
-    graph = assemble(source_dir, step)
-    stages["parse_and_map"] = time.monotonic() - previous[0]
+    graph = assemble(source_dir, lambda name: log(f"parsing and mapping: {name}"))
+    stages["parse_and_map"] = time.monotonic() - mark
     for key, version in graph.versions.items():
         if version and key in fingerprint:
             fingerprint[key]["version"] = version
+    if not allow_shrink:
+        check_collapse(graph_counts(graph), previous_counts(store), store.target)
 
-    own_store = store is None
-    store = store or open_store(target)
+    staging = store.backend.staging()
     try:
-        staging = store.backend.staging()
-        try:
-            mark = time.monotonic()
-            _load(store, staging, graph, batch_size, show_progress)
-            stages["load"] = time.monotonic() - mark
-            checksum = build_checksum(fingerprint, graph)
-            store.write(
-                "load/build_info",
-                database=staging,
-                id=checksum,
-                checksum=checksum,
-                started_at=started_at,
-                finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                seconds=round(time.monotonic() - started, 2),
-                toolkit_version=__version__,
-                sources=json.dumps(fingerprint, sort_keys=True),
-                mappings=json.dumps({k: m.as_dict() for k, m in sorted(graph.mappings.items())}, sort_keys=True),
-                stage_seconds=json.dumps({k: round(v, 2) for k, v in stages.items()}),
-            )
-            store.backend.promote(staging)
-        except BaseException:
-            store.backend.discard(staging)
-            raise
-        return BuildReport(store.target, staging, graph.node_count, graph.edge_count, stages, checksum)
-    finally:
-        if own_store:
-            store.close()
+        mark = time.monotonic()
+        _load(store, staging, graph, batch_size, show_progress)
+        stages["load"] = time.monotonic() - mark
+        checksum = build_checksum(fingerprint, graph)
+        store.write(
+            "load/build_info",
+            database=staging,
+            id=checksum,
+            checksum=checksum,
+            started_at=started_at,
+            finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            seconds=round(time.monotonic() - started, 2),
+            toolkit_version=__version__,
+            sources=json.dumps(fingerprint, sort_keys=True),
+            mappings=json.dumps({k: m.as_dict() for k, m in sorted(graph.mappings.items())}, sort_keys=True),
+            stage_seconds=json.dumps({k: round(v, 2) for k, v in stages.items()}),
+        )
+        store.backend.promote(staging)
+    except BaseException:
+        store.backend.discard(staging)
+        raise
+    return BuildReport(store.target, staging, graph.node_count, graph.edge_count, stages, checksum)
+
+
+def graph_counts(graph: KnowledgeGraph) -> dict[str, int]:
+    counts = {f":{label}": len(nodes) for label, nodes in graph.nodes.items()}
+    counts.update({f"({a})-[:{t}]->({b})": len(edges) for (a, t, b), edges in graph.edges.items()})
+    return counts
+
+
+def previous_counts(store: GraphStore) -> dict[str, int]:
+    """Counts per node label and edge type of the graph a build would replace ({} when there is none)."""
+    if store.database is None:
+        return {}
+    try:
+        stats = graph_stats(store)
+    except StoreError:
+        return {}
+    counts = {f":{label}": n for label, n in stats.nodes.items() if label != "BuildInfo"}
+    counts.update({f"({e['source']})-[:{e['type']}]->({e['target']})": e["count"] for e in stats.edges})
+    return counts
+
+
+def check_collapse(new: dict[str, int], previous: dict[str, int], target: str, max_shrink: float = MAX_SHRINK) -> None:
+    """Raise ``GraphCollapse`` naming each label or edge type that vanishes or shrinks by more than ``max_shrink``."""
+    lost = [f"{key} {before:,} → {new.get(key, 0):,}" for key, before in sorted(previous.items())
+            if before > 0 and new.get(key, 0) < before * (1 - max_shrink)]
+    if lost:
+        raise GraphCollapse(
+            f"the new graph would shrink the one in {target} by more than {max_shrink:.0%} ({'; '.join(lost)}); "
+            "nothing was changed. Check the sources, or pass --allow-shrink if this is intended")
 
 
 def _load(store: GraphStore, database: str, graph: KnowledgeGraph, batch_size: int, show_progress: bool) -> None:

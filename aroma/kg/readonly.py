@@ -199,7 +199,7 @@ def _load_csv_url(tokens: list[Token], index: int, params: Mapping[str, Any]) ->
     return None
 
 
-def _classify_tokens(tokens: list[Token], params: Mapping[str, Any], allow_file_urls: bool) -> Classification:
+def _classify_tokens(tokens: list[Token]) -> Classification:
     statements = _statements(tokens)
     if not statements:
         return Classification("unknown", "is empty")
@@ -223,12 +223,6 @@ def _classify_tokens(tokens: list[Token], params: Mapping[str, Any], allow_file_
                 name = _procedure(statement, index)
                 if name is not None and name.lower() not in READ_PROCEDURES:
                     return Classification("unknown", f"calls procedure {_shown(name)!r}, not known to be read-only")
-            if keyword == "LOAD" and following == "CSV" and not allow_file_urls:
-                url = _load_csv_url(statement, index, params)
-                if url is None:
-                    return Classification("file", "loads CSV from a computed URL, which may name a local file")
-                if not url.lower().startswith(SAFE_URL_SCHEMES):
-                    return Classification("file", f"loads CSV from {_shown(url)!r}, a local file")
         first = next((t for t in statement if t.kind == "word"), None)
         if first is None or first.text.upper() not in READ_STARTS:
             return Classification("unknown", f"begins with {_shown(first.text if first else statement[0].text)!r}, "
@@ -247,16 +241,35 @@ def classify(text: str, params: Mapping[str, Any] | None = None, *, allow_file_u
         tokens = tokenize(text)
     except UntokenizableQuery as exc:
         return Classification("unknown", f"cannot be checked ({exc})")
-    verdict = _classify_tokens(tokens, params, allow_file_urls)
+    if not allow_file_urls and (reason := local_file_load(text, params)):
+        return Classification("file", reason)
+    verdict = _classify_tokens(tokens)
     if verdict.is_read and "\\" in text:
         try:
             literal = tokenize(text, escapes=False)
         except UntokenizableQuery:
             return verdict  # read that way the text is not even valid Cypher
-        other = _classify_tokens(literal, params, allow_file_urls)
+        other = _classify_tokens(literal)
         if not other.is_read:
             return Classification(other.mode, other.reason + " (when backslashes in strings are read literally)")
     return verdict
+
+
+def local_file_load(text: str, params: Mapping[str, Any] | None = None) -> str | None:
+    """Why ``text`` would make the server read a local file (``LOAD CSV FROM 'file:///…'``), or None."""
+    try:
+        tokens = tokenize(text)
+    except UntokenizableQuery:
+        return None  # classify() refuses such text in read-only mode; the server rejects it otherwise
+    for statement in _statements(tokens):
+        for index in range(len(statement) - 1):
+            if _keyword(statement, index) == "LOAD" and _keyword(statement, index + 1) == "CSV":
+                url = _load_csv_url(statement, index, params or {})
+                if url is None:
+                    return "loads CSV from a computed URL, which may name a local file"
+                if not url.lower().startswith(SAFE_URL_SCHEMES):
+                    return f"loads CSV from {_shown(url)!r}, a local file"
+    return None
 
 
 def require_read_only(text: str, params: Mapping[str, Any] | None = None, *, allow_file_urls: bool = False) -> None:

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import os
 import re
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import neo4j
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ClientError, Neo4jError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, ServiceUnavailable
 
 from aroma import cypher
 from aroma.errors import ReadOnlyViolation, StoreError
-from aroma.kg.arcadedb import LocalArcadeDB
+from aroma.kg.arcadedb import EXPLAIN_QUERY_TYPE_RELIABLE, LOCKOUT_S, LocalArcadeDB, has_graph
+from aroma.kg.readonly import local_file_load, require_read_only
 
 DB_ENV = "AROMA_DB"
 DEFAULT_DB = Path("~/.aroma/db")
@@ -44,12 +46,14 @@ class QueryResult:
     columns: list[str]
     rows: list[dict[str, Any]]
     counters: dict[str, int] = field(default_factory=dict)
+    notifications: list[str] = field(default_factory=list)
 
 
 class Backend:
     """Where a build writes and how it becomes the active graph (the build-then-swap protocol)."""
 
     database: str | None
+    explains_query_type = True  # EXPLAIN reports whether a query writes
 
     def staging(self) -> str:
         raise NotImplementedError
@@ -60,12 +64,18 @@ class Backend:
     def discard(self, staging: str) -> None:
         raise NotImplementedError
 
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Held from staging to swap: one build at a time."""
+        return nullcontext()
+
     def close(self) -> None:
         pass
 
 
 class LocalArcadeBackend(Backend):
     """Builds go into a fresh ArcadeDB database; the ``current`` pointer swaps only on success."""
+
+    explains_query_type = EXPLAIN_QUERY_TYPE_RELIABLE
 
     def __init__(self, server: LocalArcadeDB) -> None:
         self.server = server
@@ -90,11 +100,25 @@ class LocalArcadeBackend(Backend):
         if staging in self.server.databases():
             self.server.drop_database(staging)
 
+    def exclusive(self) -> AbstractContextManager[None]:
+        return self.server.build_lock()
+
     def _drop_leftovers(self) -> None:
-        """Drop staging databases of builds that were killed before they could clean up."""
+        """Drop staging databases of builds that were killed before they could clean up (build lock held)."""
         for name in self.server.databases():
             if name.startswith("aroma_") and name != self.server.current:
                 self.server.drop_database(name)
+
+    def clean_leftovers(self) -> None:
+        """At the start of any command: drop what a killed build left, unless a build is running."""
+        current = self.server.current
+        if not any(n.startswith("aroma_") and n != current for n in self.server.databases()):
+            return
+        try:
+            with self.server.build_lock():
+                self._drop_leftovers()
+        except StoreError:
+            pass  # a build is running: its staging database is not a leftover
 
     def close(self) -> None:
         self.server.stop()
@@ -138,9 +162,35 @@ def _counters(summary: neo4j.ResultSummary) -> dict[str, int]:
     return {k: v for k, v in vars(summary.counters).items() if isinstance(v, int) and not k.startswith("_") and v}
 
 
+def _notifications(summary: neo4j.ResultSummary) -> list[str]:
+    """The server's warnings about a query (unknown label, type or property …), one line each."""
+    lines = []
+    for note in summary.notifications or []:
+        title, description = note.get("title", ""), note.get("description", "")
+        text = f"{title}: {description}" if title and description else (title or description)
+        if text and text not in lines:
+            lines.append(text)
+    return lines
+
+
+def _explainable(text: str) -> bool:
+    """Whether ``EXPLAIN text`` is valid: not for SHOW commands or text that already has a prefix."""
+    first = re.match(r"\s*(\w+)", re.sub(r"//[^\n]*|/\*.*?\*/", " ", text, flags=re.S))
+    return bool(first) and first.group(1).upper() not in ("SHOW", "EXPLAIN", "PROFILE", "CYPHER", "USE")
+
+
 def redact(target: str) -> str:
     """A URI without any ``user:password@`` part, for messages."""
-    return re.sub(r"://[^@/]*@", "://", target)
+    return re.sub(r"://[^@/\s]*@", "://", target)
+
+
+def redact_text(text: str, secrets: Sequence[str] = ()) -> str:
+    """A message with credentials in URIs, and each of ``secrets``, removed."""
+    text = redact(text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def server_version(agent: str) -> tuple[int, ...]:
@@ -172,7 +222,8 @@ class GraphStore:
     def _session(self, database: str | None = None, *, write: bool) -> Iterator[neo4j.Session]:
         name = database or self.database
         if name is None:
-            raise StoreError(f"no graph has been built in {self.target} yet: run `aroma kg build` first")
+            raise StoreError(_no_graph_message(Path(self.target)) if not is_uri(self.target)
+                             else f"no database selected on {self.target}")
         mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
         try:
             with self.driver.session(database=name, default_access_mode=mode) as session:
@@ -187,22 +238,35 @@ class GraphStore:
             raise StoreError(f"lost the connection to {self.target}: {exc}") from exc
 
     def run(self, text: str, params: dict[str, Any] | None = None, *, write: bool = False,
-            database: str | None = None) -> QueryResult:
-        """Run Cypher text. Without ``write`` a query that changes anything is rolled back and refused."""
+            database: str | None = None, allow_file_urls: bool = False) -> QueryResult:
+        """Run Cypher text. Without ``write`` it must be read-only, which is decided before it runs
+        (``aroma.kg.readonly``); a query that still reports changes is rolled back and refused.
+        ``LOAD CSV`` from a local file is refused unless ``allow_file_urls``."""
+        params = params or {}
+        if not allow_file_urls and (reason := local_file_load(text, params)):
+            raise ReadOnlyViolation(f"refused before running: this query {reason}; "
+                                    "pass --allow-file-urls to let the server read it")
+        if not write:
+            require_read_only(text, params, allow_file_urls=True)
         with self._session(database, write=write) as session:
+            if not write and self.backend.explains_query_type and _explainable(text):
+                query_type = session.run("EXPLAIN " + text, params).consume().query_type
+                if query_type in ("w", "rw", "s"):
+                    raise ReadOnlyViolation(f"refused before running: the server plans this query as a write "
+                                            f"(query type {query_type!r}); pass --write to allow it")
             with session.begin_transaction() as tx:
-                result = tx.run(text, params or {})
+                result = tx.run(text, params)
                 columns = list(result.keys())
                 rows = [{k: _plain(v) for k, v in record.items()} for record in result]
                 summary = result.consume()
                 changes = summary.counters.contains_updates or summary.counters.contains_system_updates
-                if not write and (changes or summary.query_type in ("w", "rw", "s")):
+                if not write and changes:
                     tx.rollback()
                     raise ReadOnlyViolation(
-                        "refused: this query writes to the graph (nothing was changed); pass --write to allow it"
+                        "refused: this query wrote to the graph and was rolled back; pass --write to allow it"
                     )
                 tx.commit()
-        return QueryResult(columns, rows, _counters(summary))
+        return QueryResult(columns, rows, _counters(summary), _notifications(summary))
 
     def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Run a named read query from ``aroma/cypher`` and return its rows."""
@@ -255,38 +319,76 @@ class GraphStore:
         self.close()
 
 
+def split_credentials(target: str) -> tuple[str, str | None, str | None]:
+    """``bolt://user:secret@host`` → (``bolt://host``, user, secret); other targets unchanged."""
+    match = re.match(r"^([a-z0-9+]+://)([^@/]*)@(.*)$", target, flags=re.I)
+    if not match:
+        return target, None, None
+    user, _, password = match.group(2).partition(":")
+    return match.group(1) + match.group(3), unquote(user) or None, unquote(password) or None
+
+
+def _no_graph_message(directory: Path) -> str:
+    return f"no graph has been built in {directory} yet: run `aroma kg build --db {directory}` first"
+
+
 def open_store(target: str | Path | None = None, *, user: str | None = None, password: str | None = None,
-               database: str | None = None) -> GraphStore:
-    """Open a Neo4j URI or a local ArcadeDB directory (started or reused here) as a ``GraphStore``."""
+               database: str | None = None, create: bool = True) -> GraphStore:
+    """Open a Neo4j URI or a local ArcadeDB directory (started or reused here) as a ``GraphStore``.
+
+    With ``create=False`` a local directory without a built graph is an error, and nothing (no
+    directory, credentials or server) is created: read-only commands open stores this way.
+    """
     target = str(target) if target is not None else default_target()
-    if is_uri(target):
-        auth = (user or os.environ.get("AROMA_NEO4J_USER", "neo4j"),
-                password or os.environ.get("AROMA_NEO4J_PASSWORD", ""))
-        driver = GraphDatabase.driver(target, auth=auth)
-        backend: Backend = Neo4jBackend(database or "neo4j")
-    else:
-        server = LocalArcadeDB(Path(target)).start()
-        try:
-            driver = GraphDatabase.driver(server.bolt_uri, auth=server.auth)
-        except Exception:
-            server.stop()
-            raise
-        backend = LocalArcadeBackend(server)
+    target, uri_user, uri_password = split_credentials(target)
+    user, password = user or uri_user, password or uri_password
+    secrets_shown = [p for p in (password,) if p]
+    server: LocalArcadeDB | None = None
+    try:
+        if is_uri(target):
+            auth = (user or os.environ.get("AROMA_NEO4J_USER", "neo4j"),
+                    password or os.environ.get("AROMA_NEO4J_PASSWORD", ""))
+            secrets_shown.append(auth[1])
+            driver = GraphDatabase.driver(target, auth=auth)
+            backend: Backend = Neo4jBackend(database or "neo4j")
+        else:
+            directory = Path(target).expanduser()
+            if not create and not has_graph(directory):
+                raise StoreError(_no_graph_message(directory))
+            server = LocalArcadeDB(directory).start()
+            try:
+                driver = GraphDatabase.driver(server.bolt_uri, auth=server.auth)
+            except Exception:
+                server.stop()
+                raise
+            backend = LocalArcadeBackend(server)
+    except StoreError:
+        raise
+    except Exception as exc:  # the driver rejects a malformed URI or option
+        raise StoreError(redact_text(f"cannot open {redact(target)}: {exc}", secrets_shown)) from None
     shown = redact(target)
     try:
         driver.verify_connectivity()
         version = server_version(driver.get_server_info().agent)
     except ServiceUnavailable as exc:
         backend.close()
-        raise StoreError(f"cannot reach the graph database at {shown}: {exc}") from exc
+        raise StoreError(redact_text(f"cannot reach the graph database at {shown}: {exc}", secrets_shown)) from None
     except AuthError as exc:
+        locked = server is not None and server.account_locked()
         backend.close()
+        if locked:
+            raise StoreError(f"the root account of the local server in {shown} is locked after too many failed "
+                             f"logins; try again in about {LOCKOUT_S} s") from None
         raise StoreError(f"authentication to {shown} failed: check --user/--password "
-                         f"(or AROMA_NEO4J_USER/AROMA_NEO4J_PASSWORD)") from exc
-    except ClientError as exc:
+                         f"(or AROMA_NEO4J_USER/AROMA_NEO4J_PASSWORD); an account may also be locked for a "
+                         f"while after repeated failed logins") from None
+    except (ClientError, DriverError, OSError) as exc:
         backend.close()
-        raise StoreError(f"{shown}: {exc.message}") from exc
+        message = exc.message if isinstance(exc, ClientError) else str(exc)
+        raise StoreError(redact_text(f"{shown}: {message}", secrets_shown)) from None
     if version and version < MIN_SERVER_VERSION:
         backend.close()
         raise StoreError(f"{shown} runs Neo4j {'.'.join(map(str, version))}; aroma needs Neo4j 5 or newer")
+    if isinstance(backend, LocalArcadeBackend):
+        backend.clean_leftovers()
     return GraphStore(driver, backend, shown)
