@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+SHOWN_CHARS = 60
+MESSAGE_CHARS = 400
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value as it may appear in a message: control characters escaped, at most ``limit`` characters."""
+    text = str(value)
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        text = repr(text)[1:-1]
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(str(value)):,} characters)"
+
 
 class AromaError(Exception):
     """Base class for errors shown to users as a one-line message (no traceback)."""
@@ -16,6 +27,8 @@ class SourceFormatError(AromaError):
         self.path = Path(path)
         self.line = line
         where = f"{self.path}" if line is None else f"{self.path}, line {line}"
+        if len(message) > MESSAGE_CHARS:
+            message = message[: MESSAGE_CHARS - 1] + "…"
         super().__init__(f"{where}: {message}")
 
 

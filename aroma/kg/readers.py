@@ -2,39 +2,95 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
-import io
+import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 from aroma.errors import SourceFormatError
 
 GZIP_MAGIC = b"\x1f\x8b"
+T = TypeVar("T")
+BLOCK_BYTES = 1 << 20
 
 
-def _open_text(path: Path) -> IO[str]:
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def _open_binary(path: Path) -> IO[bytes]:
     if not path.is_file():
         raise SourceFormatError(path, None, "file not found")
     with path.open("rb") as probe:
         compressed = probe.read(2) == GZIP_MAGIC
-    raw = gzip.open(path, "rb") if compressed else path.open("rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    return gzip.open(path, "rb") if compressed else path.open("rb")
 
 
 def numbered_lines(path: Path | str) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line_without_newline)``; corrupt input names the line reached."""
+    """Yield ``(line_number, line_without_newline)``; only LF ends a line (a lone CR is part of it).
+
+    Decoding and the check for control characters (other than tab and CR) name the line that
+    holds the bad byte. Blocks of lines are decoded at once, for speed.
+    """
     path = Path(path)
     lineno = 0
     try:
-        with _open_text(path) as handle:
-            for lineno, line in enumerate(handle, start=1):
-                yield lineno, line.rstrip("\r\n")
+        with _open_binary(path) as handle:
+            rest = b""
+            for block in iter(lambda: handle.read(BLOCK_BYTES), b""):
+                data = rest + block
+                cut = data.rfind(b"\n") + 1
+                chunk, rest = data[:cut], data[cut:]
+                yield from _block_lines(path, chunk, lineno)
+                lineno += chunk.count(b"\n")
+            if rest:
+                yield from _block_lines(path, rest + b"\n", lineno)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise SourceFormatError(path, lineno + 1, f"truncated or corrupt gzip data ({exc})") from exc
+
+
+def _block_lines(path: Path, chunk: bytes, before: int) -> Iterator[tuple[int, str]]:
+    """Lines of ``chunk`` (whole lines, each ending in LF) that follow line ``before``."""
+    try:
+        text = chunk.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SourceFormatError(path, lineno + 1, f"not UTF-8 text ({exc.reason})") from exc
+        start = chunk.rfind(b"\n", 0, exc.start) + 1
+        raise SourceFormatError(path, before + chunk.count(b"\n", 0, exc.start) + 1,
+                                f"not UTF-8 text (byte 0x{chunk[exc.start]:02x} at column {exc.start - start + 1}: "
+                                f"{exc.reason})") from exc
+    if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk) and (bad := _CONTROL.search(text)) is not None:
+        start = text.rfind("\n", 0, bad.start()) + 1
+        raise SourceFormatError(path, before + text.count("\n", 0, bad.start()) + 1,
+                                f"control character U+{ord(bad.group()):04X} at column {bad.start() - start + 1}")
+    lines = text.split("\n")
+    lines.pop()  # after the last LF
+    for number, line in enumerate(lines, start=before + 1):
+        yield number, line[:-1] if line.endswith("\r") else line
+
+
+def nonempty(what: str) -> Callable[[Callable[..., Iterator[T]]], Callable[..., Iterator[T]]]:
+    """Decorate a reader ``f(path, ...)`` so that a source yielding nothing is an error naming the file."""
+    def wrap(func: Callable[..., Iterator[T]]) -> Callable[..., Iterator[T]]:
+        @functools.wraps(func)
+        def reader(path: Path | str, *args: Any, **kwargs: Any) -> Iterator[T]:
+            return require_rows(path, func(path, *args, **kwargs), what)
+        return reader
+    return wrap
+
+
+def require_rows(path: Path | str, rows: Iterable[T], what: str = "records") -> Iterator[T]:
+    """Pass ``rows`` through; a source that yields none is an error naming the file."""
+    empty = True
+    for row in rows:
+        empty = False
+        yield row
+    if empty:
+        size = Path(path).stat().st_size if Path(path).is_file() else 0
+        raise SourceFormatError(path, None, f"no {what} found ({size:,} bytes): the file is empty or truncated; "
+                                            "a source must yield rows")
 
 
 def read_table(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -164,8 +165,11 @@ def _counters(summary: neo4j.ResultSummary) -> dict[str, int]:
 
 def _notifications(summary: neo4j.ResultSummary) -> list[str]:
     """The server's warnings about a query (unknown label, type or property …), one line each."""
-    lines = []
-    for note in summary.notifications or []:
+    lines: list[str] = []
+    with warnings.catch_warnings():  # the driver prefers gql_status_objects, which ArcadeDB does not fill
+        warnings.simplefilter("ignore", DeprecationWarning)
+        notes = summary.notifications or []
+    for note in notes:
         title, description = note.get("title", ""), note.get("description", "")
         text = f"{title}: {description}" if title and description else (title or description)
         if text and text not in lines:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import islice, takewhile
 from typing import Any
 
-from aroma.errors import AromaError
+from aroma.errors import AromaError, shown
 from aroma.kg.adapters.string_db import CHANNELS
 from aroma.kg.idmap import symbol_variants
 from aroma.kg.store import GraphStore, batched
@@ -36,7 +36,7 @@ class UnknownGene(AromaError):
 
     def __init__(self, symbols: Sequence[str]) -> None:
         self.symbols = list(symbols)
-        super().__init__(f"gene(s) not in the knowledge graph: {', '.join(self.symbols)}")
+        super().__init__(f"gene(s) not in the knowledge graph: {', '.join(shown(s) for s in self.symbols)}")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from aroma.kg.readers import read_table
+from aroma.kg.readers import read_table, nonempty
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,7 @@ class GeneSet:
     line: int
 
 
+@nonempty("gene sets")
 def read_gmt(path: Path) -> Iterator[GeneSet]:
     for line, f in read_table(path, 0, min_columns=3):
         yield GeneSet(f[0], f[1], tuple(dict.fromkeys(g for g in f[2:] if g)), line)

@@ -22,6 +22,7 @@ RELATION_TYPES = {
 }
 NAMESPACES = {"biological_process", "molecular_function", "cellular_component"}
 _DEF = re.compile(r'^"((?:[^"\\]|\\.)*)"')
+_LINE = re.compile(r"^(?:[A-Za-z0-9_-]+:|\[[A-Za-z]+\]|!|\s*$)")  # tag-value pair, stanza header, comment, blank
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +56,15 @@ class _StanzaLines:
     def __iter__(self) -> Iterator[str]:
         for line, text in numbered_lines(self.path):
             self.line = line
+            if not _LINE.match(text):
+                raise SourceFormatError(self.path, line, f"malformed OBO: {_shown(text)!r} is not a 'tag: value' line")
             if text.startswith("[Term]"):
                 self.term_lines.append(self.line)
             yield text + "\n"
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def read_go(path: Path) -> GoOntology:
@@ -70,6 +77,9 @@ def read_go(path: Path) -> GoOntology:
         raise SourceFormatError(path, lines.line, f"malformed OBO: {exc}") from exc
     if header is None or "format-version" not in header:
         raise SourceFormatError(path, 1, "no OBO header (format-version) found")
+    if not lines.term_lines:
+        raise SourceFormatError(path, None, "no [Term] stanzas found: the file is empty or truncated; "
+                                            "a source must yield rows")
     ontology = GoOntology(version=header.get("data-version"))
     for stanza, line in zip(stanzas, lines.term_lines, strict=True):
         _check_stanza(path, line, stanza)

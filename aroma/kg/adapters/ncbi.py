@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aroma.errors import SourceFormatError
-from aroma.kg.readers import read_table
+from aroma.kg.readers import read_table, nonempty
 
 HUMAN = "9606"
 
@@ -44,6 +44,7 @@ def _gene_id(path: Path, line: int, value: str) -> int:
     return int(value)
 
 
+@nonempty("human genes")
 def read_gene_info(path: Path) -> Iterator[GeneInfo]:
     for line, f in read_table(path, 16, skip_comments=True):
         if f[0] != HUMAN:
@@ -60,6 +61,7 @@ def read_gene_info(path: Path) -> Iterator[GeneInfo]:
         )
 
 
+@nonempty("human GO annotations")
 def read_gene2go(path: Path) -> Iterator[GoAnnotation]:
     for line, f in read_table(path, 8, skip_comments=True):
         if f[0] != HUMAN:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aroma.errors import SourceFormatError
-from aroma.kg.readers import read_table
+from aroma.kg.readers import read_table, nonempty
 
 HUMAN_PREFIX = "R-HSA-"
 
@@ -31,6 +31,7 @@ def _check_id(path: Path, line: int, value: str) -> None:
         raise SourceFormatError(path, line, f"{value!r} is not a Reactome stable identifier")
 
 
+@nonempty("human pathways")
 def read_pathways(path: Path) -> Iterator[ReactomePathway]:
     for line, (pathway_id, name, _species) in read_table(path, 3):  # species is in the id prefix
         _check_id(path, line, pathway_id)
@@ -38,6 +39,7 @@ def read_pathways(path: Path) -> Iterator[ReactomePathway]:
             yield ReactomePathway(pathway_id, " ".join(name.split()))  # the file has stray double spaces
 
 
+@nonempty("human pathway relations")
 def read_relations(path: Path) -> Iterator[tuple[str, str]]:
     """Human parent→child pairs; other species are skipped."""
     for line, (parent, child) in read_table(path, 2):
@@ -47,6 +49,7 @@ def read_relations(path: Path) -> Iterator[tuple[str, str]]:
             yield parent, child
 
 
+@nonempty("human pathway memberships")
 def read_uniprot_memberships(path: Path) -> Iterator[ReactomeMembership]:
     for line, f in read_table(path, 6):
         _check_id(path, line, f[1])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aroma.errors import SourceFormatError
-from aroma.kg.readers import read_table
+from aroma.kg.readers import read_table, nonempty
 
 CHANNELS = (
     "neighborhood",
@@ -34,9 +34,12 @@ def read_protein_info(path: Path) -> dict[str, str]:
     names: dict[str, str] = {}
     for _line, f in read_table(path, 4, skip_comments=True):
         names[f[0]] = f[1]
+    if not names:
+        raise SourceFormatError(path, None, "no proteins found: the file is empty or truncated; a source must yield rows")
     return names
 
 
+@nonempty("protein links")
 def read_links(path: Path) -> Iterator[StringLink]:
     for line, f in read_table(path, 10, sep=" ", header_first_field="protein1"):
         try:

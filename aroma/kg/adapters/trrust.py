@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aroma.errors import SourceFormatError
-from aroma.kg.readers import read_table
+from aroma.kg.readers import read_table, nonempty
 
 SIGNS = {"Activation": "activation", "Repression": "repression", "Unknown": "unknown"}
 
@@ -21,6 +21,7 @@ class Regulation:
     line: int
 
 
+@nonempty("regulations")
 def read_trrust(path: Path) -> Iterator[Regulation]:
     for line, (tf, target, mode, refs) in read_table(path, 4, header_first_field="TF"):
         if mode not in SIGNS:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aroma.errors import SourceFormatError
-from aroma.kg.readers import numbered_lines
+from aroma.kg.readers import numbered_lines, nonempty
 
 _HEADER = re.compile(r"^>(?:sp|tr)\|([^|]+)\|(\S+)")
 _GENE_NAME = re.compile(r"\bGN=(\S+)")
@@ -23,6 +23,7 @@ class ProteinEntry:
     line: int
 
 
+@nonempty("FASTA entries")
 def read_fasta(path: Path) -> Iterator[ProteinEntry]:
     header: tuple[str, str, str | None, int] | None = None
     chunks: list[str] = []
