@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from enum import Enum
@@ -41,22 +40,39 @@ DatabaseOption = Annotated[Optional[str], typer.Option("--database", help="Neo4j
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    from aroma.errors import redact
+
+    err.print(f"[bold red]error:[/] {escape(redact(message))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that clean-up (rollback, staging drop) runs."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def _guard(func):
-    """Turn toolkit errors and Ctrl-C into one clear line and a non-zero exit code."""
+    """Turn toolkit errors, Ctrl-C and SIGTERM into one clear line and a non-zero exit code."""
     import functools
+    import signal
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        signal.signal(signal.SIGTERM, _terminated)
         try:
             return func(*args, **kwargs)
         except AromaError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted; unfinished work was rolled back (a build leaves the previous graph in place)", 130)
+        except Terminated:
+            _fail("terminated (SIGTERM); unfinished work was rolled back (a build leaves the previous graph in place)",
+                  143)
 
     return wrapper
 
@@ -75,10 +91,12 @@ def _perturbqa(option: Path | None) -> Path:
     return directory
 
 
-def _store(db: str | None, user: str | None = None, password: str | None = None, database: str | None = None):
+def _store(db: str | None, user: str | None = None, password: str | None = None, database: str | None = None,
+           create: bool = False):
+    """Open the target; only a build (``create``) may create a local directory, credentials and a server."""
     from aroma.kg.store import open_store
 
-    return open_store(db, user=user, password=password, database=database)
+    return open_store(db, user=user, password=password, database=database, create=create)
 
 
 @kg_app.command("fetch")
@@ -107,13 +125,15 @@ def kg_build(
     password: PasswordOption = None,
     database: DatabaseOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+    allow_shrink: Annotated[bool, typer.Option("--allow-shrink", help="replace the graph even if a label or edge "
+                                               "type vanishes or shrinks by more than half")] = False,
 ) -> None:
     """Parse every source and load Gene-KG and Path-KG; the previous graph stays intact until the build succeeds."""
     from aroma.kg.build import build
 
     directory = _sources(sources)
-    with _store(db, user, password, database) as store:
-        report = build(directory, store=store, batch_size=batch_size, show_progress=not quiet,
+    with _store(db, user, password, database, create=True) as store:
+        report = build(directory, store=store, batch_size=batch_size, show_progress=not quiet, allow_shrink=allow_shrink,
                        log=(lambda m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/]")))
     seconds = report.stage_seconds
     out.print(
@@ -257,41 +277,35 @@ def _parse_param(text: str) -> tuple[str, Any]:
         return name, value
 
 
-def _cell(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 @app.command("cypher")
 @_guard
 def cypher_command(
-    query: Annotated[str, typer.Argument(help="Cypher query (Neo4j 5 syntax)")],
+    query: Annotated[Optional[str], typer.Argument(help="Cypher query (Neo4j 5 syntax); without one, an "
+                                                  "interactive shell (statements end with ';', :help)")] = None,
     param: Annotated[
         Optional[list[str]], typer.Option("--param", "-p", help="name=value (value parsed as JSON when it can be)")
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
     write: Annotated[bool, typer.Option("--write", help="allow the query to change the graph")] = False,
+    allow_file_urls: Annotated[bool, typer.Option("--allow-file-urls", help="let LOAD CSV read local files")] = False,
     db: DbOption = None,
     user: UserOption = None,
     password: PasswordOption = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Run an ad hoc Cypher query; read-only unless --write is given."""
+    """Run an ad hoc Cypher query, or open a shell; read-only (decided before running) unless --write is given."""
+    from aroma.cypher_shell import CypherShell, print_result
+
     params = dict(_parse_param(p) for p in param or [])
     with _store(db, user, password, database) as store:
-        result = store.run(query, params, write=write)
-    if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(result.rows, indent=1) + "\n")
-    elif fmt is OutputFormat.csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(result.columns)
-        writer.writerows([_cell(row[c]) for c in result.columns] for row in result.rows)
-    else:
-        table = Table(*result.columns, caption=f"{len(result.rows)} row(s)")
-        for row in result.rows:
-            table.add_row(*(_cell(row[c]) for c in result.columns))
-        out.print(table)
-    if result.counters:
-        err.print("changes: " + ", ".join(f"{k}={v}" for k, v in result.counters.items()))
+        if query is None:
+            shell = CypherShell(store, params, write, allow_file_urls, fmt.value)
+            code = shell.run(sys.stdin, sys.stdout, sys.stderr)
+            if code:
+                raise typer.Exit(code)
+            return
+        result = store.run(query, params, write=write, allow_file_urls=allow_file_urls)
+    print_result(result, fmt.value, sys.stdout, sys.stderr)
 
 
 @app.command("retrieve")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 SHOWN_CHARS = 60
 MESSAGE_CHARS = 400
+
+
+def redact(text: str) -> str:
+    """Text with the ``user:password@`` part of every URI removed."""
+    return re.sub(r"://[^@/\s]*@", "://", text)
 
 
 def shown(value: object, limit: int = SHOWN_CHARS) -> str:

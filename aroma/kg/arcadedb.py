@@ -55,6 +55,8 @@ KEEPER_IDLE_S = 1.0  # a server nobody uses is stopped after this long
 LOCKOUT_S = 30  # ArcadeDB locks an account for about this long after repeated failed logins
 # ArcadeDB's EXPLAIN reports every query as a write (see CYPHER_GAPS): read-only is decided from tokens.
 EXPLAIN_QUERY_TYPE_RELIABLE = False
+# ArcadeDB sends no notifications (unknown label, type, property) and no column names for empty results.
+NOTIFICATIONS_REPORTED = False
 
 # Measured differences between ArcadeDB's Cypher and Neo4j 5's. Queries in aroma/cypher/ keep
 # Neo4j's form and avoid these; any workaround belongs in this module.
@@ -70,6 +72,8 @@ CYPHER_GAPS = {
     "schema, user and database commands are not rolled back": "aroma.kg.readonly refuses them before they run",
     "a refused CREATE leaves its label in the schema": "refused before it runs, so no label is created",
     "Bolt reports a locked account as a failed login": "LocalArcadeDB.account_locked asks over HTTP",
+    "no notifications for unknown labels, types, properties": "GraphStore checks names (NOTIFICATIONS_REPORTED)",
+    "no column names for an empty result": "GraphStore names them from the RETURN clause",
     "plans from the first node of a pattern": "start patterns at the indexed node (30x faster)",
     "an OR over two indexed properties scans": "split into a UNION of anchored patterns",
 }

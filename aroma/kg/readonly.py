@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aroma.errors import ReadOnlyViolation
+from aroma.kg.cypher_text import Token, UntokenizableQuery, statements as _statements, tokenize
 
 # Reserved words that change data, schema, users, roles or databases wherever they appear as keywords.
 WRITE_KEYWORDS = {
@@ -45,13 +46,6 @@ SHOWN_CHARS = 60
 
 
 @dataclass(frozen=True)
-class Token:
-    kind: str  # word, quoted, string, param, number, punct
-    text: str
-    offset: int
-
-
-@dataclass(frozen=True)
 class Classification:
     """``mode`` is read, write, schema, admin or unknown; ``reason`` names what decided it."""
 
@@ -61,81 +55,6 @@ class Classification:
     @property
     def is_read(self) -> bool:
         return self.mode == "read"
-
-
-_WORD = re.compile(r"[A-Za-z_\u00c0-\uffff][A-Za-z0-9_\u00c0-\uffff]*")
-_NUMBER = re.compile(r"(?:0x[0-9A-Fa-f]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)")
-_PARAM = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*|\d+|`(?:[^`]|``)*`)")
-
-
-class UntokenizableQuery(ValueError):
-    """An unterminated string, comment or quoted name: the text cannot be checked."""
-
-
-def tokenize(text: str, *, escapes: bool = True) -> list[Token]:
-    """Cypher tokens; comments are dropped, strings and quoted names keep their decoded content."""
-    tokens: list[Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            if end < 0:
-                raise UntokenizableQuery("unterminated /* comment")
-            i = end + 2
-        elif ch in "'\"":
-            j, value = i + 1, []
-            while j < n and text[j] != ch:
-                if escapes and text[j] == "\\" and j + 1 < n:
-                    value.append(text[j : j + 2])
-                    j += 2
-                else:
-                    value.append(text[j])
-                    j += 1
-            if j >= n:
-                raise UntokenizableQuery("unterminated string literal")
-            tokens.append(Token("string", _unescape("".join(value)), i))
-            i = j + 1
-        elif ch == "`":
-            j = i + 1
-            while True:
-                j = text.find("`", j)
-                if j < 0:
-                    raise UntokenizableQuery("unterminated `quoted name`")
-                if text.startswith("``", j):
-                    j += 2
-                    continue
-                break
-            tokens.append(Token("quoted", text[i + 1 : j].replace("``", "`"), i))
-            i = j + 1
-        elif ch == "$":
-            match = _PARAM.match(text, i)
-            if not match:
-                tokens.append(Token("punct", ch, i))
-                i += 1
-            else:
-                tokens.append(Token("param", match.group(0)[1:].strip("`"), i))
-                i = match.end()
-        elif (match := _WORD.match(text, i)) is not None:
-            tokens.append(Token("word", match.group(0), i))
-            i = match.end()
-        elif (match := _NUMBER.match(text, i)) is not None:
-            tokens.append(Token("number", match.group(0), i))
-            i = match.end()
-        else:
-            tokens.append(Token("punct", ch, i))
-            i += 1
-    return tokens
-
-
-def _unescape(body: str) -> str:
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}.get(m.group(1), m.group(1)),
-                  body)
 
 
 def _keyword(tokens: list[Token], index: int) -> str | None:
@@ -148,16 +67,6 @@ def _keyword(tokens: list[Token], index: int) -> str | None:
     if previous in (".", ":", "|", "&", "!") or following == ":":
         return None
     return token.text.upper()
-
-
-def _statements(tokens: list[Token]) -> list[list[Token]]:
-    statements: list[list[Token]] = [[]]
-    for token in tokens:
-        if token.kind == "punct" and token.text == ";":
-            statements.append([])
-        else:
-            statements[-1].append(token)
-    return [s for s in statements if s]
 
 
 def _shown(text: str) -> str:

@@ -23,7 +23,10 @@ from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, Se
 
 from aroma import cypher
 from aroma.errors import ReadOnlyViolation, StoreError
-from aroma.kg.arcadedb import EXPLAIN_QUERY_TYPE_RELIABLE, LOCKOUT_S, LocalArcadeDB, has_graph
+from aroma.errors import redact as redact_uris
+from aroma.kg.arcadedb import (EXPLAIN_QUERY_TYPE_RELIABLE, LOCKOUT_S, NOTIFICATIONS_REPORTED, LocalArcadeDB,
+                               has_graph)
+from aroma.kg.cypher_text import return_columns, schema_names
 from aroma.kg.readonly import local_file_load, require_read_only
 
 DB_ENV = "AROMA_DB"
@@ -55,6 +58,7 @@ class Backend:
 
     database: str | None
     explains_query_type = True  # EXPLAIN reports whether a query writes
+    reports_notifications = True  # warnings for unknown labels, types and properties
 
     def staging(self) -> str:
         raise NotImplementedError
@@ -77,6 +81,7 @@ class LocalArcadeBackend(Backend):
     """Builds go into a fresh ArcadeDB database; the ``current`` pointer swaps only on success."""
 
     explains_query_type = EXPLAIN_QUERY_TYPE_RELIABLE
+    reports_notifications = NOTIFICATIONS_REPORTED
 
     def __init__(self, server: LocalArcadeDB) -> None:
         self.server = server
@@ -185,7 +190,7 @@ def _explainable(text: str) -> bool:
 
 def redact(target: str) -> str:
     """A URI without any ``user:password@`` part, for messages."""
-    return re.sub(r"://[^@/\s]*@", "://", target)
+    return redact_uris(target)
 
 
 def redact_text(text: str, secrets: Sequence[str] = ()) -> str:
@@ -270,7 +275,29 @@ class GraphStore:
                         "refused: this query wrote to the graph and was rolled back; pass --write to allow it"
                     )
                 tx.commit()
-        return QueryResult(columns, rows, _counters(summary), _notifications(summary))
+        notes = _notifications(summary)
+        if not rows:
+            columns = columns or return_columns(text)  # some engines name no columns for an empty result
+            if not notes and not self.backend.reports_notifications:
+                notes = self._unknown_names(text, database)
+        return QueryResult(columns, rows, _counters(summary), notes)
+
+    def _unknown_names(self, text: str, database: str | None) -> list[str]:
+        """Warnings like Neo4j's for labels, relationship types and property keys the graph does not have."""
+        mentioned = schema_names(text)
+        known = {
+            "label": ({r["label"] for r in self._read_in("stats/labels", database)}, mentioned.labels),
+            "relationship type": ({r["type"] for r in self._read_in("stats/relationship_types", database)},
+                                  mentioned.types),
+            "property key": ({r["key"] for r in self._read_in("stats/property_keys", database)} if mentioned.properties
+                             else set(), mentioned.properties),
+        }
+        return [f"warning: the {kind} `{name}` is not in the database" for kind, (have, used) in known.items()
+                for name in sorted(used - have)]
+
+    def _read_in(self, name: str, database: str | None) -> list[dict[str, Any]]:
+        with self._session(database, write=False) as session:
+            return session.execute_read(lambda tx: [r.data() for r in tx.run(cypher.query(name))])
 
     def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Run a named read query from ``aroma/cypher`` and return its rows."""
@@ -386,7 +413,7 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
         raise StoreError(f"authentication to {shown} failed: check --user/--password "
                          f"(or AROMA_NEO4J_USER/AROMA_NEO4J_PASSWORD); an account may also be locked for a "
                          f"while after repeated failed logins") from None
-    except (ClientError, DriverError, OSError) as exc:
+    except (ClientError, DriverError, OSError, ValueError) as exc:
         backend.close()
         message = exc.message if isinstance(exc, ClientError) else str(exc)
         raise StoreError(redact_text(f"{shown}: {message}", secrets_shown)) from None
