@@ -181,3 +181,10 @@ def test_read_command_on_missing_graph_creates_nothing(tmp_path: Path) -> None:
         result = runner.invoke(app, [*args, "--db", str(target)])
         assert result.exit_code == 1 and "no graph has been built in" in result.output, result.output
     assert not target.exists()
+
+
+def test_huge_symbol_is_shortened_in_the_error(subset_store: GraphStore) -> None:
+    db = str(subset_store.backend.server.directory)
+    result = runner.invoke(app, ["retrieve", "X" * 100_000, "TP53", "--db", db])
+    assert result.exit_code == 1 and "not in the knowledge graph" in result.output
+    assert len(result.output) < 500 and "100,000 characters" in result.output

@@ -69,7 +69,7 @@ def test_second_build_is_refused_while_one_runs(subset_sources: Path, subset_sto
     with subset_store.backend.exclusive():  # a build holds the directory
         result = runner.invoke(app, ["kg", "build", "--sources", str(subset_sources), "--db", db, "--quiet"])
     assert result.exit_code == 1 and "another build is running on" in result.output, result.output
-    assert f"pid " in result.output and "Traceback" not in result.output
+    assert "pid " in result.output and "Traceback" not in result.output
     assert subset_store.database == database
     assert subset_store.backend.server.databases() == [database]  # nobody dropped anything
 

@@ -11,7 +11,6 @@ known to be read-only is refused rather than run.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
