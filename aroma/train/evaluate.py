@@ -14,7 +14,7 @@ from aroma.model.lm import AromaLM, expand_placeholders
 from aroma.tokens import ANSWER_CLOSE, ANSWER_OPEN, LABELS, NOT_CHANGED, THINK_CLOSE, THINK_OPEN, UP
 from aroma.train.baselines import classifier_probabilities, heuristic_probabilities
 from aroma.train.lm_setup import load_split
-from aroma.train.metrics import evaluate
+from aroma.train.metrics import evaluate, json_ready
 from aroma.train.rewards import parse
 
 
@@ -111,9 +111,9 @@ def evaluate_model(model_dir: Path, data: Path, split: str, out: Path, limit: in
     if classifier is not None and embeddings is not None:
         methods["classifier"] = classifier_probabilities(classifier, embeddings, examples["evidence"])
     report = {"split": split, "pairs": len(labels), "model": str(model_dir),
-              "metrics": {name: evaluate(genes, labels, p) for name, p in methods.items()}}
+              "metrics": {name: json_ready(evaluate(genes, labels, p)) for name, p in methods.items()}}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "eval_report.json").write_text(json.dumps(report, indent=1))
+    (out / "eval_report.json").write_text(json.dumps(report, indent=1, allow_nan=False))
     _plots(methods, labels, out / "roc_pr.png")
     return report
 
