@@ -127,6 +127,9 @@ def test_eval_report_and_predict(sft_model: Path, subset_dataset: Path, subset_s
     assert set(report["metrics"]) == {"aroma", "evidence heuristic"} and report["pairs"] >= 8
     assert report["metrics"]["aroma"]["pairs"] == report["pairs"]
     assert (tmp_path / "roc_pr.png").read_bytes()[:4] == b"\x89PNG"
+    def no_nan(name: str):
+        raise AssertionError(f"{name} in eval_report.json is not JSON")
+    json.loads((tmp_path / "eval_report.json").read_text(), parse_constant=no_nan)
     model = AromaLM.from_pretrained(sft_model)
     result = predict_pair(model, EvidenceIndex(subset_store).evidence("TP53", "MDM2", "K562"), ("TP53", "MDM2"),
                           max_new_tokens=6)

@@ -17,7 +17,7 @@ class GeneFacts:
     uniprot: str | None
     is_tf: bool
     tf_evidence: list[str]
-    processes: list[dict[str, Any]]  # most specific GO biological processes: id, name, gene_count
+    processes: list[dict[str, Any]]  # main GO processes (experimental evidence first): id, name, gene_count, evidence
     degree: int
     top_interactors: list[dict[str, Any]]  # symbol, id, combined_score
 
