@@ -52,7 +52,7 @@ def test_undefined_auroc_is_null_with_the_reason_in_json() -> None:
 
     from aroma.train.metrics import json_ready
 
-    genes, labels = ["A", "A", "B"], [0, 0, 1]  # no gene has both classes; one changed pair only
+    genes, labels = ["A", "A", "B"], [0, 0, 2]  # no gene has both classes; one changed pair only
     metrics = json_ready(evaluate(genes, labels, np.array([[.8, .1, .1], [.6, .2, .2], [.2, .2, .6]])))
     text = json.dumps(metrics, allow_nan=False)  # raises on NaN
     loaded = json.loads(text)
