@@ -117,6 +117,8 @@ def test_card_and_hf_dataset(generated: Path) -> None:
     hf = load_from_disk(str(generated / "hf"))
     jsonl = {s: sum(1 for _ in (generated / f"{s}.jsonl").open()) for s in ("train", "validation", "test")}
     assert {s: len(hf[s]) for s in hf} == jsonl
+    for split in hf:  # streamed from the JSONL: the same records, in the same order
+        assert hf[split].to_list() == [json.loads(line) for line in (generated / f"{split}.jsonl").open()]
     assert sum(sum(v.values()) for splits in card["counts"].values() for v in splits.values()) == 800
     assert (generated / "card.png").read_bytes()[:4] == b"\x89PNG"
 
