@@ -612,15 +612,26 @@ def predict_command(
     user: UserOption = None,
     password: PasswordOption = None,
     database: DatabaseOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress on stderr")] = False,
 ) -> None:
     """The answer for one pair, with its probabilities, the reasoning and the evidence it used."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from aroma.model.lm import AromaLM
     from aroma.retrieval import EvidenceIndex, render_evidence
     from aroma.train.evaluate import predict_pair
+    from aroma.train.lm_setup import quiet_libraries
 
+    _note_cell_line(cell_line)
     with _store(db, user, password, database) as store:
         evidence = EvidenceIndex(store).evidence(perturbed, target, cell_line.upper())
-    result = predict_pair(AromaLM.from_pretrained(model_dir), evidence, (perturbed, target), max_new_tokens)
+    quiet_libraries()
+    with Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=quiet) as progress:
+        loading = progress.add_task("loading the model", total=None)
+        model = AromaLM.from_pretrained(model_dir)
+        progress.update(loading, total=1, completed=1)
+        result = predict_pair(model, evidence, (perturbed, target), max_new_tokens, progress=progress)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=1) + "\n")
         return

@@ -13,7 +13,7 @@ from rich.progress import Progress
 from aroma.model.lm import AromaLM, expand_placeholders
 from aroma.tokens import ANSWER_CLOSE, ANSWER_OPEN, LABELS, NOT_CHANGED, THINK_CLOSE, THINK_OPEN, UP
 from aroma.train.baselines import classifier_probabilities, heuristic_probabilities
-from aroma.train.lm_setup import load_split
+from aroma.train.lm_setup import load_split, quiet_libraries
 from aroma.train.metrics import evaluate, json_ready
 from aroma.train.rewards import parse
 
@@ -100,6 +100,7 @@ def evaluate_model(model_dir: Path, data: Path, split: str, out: Path, limit: in
                    classifier: Path | None = None, embeddings: Path | None = None, batch_size: int = 4,
                    show_progress: bool = True) -> dict[str, Any]:
     """The model and the baselines on one split: metrics JSON, ROC and PR plots."""
+    quiet_libraries()
     model = AromaLM.from_pretrained(model_dir)
     examples = load_split(data, split, model, genes_sample=limit)
     labels = np.array(examples["label"])
@@ -118,8 +119,27 @@ def evaluate_model(model_dir: Path, data: Path, split: str, out: Path, limit: in
     return report
 
 
-def predict_pair(model: AromaLM, evidence, names: tuple[str, str], max_new_tokens: int = 256) -> dict[str, Any]:
-    """Generate the reasoning for one pair, then score the three answers after it."""
+class _TokenProgress:
+    """A transformers streamer that advances a progress bar by one per generated token."""
+
+    def __init__(self, progress: Progress, task) -> None:
+        self.progress, self.task, self.prompt_seen = progress, task, False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self.prompt_seen:  # the first call carries the prompt
+            self.prompt_seen = True
+            return
+        self.progress.advance(self.task, 1)
+
+    def end(self) -> None:
+        done = next(t.completed for t in self.progress.tasks if t.id == self.task)
+        self.progress.update(self.task, total=done)
+
+
+def predict_pair(model: AromaLM, evidence, names: tuple[str, str], max_new_tokens: int = 256,
+                 progress: Progress | None = None) -> dict[str, Any]:
+    """Generate the reasoning for one pair, then score the three answers after it; ``progress`` (a rich
+    Progress) shows the tokens generated."""
     from aroma.dataset.prompts import chat_prompt
 
     index = {g: i for i, g in enumerate(model.gene_ids or [])}
@@ -129,9 +149,12 @@ def predict_pair(model: AromaLM, evidence, names: tuple[str, str], max_new_token
     text = model.tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
     ids = model.tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids
     device = next(model.lm.parameters()).device
+    streamer = None
+    if progress is not None:
+        streamer = _TokenProgress(progress, progress.add_task("generating the reasoning (tokens)", total=max_new_tokens))
     generated = model.generate(ids.to(device), perturbed=torch.tensor(genes[0], device=device),
                                target=torch.tensor(genes[1], device=device), max_new_tokens=max_new_tokens,
-                               do_sample=False, pad_token_id=model.tokenizer.pad_token_id)
+                               do_sample=False, pad_token_id=model.tokenizer.pad_token_id, streamer=streamer)
     completion = model.tokenizer.decode(generated[0, ids.shape[1]:], skip_special_tokens=False)
     parsed = parse(completion.split(model.tokenizer.eos_token)[0])
     reasoning = parsed[0] if parsed else completion.split(THINK_CLOSE)[0].replace(THINK_OPEN, "").strip()
