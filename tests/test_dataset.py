@@ -132,3 +132,23 @@ def test_deterministic_output(generated: Path, subset_store: GraphStore, perturb
                 for p in sorted(root.rglob("*")) if p.is_file()}
 
     assert digest(tmp_path) == digest(generated)
+
+
+def test_retrieval_progress_counts_genes_batch_by_batch(subset_store: GraphStore) -> None:
+    from rich.progress import Progress
+
+    from aroma.dataset.generate import _retrieve_genes
+    from aroma.retrieval import EvidenceIndex
+
+    index = EvidenceIndex(subset_store, batch_size=50)  # several batches on the subset
+    symbols = sorted(r["symbol"] for r in subset_store.run("MATCH (g:Gene) RETURN g.symbol AS symbol").rows)
+    updates: list[float] = []
+    with Progress(disable=True) as progress:
+        real_advance = progress.advance
+        progress.advance = lambda task, n=1: (updates.append(n), real_advance(task, n))[1]  # type: ignore[method-assign]
+        ids = _retrieve_genes(index, [*symbols, "NOT_A_GENE"], progress)
+        tasks = {t.description: t for t in progress.tasks}
+    fetching = tasks["fetching gene evidence"]
+    assert fetching.total == fetching.completed == len(set(ids.values())) == len(symbols)
+    assert len(updates) == -(-len(symbols) // 50) and max(updates) == 50  # one step per batch, not one at the end
+    assert all(t.finished for t in tasks.values())

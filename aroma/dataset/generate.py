@@ -173,18 +173,19 @@ def _retrieve_genes(index: EvidenceIndex, symbols: list[str], progress: Progress
     return ids
 
 
-ARROW_BATCH = 2000  # JSONL lines per Arrow record batch: bounds memory while converting
+JSON_BLOCK = 1 << 24  # bytes of JSONL parsed at a time: bounds memory while converting (a line must fit)
 
 
 def save_hf(jsonl_dir: Path, path: Path) -> None:
-    """The Hugging Face ``DatasetDict`` of ``{split}.jsonl``, streamed through Arrow a batch at a time.
+    """The Hugging Face ``DatasetDict`` of ``{split}.jsonl``, streamed through Arrow a block at a time.
 
-    Features are inferred from each split's first line; the fingerprint is the JSONL's sha256, so the
-    same examples give byte-identical files."""
+    Features are inferred from each split's first line and every line must match them; the fingerprint
+    is the JSONL's sha256, so the same examples give byte-identical files."""
     import hashlib
     import shutil
 
     import pyarrow as pa
+    import pyarrow.json as pa_json
     from datasets import Dataset, DatasetDict, DatasetInfo, NamedSplit
     from datasets.table import MemoryMappedTable
     from datasets.utils.logging import disable_progress_bar
@@ -203,19 +204,17 @@ def save_hf(jsonl_dir: Path, path: Path) -> None:
                 continue
             features = Dataset.from_list([json.loads(first)]).features
             schema = features.arrow_schema
-            digest = hashlib.sha256()
             arrow = staging / f"{split}.arrow"
-            with source.open("rb") as handle, pa.OSFile(str(arrow), "wb") as sink, \
-                    pa.ipc.new_stream(sink, schema) as writer:
-                batch: list[dict[str, Any]] = []
-                for line in handle:
-                    digest.update(line)
-                    batch.append(features.encode_example(json.loads(line)))
-                    if len(batch) == ARROW_BATCH:
-                        writer.write_batch(pa.RecordBatch.from_pylist(batch, schema=schema))
-                        batch = []
-                if batch:
-                    writer.write_batch(pa.RecordBatch.from_pylist(batch, schema=schema))
+            reader = pa_json.open_json(
+                str(source), read_options=pa_json.ReadOptions(block_size=JSON_BLOCK),
+                parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"))
+            with pa.OSFile(str(arrow), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
+                for batch in reader:
+                    writer.write_batch(batch.select(schema.names))
+            digest = hashlib.sha256()
+            with source.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
             table = MemoryMappedTable.from_file(str(arrow))
             splits[split] = Dataset(table, info=DatasetInfo(features=features), split=NamedSplit(split),
                                     fingerprint=digest.hexdigest()[:16])
