@@ -89,7 +89,8 @@ def _plots(methods: dict[str, np.ndarray], labels: np.ndarray, path: Path) -> No
         axes[0, column].set(title=f"ROC, {title}", xlabel="false positive rate", ylabel="true positive rate")
         axes[1, column].set(title=f"Precision-recall, {title}", xlabel="recall", ylabel="precision")
         for row in (0, 1):
-            axes[row, column].legend(fontsize=8)
+            if axes[row, column].get_legend_handles_labels()[0]:  # no curve when no gene has both classes
+                axes[row, column].legend(fontsize=8)
     fig.suptitle("Pooled over pairs; the report's AUROCs are per target gene, averaged (PerturbQA)")
     fig.tight_layout()
     fig.savefig(path)

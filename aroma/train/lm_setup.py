@@ -50,11 +50,11 @@ def quiet_libraries() -> None:
 
     if os.environ.get(VERBOSE_ENV):
         return
-    pattern = r"(%s)(\.|$)" % "|".join(QUIET_LIBRARIES)
+    # Deprecations are attributed to the caller's module (often another library), so they are matched by
+    # category, not by module: they are for the toolkit's developers, never something a user can act on.
     for category in (FutureWarning, DeprecationWarning, PendingDeprecationWarning):
-        warnings.filterwarnings("ignore", category=category, module=pattern)
-    warnings.filterwarnings("ignore", message=r".*(deprecated|will be removed|is deprecated).*", category=UserWarning,
-                            module=pattern)
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("ignore", message=r".*(deprecated|will be removed).*", category=UserWarning)
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.ERROR)
     from transformers.utils import logging as hf_logging
