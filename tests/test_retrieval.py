@@ -129,6 +129,18 @@ def test_main_processes_put_experimental_evidence_first(index: EvidenceIndex, su
     assert "GO:0003181" not in {p["id"] for p in mdm2}  # atrioventricular valve morphogenesis: IEA only
 
 
+def test_evidence_dict_is_asdict_plus_path_strength(index: EvidenceIndex) -> None:
+    import dataclasses
+
+    evidence = index.evidence("TP53", "BAX", "K562")
+    expected = dataclasses.asdict(evidence)
+    for path, raw in zip(evidence.paths, expected["paths"]):
+        raw["strength"] = path.strength
+    assert evidence.paths and evidence.to_dict() == expected
+    evidence.to_dict()["perturbed"]["processes"].clear()  # new containers: the cached facts are untouched
+    assert evidence.perturbed.processes
+
+
 def test_rendered_text_names_sources(index: EvidenceIndex) -> None:
     text = render_evidence(index.evidence("TP53", "MDM2", "K562"))
     assert "STRING v12: TP53–MDM2" in text and "TRRUST v2: TP53 → MDM2, activation (PMID" in text
