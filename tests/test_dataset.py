@@ -145,7 +145,7 @@ def test_retrieval_progress_counts_genes_batch_by_batch(subset_store: GraphStore
     updates: list[float] = []
     with Progress(disable=True) as progress:
         real_advance = progress.advance
-        progress.advance = lambda task, n=1: (updates.append(n), real_advance(task, n))[1]  # type: ignore[method-assign]
+        progress.advance = lambda task, n=1: (updates.append(n), real_advance(task, n))[1]  # type: ignore
         ids = _retrieve_genes(index, [*symbols, "NOT_A_GENE"], progress)
         tasks = {t.description: t for t in progress.tasks}
     fetching = tasks["fetching gene evidence"]

@@ -52,7 +52,8 @@ def test_settings_lists_every_setting_with_its_default() -> None:
     result = runner.invoke(app, ["train", "settings", "--json"])
     assert result.exit_code == 0, result.output
     listed = {row["key"]: row for row in json.loads(result.output)}
-    expected = {f.name for f in fields(TrainSettings) if f.name != "lora"} | {f"lora.{f.name}" for f in fields(LoraSettings)}
+    expected = {f.name for f in fields(TrainSettings) if f.name != "lora"}
+    expected |= {f"lora.{f.name}" for f in fields(LoraSettings)}
     assert set(listed) == expected
     assert listed["batch_size"]["default"] == TrainSettings().batch_size
     assert listed["lora.target_modules"]["default"] == LoraSettings().target_modules

@@ -123,7 +123,8 @@ def test_main_processes_put_experimental_evidence_first(index: EvidenceIndex, su
         for process in facts.processes:  # enough experimental terms: every main process is one of them
             assert process["id"] in experimental, (symbol, process)
             assert set(process["evidence"]) == codes[(gene, process["id"])]
-        ranks = [(-len(set(p["evidence"]) & (EXPERIMENTAL_CODES | HIGH_THROUGHPUT_CODES)), p["gene_count"]) for p in facts.processes]
+        experiments = EXPERIMENTAL_CODES | HIGH_THROUGHPUT_CODES
+        ranks = [(-len(set(p["evidence"]) & experiments), p["gene_count"]) for p in facts.processes]
         assert ranks == sorted(ranks)
     mdm2 = index.evidence("MDM2", "BAX", "K562").perturbed.processes
     assert "GO:0003181" not in {p["id"] for p in mdm2}  # atrioventricular valve morphogenesis: IEA only

@@ -152,7 +152,8 @@ def predict_pair(model: AromaLM, evidence, names: tuple[str, str], max_new_token
     device = next(model.lm.parameters()).device
     streamer = None
     if progress is not None:
-        streamer = _TokenProgress(progress, progress.add_task("generating the reasoning (tokens)", total=max_new_tokens))
+        task = progress.add_task("generating the reasoning (tokens)", total=max_new_tokens)
+        streamer = _TokenProgress(progress, task)
     generated = model.generate(ids.to(device), perturbed=torch.tensor(genes[0], device=device),
                                target=torch.tensor(genes[1], device=device), max_new_tokens=max_new_tokens,
                                do_sample=False, pad_token_id=model.tokenizer.pad_token_id, streamer=streamer)
