@@ -494,6 +494,7 @@ SetOption = Annotated[Optional[list[str]], typer.Option(
     "lora.rank=8); `aroma train settings` lists them with their defaults")]
 # Lets `--set a=1 b=2` through: click gives each option one value, the others arrive as extra arguments.
 SET_CONTEXT = {"allow_extra_args": True}
+ResumeOption = Annotated[bool, typer.Option("--resume", help="continue from the last checkpoint in OUT/checkpoints")]
 
 
 def _overrides(ctx: typer.Context, override: list[str] | None) -> list[str]:
@@ -522,7 +523,6 @@ def train_settings_command(
     for row in rows:
         table.add_row(row.key, json.dumps(row.default), row.type, row.help)
     out.print(table, highlight=False)
-ResumeOption = Annotated[bool, typer.Option("--resume", help="continue from the last checkpoint in OUT/checkpoints")]
 
 
 def _log_summary(name: str, result: dict, out_dir: Path) -> None:
