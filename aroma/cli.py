@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aroma import config
+from aroma.console import output_width
 from aroma.errors import AromaError
 
 app = typer.Typer(help="AROMA toolkit: knowledge graphs and perturbation reasoning.", no_args_is_help=True)
@@ -24,19 +25,36 @@ train_app = typer.Typer(help="Train graph encoders, the classifier, and the lang
 app.add_typer(train_app, name="train")
 model_app = typer.Typer(help="Model inputs: protein embeddings.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
-out = Console()
-err = Console(stderr=True)
+out = Console(width=output_width(sys.stdout))
+err = Console(stderr=True, width=output_width(sys.stderr))
 
 DbOption = Annotated[
     Optional[str],
-    typer.Option("--db", help="Neo4j URI (bolt://, neo4j://, neo4j+s://) or local database directory "
-                 "[default: $AROMA_DB or ~/.aroma/db]"),
+    typer.Option("--db", help="Neo4j URI (bolt://, neo4j://, neo4j+s://) or local database directory",
+                 show_default="$AROMA_DB or ~/.aroma/db"),
 ]
 UserOption = Annotated[Optional[str], typer.Option("--user", envvar="AROMA_NEO4J_USER", help="Neo4j user")]
 PasswordOption = Annotated[
     Optional[str], typer.Option("--password", envvar="AROMA_NEO4J_PASSWORD", help="Neo4j password", show_default=False)
 ]
-DatabaseOption = Annotated[Optional[str], typer.Option("--database", help="Neo4j database name [default: neo4j]")]
+DatabaseOption = Annotated[Optional[str], typer.Option("--database", help="Neo4j database name", show_default="neo4j")]
+
+
+@app.callback()
+def _main(
+    threads: Annotated[Optional[int], typer.Option(
+        "--threads", min=1, help="CPU threads for torch (training, embedding, evaluation)",
+        show_default="$AROMA_THREADS, else $OMP_NUM_THREADS, else the cores not already busy")] = None,
+) -> None:
+    """AROMA toolkit: knowledge graphs and perturbation reasoning."""
+    from aroma.console import configure_global_console
+    from aroma.threads import configure_threads
+
+    configure_global_console()
+    try:
+        configure_threads(threads)
+    except AromaError as exc:
+        _fail(str(exc))
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -117,7 +135,8 @@ def kg_fetch(
 @_guard
 def kg_build(
     sources: Annotated[
-        Optional[Path], typer.Option("--sources", help="sources directory [default: $AROMA_SOURCES or $AROMA_DATA/sources]")
+        Optional[Path], typer.Option("--sources", help="sources directory",
+                                   show_default="$AROMA_SOURCES or $AROMA_DATA/sources")
     ] = None,
     db: DbOption = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="rows per transaction")] = 20_000,
@@ -205,7 +224,8 @@ def kg_export(
     fmt: Annotated[ExportFormat, typer.Option("--format", help="neo4j-admin CSVs, or RDF (turtle, nt)")],
     out: Annotated[Path, typer.Option("--out", help="directory (neo4j-admin) or file (RDF)")],
     sources: Annotated[
-        Optional[Path], typer.Option("--sources", help="neo4j-admin: sources directory [default: $AROMA_SOURCES]")
+        Optional[Path], typer.Option("--sources", help="neo4j-admin: sources directory",
+                                   show_default="$AROMA_SOURCES or $AROMA_DATA/sources")
     ] = None,
     db: DbOption = None,
     user: UserOption = None,
@@ -236,7 +256,8 @@ def kg_export(
 @kg_app.command("serve")
 @_guard
 def kg_serve(
-    db: Annotated[Optional[Path], typer.Option("--db", help="local database directory [default: $AROMA_DB or ~/.aroma/db]")] = None,
+    db: Annotated[Optional[Path], typer.Option("--db", help="local database directory",
+                                                 show_default="$AROMA_DB or ~/.aroma/db")] = None,
     port: Annotated[int, typer.Option("--port", help="Bolt port on 127.0.0.1")] = 7687,
 ) -> None:
     """Keep the local ArcadeDB server running on loopback for cypher-shell or any Bolt client; Ctrl-C stops it."""
@@ -308,12 +329,24 @@ def cypher_command(
     print_result(result, fmt.value, sys.stdout, sys.stderr)
 
 
+PERTURBQA_CELL_LINES = ("K562", "RPE1", "HEPG2", "JURKAT")
+
+
+def _note_cell_line(cell_line: str) -> None:
+    """The evidence does not depend on the cell line: say so when the name is not one PerturbQA measured."""
+    if cell_line.upper() not in PERTURBQA_CELL_LINES:
+        err.print(f"note: {cell_line} is not a PerturbQA cell line ({', '.join(PERTURBQA_CELL_LINES)}); the "
+                  "knowledge-graph evidence is the same for every cell line, the name only labels the output",
+                  highlight=False, markup=False)
+
+
 @app.command("retrieve")
 @_guard
 def retrieve_command(
     perturbed: Annotated[str, typer.Argument(help="perturbed (knocked-down) gene: symbol or alias")],
     target: Annotated[str, typer.Argument(help="target gene: symbol or alias")],
-    cell_line: Annotated[str, typer.Option("--cell-line", help="cell line named in the evidence")] = "K562",
+    cell_line: Annotated[str, typer.Option("--cell-line", help="cell line that labels the output; the graphs' "
+                                           "evidence is the same for every cell line")] = "K562",
     as_json: Annotated[bool, typer.Option("--json", help="print the evidence as JSON")] = False,
     db: DbOption = None,
     user: UserOption = None,
@@ -323,6 +356,7 @@ def retrieve_command(
     """Evidence from the knowledge graphs for one (perturbed gene, target gene) pair."""
     from aroma.retrieval import EvidenceIndex, render_evidence
 
+    _note_cell_line(cell_line)
     with _store(db, user, password, database) as store:
         evidence = EvidenceIndex(store).evidence(perturbed, target, cell_line.upper())
     if as_json:
@@ -337,8 +371,8 @@ def dataset_generate(
     out_dir: Annotated[Path, typer.Option("--out", help="output directory")],
     cell_line: Annotated[list[str], typer.Option("--cell-line", help="k562 and/or rpe1 (repeat the option)")],
     perturbqa: Annotated[
-        Optional[Path], typer.Option("--perturbqa", help="directory of {cell}-de.csv / {cell}-dir.csv "
-                                     "[default: $AROMA_DATA/perturbqa]")
+        Optional[Path], typer.Option("--perturbqa", help="directory of {cell}-de.csv / {cell}-dir.csv",
+                                     show_default="$AROMA_DATA/perturbqa")
     ] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="seeded sample of N pairs per cell line")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="processes building examples")] = 1,
@@ -407,8 +441,9 @@ def train_gnn_command(
 def embed_proteins_command(
     esm_weights: Annotated[Path, typer.Option("--esm-weights", help="local ESM-2 checkpoint, e.g. esm2_t33_650M_UR50D.pt")],
     out_dir: Annotated[Path, typer.Option("--out", help="embeddings directory (beside gene_embeddings.pt)")],
-    sources: Annotated[Optional[Path], typer.Option("--sources", help="sources directory (for the UniProt FASTA)")] = None,
-    cache: Annotated[Optional[Path], typer.Option("--cache", help="cache directory [default: OUT/esm_cache]")] = None,
+    sources: Annotated[Optional[Path], typer.Option("--sources", help="sources directory (for the UniProt FASTA)",
+                                                           show_default="$AROMA_SOURCES or $AROMA_DATA/sources")] = None,
+    cache: Annotated[Optional[Path], typer.Option("--cache", help="cache directory", show_default="OUT/esm_cache")] = None,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda")] = "cpu",
     db: DbOption = None,
     user: UserOption = None,
@@ -442,7 +477,8 @@ def train_classifier_command(
     embeddings: Annotated[Path, typer.Option("--embeddings", help="directory with gene/path(/protein)_embeddings.pt")],
     out_dir: Annotated[Path, typer.Option("--out")],
     cell_line: Annotated[str, typer.Option("--cell-line")] = "k562",
-    perturbqa: Annotated[Optional[Path], typer.Option("--perturbqa", help="[default: $AROMA_DATA/perturbqa]")] = None,
+    perturbqa: Annotated[Optional[Path], typer.Option("--perturbqa", help="directory of {cell}-de.csv / {cell}-dir.csv",
+                                                 show_default="$AROMA_DATA/perturbqa")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 5,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     db: DbOption = None,
@@ -467,8 +503,40 @@ def train_classifier_command(
 
 
 ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="YAML or TOML training settings")]
-SetOption = Annotated[Optional[list[str]], typer.Option("--set", help="override a setting: key=value (lora.rank=8)")]
+SetOption = Annotated[Optional[list[str]], typer.Option(
+    "--set", help="override settings: key=value, several after one --set (--set max_steps=2 batch_size=2 "
+    "lora.rank=8); `aroma train settings` lists them with their defaults")]
+# Lets `--set a=1 b=2` through: click gives each option one value, the others arrive as extra arguments.
+SET_CONTEXT = {"allow_extra_args": True}
 ResumeOption = Annotated[bool, typer.Option("--resume", help="continue from the last checkpoint in OUT/checkpoints")]
+
+
+def _overrides(ctx: typer.Context, override: list[str] | None) -> list[str]:
+    """The ``--set`` values plus the key=value words that followed them."""
+    extra = list(ctx.args)
+    if extra and (not override or any("=" not in word or word.startswith("-") for word in extra)):
+        bad = next((w for w in extra if "=" not in w or w.startswith("-")), extra[0])
+        _fail(f"unexpected argument {bad!r}: settings are key=value after --set", 2)
+    return [*(override or []), *extra]
+
+
+@train_app.command("settings")
+def train_settings_command(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Every SFT/GRPO setting with its default: set them in --config FILE (YAML/TOML) or with --set key=value."""
+    from dataclasses import asdict
+
+    from aroma.train.config import describe_settings
+
+    rows = describe_settings()
+    if as_json:
+        sys.stdout.write(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
+        return
+    table = Table("setting", "default", "type", "meaning", caption="--set key=value, or a key in --config FILE")
+    for row in rows:
+        table.add_row(row.key, json.dumps(row.default), row.type, row.help)
+    out.print(table, highlight=False)
 
 
 def _log_summary(name: str, result: dict, out_dir: Path) -> None:
@@ -477,9 +545,10 @@ def _log_summary(name: str, result: dict, out_dir: Path) -> None:
     (out_dir / f"{name.lower()}_log.json").write_text(json.dumps(result["log"], indent=1))
 
 
-@train_app.command("sft")
+@train_app.command("sft", context_settings=SET_CONTEXT)
 @_guard
 def train_sft_command(
+    ctx: typer.Context,
     data: Annotated[Path, typer.Option("--data", help="PerturbReason dataset (from `aroma dataset generate`)")],
     base_model: Annotated[str, typer.Option("--base-model", help="local model directory, a .gguf file, or smollm2")],
     embeddings: Annotated[Path, typer.Option("--embeddings", help="directory from `aroma train gnn`")],
@@ -492,13 +561,14 @@ def train_sft_command(
     from aroma.train.config import load_settings
     from aroma.train.sft import run_sft
 
-    result = run_sft(data, base_model, embeddings, out_dir, load_settings(config, override or []), resume)
+    result = run_sft(data, base_model, embeddings, out_dir, load_settings(config, _overrides(ctx, override)), resume)
     _log_summary("SFT", result, out_dir)
 
 
-@train_app.command("grpo")
+@train_app.command("grpo", context_settings=SET_CONTEXT)
 @_guard
 def train_grpo_command(
+    ctx: typer.Context,
     data: Annotated[Path, typer.Option("--data", help="PerturbReason dataset")],
     init: Annotated[Path, typer.Option("--init", help="model directory from `aroma train sft`")],
     out_dir: Annotated[Path, typer.Option("--out")],
@@ -510,7 +580,7 @@ def train_grpo_command(
     from aroma.train.config import load_settings
     from aroma.train.grpo import run_grpo
 
-    result = run_grpo(data, init, out_dir, load_settings(config, override or []), resume)
+    result = run_grpo(data, init, out_dir, load_settings(config, _overrides(ctx, override)), resume)
     _log_summary("GRPO", result, out_dir)
 
 
@@ -534,9 +604,12 @@ def eval_command(
     table = Table("method", "DE AUROC", "direction AUROC", "macro-F1", "accuracy",
                   caption=f"{report['split']}: {report['pairs']} pairs; per-gene AUROC averaged over genes")
     for name, m in report["metrics"].items():
-        table.add_row(name, f"{m['de_auroc']:.3f}", f"{m['direction_auroc']:.3f}", f"{m['macro_f1']:.3f}",
-                      f"{m['accuracy']:.3f}")
+        table.add_row(name, *(f"{m[k]:.3f}" if m[k] is not None else "n/a"
+                              for k in ("de_auroc", "direction_auroc", "macro_f1", "accuracy")))
     out.print(table)
+    for name, m in report["metrics"].items():
+        for key, why in m.get("notes", {}).items():
+            err.print(f"{name} {key}: n/a, {why}", highlight=False, markup=False)
     out.print(f"report: {out_dir / 'eval_report.json'}, plots: {out_dir / 'roc_pr.png'}", highlight=False)
 
 
@@ -553,15 +626,26 @@ def predict_command(
     user: UserOption = None,
     password: PasswordOption = None,
     database: DatabaseOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress on stderr")] = False,
 ) -> None:
     """The answer for one pair, with its probabilities, the reasoning and the evidence it used."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from aroma.model.lm import AromaLM
     from aroma.retrieval import EvidenceIndex, render_evidence
     from aroma.train.evaluate import predict_pair
+    from aroma.train.lm_setup import quiet_libraries
 
+    _note_cell_line(cell_line)
     with _store(db, user, password, database) as store:
         evidence = EvidenceIndex(store).evidence(perturbed, target, cell_line.upper())
-    result = predict_pair(AromaLM.from_pretrained(model_dir), evidence, (perturbed, target), max_new_tokens)
+    quiet_libraries()
+    with Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=quiet) as progress:
+        loading = progress.add_task("loading the model", total=None)
+        model = AromaLM.from_pretrained(model_dir)
+        progress.update(loading, total=1, completed=1)
+        result = predict_pair(model, evidence, (perturbed, target), max_new_tokens, progress=progress)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=1) + "\n")
         return

@@ -42,7 +42,9 @@ def main() -> None:
                     "cell_line": args.cell_line, "workers": workers, "pairs": card.pairs,
                     "seconds": round(seconds, 1), "pairs_per_s": round(card.pairs / seconds),
                     "stages_s": card.seconds,
+                    # peaks over the process so far (children: workers, or a server it started): run one --workers value
                     "python_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                    "children_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
                     "output_mb": round(sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20, 1),
                 }, indent=1), flush=True)
         finally:

@@ -31,6 +31,18 @@ def test_stats_json(db: str) -> None:
     assert "unmapped" in stats["build"]["mappings"]["string_links"]
 
 
+def test_stats_table_is_not_cut_when_piped(db: str, monkeypatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    result = runner.invoke(app, ["kg", "stats", "--db", db])  # output is not a terminal here
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if "│" in line]
+    assert any("│ reactome_relations " in row for row in rows)  # not `reactome_re…`
+    assert "…" not in result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("  unmapped ")]
+    assert notes and all("(e.g." in line and line.endswith(")") for line in notes)  # one line each
+    assert max(len(line) for line in result.output.splitlines()) > 80
+
+
 def test_cypher_params_and_formats(db: str) -> None:
     query = "MATCH (g:Gene {symbol: $s})-[r:INTERACTS_WITH]-(n) RETURN n.symbol AS partner ORDER BY partner"
     as_json = runner.invoke(app, ["cypher", "--db", db, query, "--param", "s=TP53", "--format", "json"])

@@ -117,6 +117,8 @@ def test_card_and_hf_dataset(generated: Path) -> None:
     hf = load_from_disk(str(generated / "hf"))
     jsonl = {s: sum(1 for _ in (generated / f"{s}.jsonl").open()) for s in ("train", "validation", "test")}
     assert {s: len(hf[s]) for s in hf} == jsonl
+    for split in hf:  # streamed from the JSONL: the same records, in the same order
+        assert hf[split].to_list() == [json.loads(line) for line in (generated / f"{split}.jsonl").open()]
     assert sum(sum(v.values()) for splits in card["counts"].values() for v in splits.values()) == 800
     assert (generated / "card.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -130,3 +132,23 @@ def test_deterministic_output(generated: Path, subset_store: GraphStore, perturb
                 for p in sorted(root.rglob("*")) if p.is_file()}
 
     assert digest(tmp_path) == digest(generated)
+
+
+def test_retrieval_progress_counts_genes_batch_by_batch(subset_store: GraphStore) -> None:
+    from rich.progress import Progress
+
+    from aroma.dataset.generate import _retrieve_genes
+    from aroma.retrieval import EvidenceIndex
+
+    index = EvidenceIndex(subset_store, batch_size=50)  # several batches on the subset
+    symbols = sorted(r["symbol"] for r in subset_store.run("MATCH (g:Gene) RETURN g.symbol AS symbol").rows)
+    updates: list[float] = []
+    with Progress(disable=True) as progress:
+        real_advance = progress.advance
+        progress.advance = lambda task, n=1: (updates.append(n), real_advance(task, n))[1]  # type: ignore
+        ids = _retrieve_genes(index, [*symbols, "NOT_A_GENE"], progress)
+        tasks = {t.description: t for t in progress.tasks}
+    fetching = tasks["fetching gene evidence"]
+    assert fetching.total == fetching.completed == len(set(ids.values())) == len(symbols)
+    assert len(updates) == -(-len(symbols) // 50) and max(updates) == 50  # one step per batch, not one at the end
+    assert all(t.finished for t in tasks.values())

@@ -45,3 +45,18 @@ def test_evaluation_sample_keeps_whole_target_genes() -> None:
     assert len(genes) >= 3
     for gene in set(genes):
         assert genes.count(gene) == data["gene"].count(gene)  # every pair of a chosen gene
+
+
+def test_undefined_auroc_is_null_with_the_reason_in_json() -> None:
+    import json
+
+    from aroma.train.metrics import json_ready
+
+    genes, labels = ["A", "A", "B"], [0, 0, 2]  # no gene has both classes; one changed pair only
+    metrics = json_ready(evaluate(genes, labels, np.array([[.8, .1, .1], [.6, .2, .2], [.2, .2, .6]])))
+    text = json.dumps(metrics, allow_nan=False)  # raises on NaN
+    loaded = json.loads(text)
+    assert loaded["de_auroc"] is None and loaded["direction_auroc"] is None
+    assert "both changed and unchanged" in loaded["notes"]["de_auroc"]
+    assert "up- and downregulated" in loaded["notes"]["direction_auroc"]
+    assert loaded["accuracy"] == 1.0 and "macro_f1" not in loaded["notes"]

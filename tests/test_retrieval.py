@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from aroma.cli import app
 from aroma.kg.store import GraphStore
 from aroma.retrieval import EvidenceIndex, UnknownGene, render_evidence
+from aroma.retrieval.index import EXPERIMENTAL_CODES, HIGH_THROUGHPUT_CODES
 
 runner = CliRunner()
 
@@ -84,6 +86,60 @@ def test_aliases_and_unknown_genes(index: EvidenceIndex, subset_store: GraphStor
     result = runner.invoke(app, ["retrieve", "TP53", "NOT_A_GENE", "--db", db])
     assert result.exit_code == 1 and "not in the knowledge graph: NOT_A_GENE" in result.output
     assert "Traceback" not in result.output
+
+
+def test_ambiguous_alias_lists_its_genes(index: EvidenceIndex, subset_store: GraphStore) -> None:
+    with pytest.raises(UnknownGene, match="ambiguous") as caught:  # NCBI: AP-1 is an alias of both FOS and JUN
+        index.evidence("AP-1", "NOT_A_GENE", "K562")
+    assert caught.value.ambiguous == {"AP-1": ["FOS", "JUN"]} and caught.value.symbols == ["AP-1", "NOT_A_GENE"]
+    assert "not in the knowledge graph: NOT_A_GENE" in str(caught.value)
+    db = str(subset_store.backend.server.directory)
+    result = runner.invoke(app, ["retrieve", "AP-1", "TP53", "--db", db])
+    assert result.exit_code == 1 and "AP-1 names FOS, JUN" in result.output
+    assert "not in the knowledge graph" not in result.output
+
+
+def test_cell_line_outside_perturbqa_is_said_to_only_label(subset_store: GraphStore) -> None:
+    db = str(subset_store.backend.server.directory)
+    hela = runner.invoke(app, ["retrieve", "TP53", "MDM2", "--cell-line", "HeLa", "--db", db, "--json"])
+    assert hela.exit_code == 0 and "only labels the output" in hela.stderr
+    assert json.loads(hela.stdout)["cell_line"] == "HELA"
+    k562 = runner.invoke(app, ["retrieve", "TP53", "MDM2", "--cell-line", "k562", "--db", db, "--json"])
+    assert k562.exit_code == 0 and k562.stderr == ""
+
+
+def test_main_processes_put_experimental_evidence_first(index: EvidenceIndex, subset_sources: Path) -> None:
+    codes: dict[tuple[str, str], set[str]] = {}
+    with gzip.open(subset_sources / "ncbi/gene2go.gz", "rt") as handle:
+        for line in handle:
+            f = line.split("\t")
+            if f[0] == "9606" and f[7].startswith("Process"):
+                codes.setdefault((f[1], f[2]), set()).add(f[3])
+    for symbol in ("TP53", "MDM2"):
+        facts = index.evidence(symbol, "BAX", "K562").perturbed
+        gene = facts.id.removeprefix("ncbigene:")
+        experimental = {t for (g, t), c in codes.items() if g == gene and c & EXPERIMENTAL_CODES}
+        assert len(facts.processes) == index.limits.processes and len(experimental) >= index.limits.processes
+        for process in facts.processes:  # enough experimental terms: every main process is one of them
+            assert process["id"] in experimental, (symbol, process)
+            assert set(process["evidence"]) == codes[(gene, process["id"])]
+        experiments = EXPERIMENTAL_CODES | HIGH_THROUGHPUT_CODES
+        ranks = [(-len(set(p["evidence"]) & experiments), p["gene_count"]) for p in facts.processes]
+        assert ranks == sorted(ranks)
+    mdm2 = index.evidence("MDM2", "BAX", "K562").perturbed.processes
+    assert "GO:0003181" not in {p["id"] for p in mdm2}  # atrioventricular valve morphogenesis: IEA only
+
+
+def test_evidence_dict_is_asdict_plus_path_strength(index: EvidenceIndex) -> None:
+    import dataclasses
+
+    evidence = index.evidence("TP53", "BAX", "K562")
+    expected = dataclasses.asdict(evidence)
+    for path, raw in zip(evidence.paths, expected["paths"]):
+        raw["strength"] = path.strength
+    assert evidence.paths and evidence.to_dict() == expected
+    evidence.to_dict()["perturbed"]["processes"].clear()  # new containers: the cached facts are untouched
+    assert evidence.perturbed.processes
 
 
 def test_rendered_text_names_sources(index: EvidenceIndex) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -65,9 +66,27 @@ def sft_model(base_model: Path, subset_dataset: Path, subset_embeddings: Path, t
     from aroma.train.sft import run_sft
 
     out = tmp_path_factory.mktemp("sft")
-    result = run_sft(subset_dataset, str(base_model), subset_embeddings, out, _settings("max_steps=2"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_sft(subset_dataset, str(base_model), subset_embeddings, out, _settings("max_steps=2"))
+    flood = [f"{w.category.__name__}: {w.message}" for w in caught
+             if issubclass(w.category, (FutureWarning, DeprecationWarning))]
+    assert not flood, flood[:3]  # library deprecations are silenced for users (AROMA_VERBOSE=1 shows them)
     assert result["steps"] == 2 and (out / "checkpoints" / "checkpoint-1" / "fusion.pt").is_file()
     return out
+
+
+def test_saved_model_is_the_adapter_and_a_reference(sft_model: Path, base_model: Path) -> None:
+    from safetensors import safe_open
+
+    config = json.loads((sft_model / "aroma.json").read_text())
+    assert config["base_model"] == str(base_model.resolve()) and not (sft_model / "lm").exists()
+    base_bytes = sum(p.stat().st_size for p in base_model.rglob("*.safetensors"))
+    for adapter in (sft_model / "adapter", sft_model / "checkpoints" / "checkpoint-2"):
+        with safe_open(str(adapter / "adapter_model.safetensors"), "pt") as weights:
+            keys = list(weights.keys())
+        assert keys and all("lora_" in k for k in keys), [k for k in keys if "lora_" not in k][:3]
+        assert (adapter / "adapter_model.safetensors").stat().st_size < base_bytes / 4
 
 
 def test_sft_step_changes_lm_and_fusion(sft_model: Path, base_model: Path, subset_embeddings: Path) -> None:
@@ -110,16 +129,24 @@ def test_grpo_step_changes_weights(sft_model: Path, subset_dataset: Path, tmp_pa
     monkeypatch.setattr(grpo, "reward_functions", lambda model, symbols: [*real(model, symbols), varied_reward])
     before = AromaLM.from_pretrained(sft_model)
     result = grpo.run_grpo(subset_dataset, sft_model, tmp_path, _settings(
-        "max_steps=1", "num_generations=2", "max_completion_length=8", "limit=4", "temperature=1.5"))
+        "max_steps=1", "num_generations=2", "max_completion_length=8", "limit=4", "temperature=1.5",
+        "save_merged=true"))
     assert result["steps"] == 1
     rewards = {k for entry in result["log"] for k in entry if k.startswith("rewards/")}
     assert {"rewards/format_reward/mean", "rewards/correctness_reward/mean", "rewards/grounding_reward/mean"} <= rewards
     after = AromaLM.from_pretrained(tmp_path)
     changed = [k for k, v in after.lm.state_dict().items() if not torch.allclose(v, before.lm.state_dict()[k])]
     assert changed, "GRPO did not change the LM"
+    assert json.loads((tmp_path / "aroma.json").read_text())["base_model"] == str(sft_model.resolve())
+    merged = AromaLM.from_pretrained(tmp_path / "merged")  # self-contained: no base reference
+    assert "base_model" not in json.loads((tmp_path / "merged" / "aroma.json").read_text())
+    for key, value in after.lm.state_dict().items():
+        assert torch.allclose(value, merged.lm.state_dict()[key], atol=1e-6), key
 
 
 def test_eval_report_and_predict(sft_model: Path, subset_dataset: Path, subset_store, tmp_path: Path) -> None:
+    from rich.progress import Progress
+
     from aroma.retrieval import EvidenceIndex
     from aroma.train.evaluate import evaluate_model, predict_pair
 
@@ -127,8 +154,13 @@ def test_eval_report_and_predict(sft_model: Path, subset_dataset: Path, subset_s
     assert set(report["metrics"]) == {"aroma", "evidence heuristic"} and report["pairs"] >= 8
     assert report["metrics"]["aroma"]["pairs"] == report["pairs"]
     assert (tmp_path / "roc_pr.png").read_bytes()[:4] == b"\x89PNG"
+    def no_nan(name: str):
+        raise AssertionError(f"{name} in eval_report.json is not JSON")
+    json.loads((tmp_path / "eval_report.json").read_text(), parse_constant=no_nan)
     model = AromaLM.from_pretrained(sft_model)
+    progress = Progress(disable=True)
     result = predict_pair(model, EvidenceIndex(subset_store).evidence("TP53", "MDM2", "K562"), ("TP53", "MDM2"),
-                          max_new_tokens=6)
+                          max_new_tokens=6, progress=progress)
+    assert progress.tasks[-1].finished and 1 <= progress.tasks[-1].completed <= 6  # one step per generated token
     assert result["answer"] in LABELS and abs(sum(result["probabilities"].values()) - 1) < 1e-5
     assert result["evidence"]["perturbed"]["symbol"] == "TP53"

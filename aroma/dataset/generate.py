@@ -120,11 +120,7 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
     symbols = sorted({p.pert for p in pairs} | {p.gene for p in pairs})
     with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), disable=not show_progress) as progress:
-        task = progress.add_task("retrieving gene evidence", total=None)
-        ids = index.resolve(symbols, strict=False)
-        index.prefetch(ids.values())
-        _ = index.network, index.complex_terms  # load before forking
-        progress.update(task, total=1, completed=1)
+        ids = _retrieve_genes(index, symbols, progress)
         lap("gene_evidence")
         _INDEX, _IDS = index, ids
         card = DatasetCard(pairs=len(pairs))
@@ -136,12 +132,10 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
         task = progress.add_task("building examples", total=len(pairs))
         counts: dict = defaultdict(lambda: defaultdict(Counter))
         covered: dict = defaultdict(Counter)
-        by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
         handles = {s: (config.out / f"{s}.jsonl").open("w", encoding="utf-8") for s in SPLIT_ORDER}
         try:
             for example in _examples(pairs, config.workers):
                 handles[example["split"]].write(json.dumps(example, sort_keys=True, ensure_ascii=False) + "\n")
-                by_split[example["split"]].append(example)
                 counts[example["cell_line"]][example["split"]][example["label_text"]] += 1
                 for kind in ("has_direct_relation", "has_path", "has_shared_pathway"):
                     covered[example["cell_line"]][kind] += example[kind]
@@ -155,20 +149,79 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
     card.counts = {c: {s: dict(sorted(v.items())) for s, v in splits.items()} for c, splits in counts.items()}
     card.coverage = {c: {k.removeprefix("has_"): round(v / cov["pairs"], 4) for k, v in cov.items() if k != "pairs"}
                      for c, cov in covered.items()}
-    _save_hf(by_split, config.out / "hf")
+    save_hf(config.out, config.out / "hf")
     write_card(card, config)
     lap("hf_dataset_and_card")
     card.seconds = seconds
     return card
 
 
-def _save_hf(by_split: dict[str, list[dict[str, Any]]], path: Path) -> None:
-    from datasets import Dataset, DatasetDict
+def _retrieve_genes(index: EvidenceIndex, symbols: list[str], progress: Progress) -> dict[str, str]:
+    """Resolve the symbols and fetch every gene's evidence batch by batch, with progress per stage."""
+    task = progress.add_task("resolving gene symbols", total=None)
+    ids = index.resolve(symbols, strict=False)
+    progress.update(task, total=len(symbols), completed=len(symbols))
+    genes = sorted(set(ids.values()))
+    task = progress.add_task("fetching gene evidence", total=len(genes))
+    for start in range(0, len(genes), index.batch_size):
+        batch = genes[start:start + index.batch_size]
+        index.prefetch(batch)
+        progress.advance(task, len(batch))
+    task = progress.add_task("reading the STRING network", total=None)
+    _ = index.network, index.complex_terms  # loaded before forking workers
+    progress.update(task, total=1, completed=1)
+    return ids
+
+
+JSON_BLOCK = 1 << 24  # bytes of JSONL parsed at a time: bounds memory while converting (a line must fit)
+
+
+def save_hf(jsonl_dir: Path, path: Path) -> None:
+    """The Hugging Face ``DatasetDict`` of ``{split}.jsonl``, streamed through Arrow a block at a time.
+
+    Features are inferred from each split's first line and every line must match them; the fingerprint
+    is the JSONL's sha256, so the same examples give byte-identical files."""
+    import hashlib
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+    from datasets import Dataset, DatasetDict, DatasetInfo, NamedSplit
+    from datasets.table import MemoryMappedTable
     from datasets.utils.logging import disable_progress_bar
 
     disable_progress_bar()  # the toolkit shows its own progress
-    splits = {s: Dataset.from_list(by_split[s]) for s in SPLIT_ORDER if by_split.get(s)}
-    DatasetDict(splits).save_to_disk(str(path))
+    staging = path.with_name(path.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    splits = {}
+    try:
+        for split in SPLIT_ORDER:
+            source = jsonl_dir / f"{split}.jsonl"
+            with source.open(encoding="utf-8") as handle:
+                first = handle.readline()
+            if not first:
+                continue
+            features = Dataset.from_list([json.loads(first)]).features
+            schema = features.arrow_schema
+            arrow = staging / f"{split}.arrow"
+            reader = pa_json.open_json(
+                str(source), read_options=pa_json.ReadOptions(block_size=JSON_BLOCK),
+                parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"))
+            with pa.OSFile(str(arrow), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
+                for batch in reader:
+                    writer.write_batch(batch.select(schema.names))
+            digest = hashlib.sha256()
+            with source.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            table = MemoryMappedTable.from_file(str(arrow))
+            splits[split] = Dataset(table, info=DatasetInfo(features=features), split=NamedSplit(split),
+                                    fingerprint=digest.hexdigest()[:16])
+        DatasetDict(splits).save_to_disk(str(path))
+    finally:
+        splits.clear()
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_card(card: DatasetCard, config: GenerateConfig) -> None:

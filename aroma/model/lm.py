@@ -99,29 +99,52 @@ class AromaLM(nn.Module):
             return self.lm.generate(input_ids=input_ids, **kwargs)
 
     # -- persistence -----------------------------------------------------------------------------
-    def save_pretrained(self, directory: Path) -> None:
-        """LM (with any adapters), tokenizer, fusion weights and tables, and the config to rebuild them."""
+    def save_pretrained(self, directory: Path, base_model: str | None = None) -> None:
+        """Fusion weights and tables, tokenizer, config, and the LM: with ``base_model`` (and LoRA on the
+        LM) only the adapter, the placeholder-token rows and a reference to the base model; else the whole LM."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.lm.save_pretrained(directory / "lm")
-        self.tokenizer.save_pretrained(directory / "lm")
+        lean = base_model is not None and hasattr(self.lm, "peft_config")
+        if lean:
+            self.lm.save_pretrained(directory / ADAPTER_DIR, save_embedding_layers=False)
+            self.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
+            torch.save(self._placeholder_rows(), directory / PLACEHOLDER_FILE)
+        else:
+            self.lm.save_pretrained(directory / "lm")
+            self.tokenizer.save_pretrained(directory / "lm")
         torch.save(self.fusion.state_dict(), directory / "fusion.pt")
         if self.gene_ids is not None:
             (directory / "gene_ids.json").write_text(json.dumps(self.gene_ids))
         dims = {m: t.dim for m, t in self.fusion.tables.items()}
-        (directory / CONFIG_FILE).write_text(json.dumps(
-            {"fusion": self.fusion.config.as_dict(), "table_dims": dims,
-             "genes": int(self.fusion.neighbours.shape[0]), "neighbours": int(self.fusion.neighbours.shape[1])},
-            indent=1))
+        config = {"fusion": self.fusion.config.as_dict(), "table_dims": dims,
+                  "genes": int(self.fusion.neighbours.shape[0]), "neighbours": int(self.fusion.neighbours.shape[1])}
+        if lean:
+            config["base_model"] = base_model
+        (directory / CONFIG_FILE).write_text(json.dumps(config, indent=1))
+
+    def _placeholder_rows(self) -> dict[str, Tensor | list[int] | None]:
+        """The embedding (and untied output) rows of the placeholder tokens: new rows are randomly initialised."""
+        ids = sorted(self.placeholder_ids.values())
+        output = self.lm.get_output_embeddings()
+        tied = output is None or output.weight.data_ptr() == self.lm.get_input_embeddings().weight.data_ptr()
+        return {"ids": ids, "input": self.lm.get_input_embeddings().weight[ids].detach().cpu().clone(),
+                "output": None if tied else output.weight[ids].detach().cpu().clone()}
 
     @classmethod
     def from_pretrained(cls, directory: Path, **lm_kwargs) -> AromaLM:
+        """Load a saved model; an adapter directory loads its base model (a path, ``smollm2``, or another saved
+        AromaLM such as the SFT model under a GRPO one) and merges the adapter for inference."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         directory = Path(directory)
+        if not (directory / CONFIG_FILE).is_file():
+            raise AromaError(f"{directory} is not an aroma model directory (no {CONFIG_FILE})")
         config = json.loads((directory / CONFIG_FILE).read_text())
-        tokenizer = AutoTokenizer.from_pretrained(directory / "lm")
-        lm = AutoModelForCausalLM.from_pretrained(directory / "lm", **lm_kwargs)
+        if "base_model" in config:
+            lm, tokenizer = _load_adapter(directory, config["base_model"], lm_kwargs)
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(directory / "lm")
+            lm = AutoModelForCausalLM.from_pretrained(directory / "lm", **lm_kwargs)
         tables = {m: ModalityTable(torch.zeros(config["genes"], d)) for m, d in config["table_dims"].items()}
         fusion = MultimodalFusion(tables, torch.full((config["genes"], config["neighbours"]), -1, dtype=torch.long),
                                   FusionConfig(**config["fusion"]))
@@ -130,3 +153,28 @@ class AromaLM(nn.Module):
         if (directory / "gene_ids.json").is_file():
             model.gene_ids = json.loads((directory / "gene_ids.json").read_text())
         return model
+
+
+ADAPTER_DIR, TOKENIZER_DIR, PLACEHOLDER_FILE = "adapter", "tokenizer", "placeholder_rows.pt"
+
+
+def _load_adapter(directory: Path, base_model: str, lm_kwargs: dict):
+    """The base LM with this directory's placeholder rows and LoRA adapter merged in, and the tokenizer."""
+    from peft import PeftModel
+    from transformers import AutoTokenizer
+
+    base = Path(base_model).expanduser()
+    if (base / CONFIG_FILE).is_file():  # e.g. GRPO trained on top of the (merged) SFT model
+        lm = AromaLM.from_pretrained(base, **lm_kwargs).lm
+    else:
+        from aroma.train.lm_setup import load_base
+
+        lm, _ = load_base(base_model, lm_kwargs.get("dtype") or lm_kwargs.get("torch_dtype"))
+    tokenizer = AutoTokenizer.from_pretrained(directory / TOKENIZER_DIR)
+    rows = torch.load(directory / PLACEHOLDER_FILE, weights_only=True)
+    lm.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    with torch.no_grad():
+        lm.get_input_embeddings().weight[rows["ids"]] = rows["input"].to(lm.get_input_embeddings().weight.dtype)
+        if rows["output"] is not None:
+            lm.get_output_embeddings().weight[rows["ids"]] = rows["output"].to(lm.get_output_embeddings().weight.dtype)
+    return PeftModel.from_pretrained(lm, directory / ADAPTER_DIR).merge_and_unload(), tokenizer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 
@@ -17,7 +17,7 @@ class GeneFacts:
     uniprot: str | None
     is_tf: bool
     tf_evidence: list[str]
-    processes: list[dict[str, Any]]  # most specific GO biological processes: id, name, gene_count
+    processes: list[dict[str, Any]]  # main GO processes (experimental evidence first): id, name, gene_count, evidence
     degree: int
     top_interactors: list[dict[str, Any]]  # symbol, id, combined_score
 
@@ -98,7 +98,20 @@ class PairEvidence:
         return symbols
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _plain(self)  # what asdict gives, without deep-copying every leaf (a dataset has ~10^5 pairs)
         for path, raw in zip(self.paths, data["paths"]):
             raw["strength"] = path.strength
         return data
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses as dicts, lists and dicts as new containers (like ``dataclasses.asdict``, leaves shared)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

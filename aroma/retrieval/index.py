@@ -31,12 +31,39 @@ NETWORK_CHANNELS = ("experimental", "database", "coexpression", "neighborhood", 
 assert set(NETWORK_CHANNELS) <= set(CHANNELS)
 
 
-class UnknownGene(AromaError):
-    """A gene symbol that is neither an official symbol nor an unambiguous alias in the graph."""
+# GO evidence codes (geneontology.org/docs/guide-go-evidence-codes): experiments on the gene itself, then
+# high-throughput experiments; everything else (phylogenetic, sequence similarity, author or curator
+# statements, electronic) comes after.
+EXPERIMENTAL_CODES = frozenset({"EXP", "IDA", "IPI", "IMP", "IGI", "IEP"})
+HIGH_THROUGHPUT_CODES = frozenset({"HTP", "HDA", "HMP", "HGI", "HEP"})
 
-    def __init__(self, symbols: Sequence[str]) -> None:
+
+def process_rank(term: dict[str, Any]) -> tuple:
+    """Sort key of a gene's GO process: experimental evidence first, then high-throughput, then the rest;
+    within a tier, more distinct experimental codes (independent kinds of experiment) first, then the
+    more specific term (fewer genes annotated directly), then the GO id."""
+    codes = set(term["evidence"] or [])
+    tier = 0 if codes & EXPERIMENTAL_CODES else 1 if codes & HIGH_THROUGHPUT_CODES else 2
+    experiments = len(codes & (EXPERIMENTAL_CODES | HIGH_THROUGHPUT_CODES))
+    return tier, -experiments, term["gene_count"], term["term"]
+
+
+class UnknownGene(AromaError):
+    """Gene symbols that are neither an official symbol nor an unambiguous alias in the graph.
+
+    ``symbols`` names none; ``ambiguous`` maps each alias naming several genes to their official symbols."""
+
+    def __init__(self, symbols: Sequence[str], ambiguous: dict[str, list[str]] | None = None) -> None:
         self.symbols = list(symbols)
-        super().__init__(f"gene(s) not in the knowledge graph: {', '.join(shown(s) for s in self.symbols)}")
+        self.ambiguous = dict(ambiguous or {})
+        parts = []
+        if self.ambiguous:
+            parts.append("ambiguous alias(es), give one of the official symbols: " + "; ".join(
+                f"{shown(alias)} names {', '.join(candidates)}" for alias, candidates in self.ambiguous.items()))
+        unknown = [s for s in self.symbols if s not in self.ambiguous]
+        if unknown:
+            parts.append(f"gene(s) not in the knowledge graph: {', '.join(shown(s) for s in unknown)}")
+        super().__init__("; ".join(parts))
 
 
 @dataclass(frozen=True)
@@ -47,7 +74,7 @@ class RetrievalLimits:
     max_pathway_size: int = 500  # likewise for pathways
     shared_items: int = 5
     processes: int = 5
-    min_process_genes: int = 10  # "main" processes: specific, but not idiosyncratic
+    min_process_genes: int = 10  # "main" processes: within this band of term sizes, ranked by process_rank
     top_interactors: int = 5
     paths: int = 3
     path_fanout: int = 25  # strongest neighbours explored per end for 3-hop paths
@@ -86,17 +113,20 @@ class EvidenceIndex:
             for row in self.store.read("retrieval/genes_by_symbol", symbols=list(batch)):
                 self._ids[row["symbol"]] = row["id"]
         leftover = {v.upper(): s for s in wanted if s not in self._ids for v in reversed(symbol_variants(s))}
+        ambiguous: dict[str, list[str]] = {}
         if leftover:  # aliases, and symbols in another case, naming exactly one gene
-            by_name: dict[str, set[str]] = defaultdict(set)
+            by_name: dict[str, dict[str, str]] = defaultdict(dict)  # name → gene id → official symbol
             for row in self.store.read("retrieval/genes_by_alias", symbols=sorted(leftover)):
                 for name in row["matched"]:
-                    by_name[name].add(row["id"])
-            for name, ids in by_name.items():
-                if len(ids) == 1:
-                    self._ids[leftover[name]] = next(iter(ids))
+                    by_name[name][row["id"]] = row["symbol"]
+            for name, genes in sorted(by_name.items()):
+                if len(genes) == 1:
+                    self._ids[leftover[name]] = next(iter(genes))
+                elif leftover[name] not in self._ids:
+                    ambiguous.setdefault(leftover[name], sorted(genes.values()))
         unknown = [s for s in wanted if s not in self._ids]
         if unknown and strict:
-            raise UnknownGene(unknown)
+            raise UnknownGene(unknown, {s: ambiguous[s] for s in unknown if s in ambiguous})
         return {s: self._ids[s] for s in symbols if s in self._ids}
 
     # -- per-gene evidence ----------------------------------------------------------------------
@@ -168,14 +198,15 @@ class EvidenceIndex:
         processes = sorted(
             (t for t in gene.go_terms if t["namespace"] == "biological_process" and
              limits.min_process_genes <= (t["gene_count"] or 0) <= limits.max_term_genes),
-            key=lambda t: (t["gene_count"], t["term"]),
+            key=process_rank,
         )[: limits.processes]
         partners = self.network.get(gene_id, {})
         top = self._ranked_partners(gene_id)[: limits.top_interactors]
         return GeneFacts(
             id=gene_id, symbol=row["symbol"], description=row["description"] or "", type=row["type"] or "",
             uniprot=row["uniprot"], is_tf=bool(tf_evidence), tf_evidence=tf_evidence[:2],
-            processes=[{"id": t["term"], "name": t["name"], "gene_count": t["gene_count"]} for t in processes],
+            processes=[{"id": t["term"], "name": t["name"], "gene_count": t["gene_count"],
+                        "evidence": sorted(t["evidence"] or [])} for t in processes],
             degree=len(partners),
             top_interactors=[{"symbol": self._symbols[p], "id": p, "combined_score": partners[p][0]} for p in top],
         )

@@ -37,12 +37,63 @@ class TrainSettings:
     fusion_dim: int = 256
     fusion_dropout: float = 0.1
     limit: int | None = None  # train on the first N examples
+    save_merged: bool = False  # also save the LM with LoRA merged (a full copy of the base model)
     lora: LoraSettings = field(default_factory=LoraSettings)
     # GRPO
     num_generations: int = 4
     max_completion_length: int = 256
     temperature: float = 1.0
     beta: float = 0.04  # KL coefficient
+
+
+HELP = {
+    "epochs": "passes over the training split (fractions allowed)",
+    "max_steps": "stop after this many optimizer steps (-1: run all epochs)",
+    "batch_size": "examples per device per step (GRPO: prompts × generations must divide it)",
+    "gradient_accumulation": "steps whose gradients are summed before each update",
+    "learning_rate": "learning rate of the LoRA weights",
+    "fusion_learning_rate": "learning rate of the fusion modules (soft tokens)",
+    "save_steps": "checkpoint every N steps into OUT/checkpoints",
+    "logging_steps": "log loss and rewards every N steps",
+    "seed": "seed of data order, LoRA and fusion initialisation",
+    "max_length": "SFT: longest prompt + completion in tokens (longer ones are truncated)",
+    "soft_tokens": "soft tokens per modality in the prompt",
+    "fusion_dim": "width of the cross-attention fusion",
+    "fusion_dropout": "dropout in the fusion",
+    "limit": "train on the first N examples only (null: all)",
+    "save_merged": "also write the LM with LoRA merged in (a full copy of the base model) to OUT/merged",
+    "lora.rank": "LoRA rank",
+    "lora.alpha": "LoRA alpha (scaling = alpha / rank)",
+    "lora.dropout": "LoRA dropout",
+    "lora.target_modules": "LM modules that get LoRA adapters",
+    "num_generations": "GRPO: completions sampled per prompt (the group)",
+    "max_completion_length": "GRPO: longest generated completion in tokens",
+    "temperature": "GRPO: sampling temperature",
+    "beta": "GRPO: KL coefficient against the reference model",
+}
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One training setting as ``aroma train settings`` lists it."""
+
+    key: str
+    default: Any
+    type: str
+    help: str
+
+
+def describe_settings() -> list[SettingInfo]:
+    """Every setting (``lora.*`` nested) with its default, type and meaning."""
+    rows: list[SettingInfo] = []
+    for cls, prefix in ((TrainSettings, ""), (LoraSettings, "lora.")):
+        defaults = cls()
+        for f in fields(cls):
+            if f.name == "lora":
+                continue
+            key = prefix + f.name
+            rows.append(SettingInfo(key, getattr(defaults, f.name), str(f.type), HELP[key]))
+    return rows
 
 
 def _coerce(value: str) -> Any:

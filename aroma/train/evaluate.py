@@ -13,8 +13,8 @@ from rich.progress import Progress
 from aroma.model.lm import AromaLM, expand_placeholders
 from aroma.tokens import ANSWER_CLOSE, ANSWER_OPEN, LABELS, NOT_CHANGED, THINK_CLOSE, THINK_OPEN, UP
 from aroma.train.baselines import classifier_probabilities, heuristic_probabilities
-from aroma.train.lm_setup import load_split
-from aroma.train.metrics import evaluate
+from aroma.train.lm_setup import load_split, quiet_libraries
+from aroma.train.metrics import evaluate, json_ready
 from aroma.train.rewards import parse
 
 
@@ -89,7 +89,8 @@ def _plots(methods: dict[str, np.ndarray], labels: np.ndarray, path: Path) -> No
         axes[0, column].set(title=f"ROC, {title}", xlabel="false positive rate", ylabel="true positive rate")
         axes[1, column].set(title=f"Precision-recall, {title}", xlabel="recall", ylabel="precision")
         for row in (0, 1):
-            axes[row, column].legend(fontsize=8)
+            if axes[row, column].get_legend_handles_labels()[0]:  # no curve when no gene has both classes
+                axes[row, column].legend(fontsize=8)
     fig.suptitle("Pooled over pairs; the report's AUROCs are per target gene, averaged (PerturbQA)")
     fig.tight_layout()
     fig.savefig(path)
@@ -100,6 +101,7 @@ def evaluate_model(model_dir: Path, data: Path, split: str, out: Path, limit: in
                    classifier: Path | None = None, embeddings: Path | None = None, batch_size: int = 4,
                    show_progress: bool = True) -> dict[str, Any]:
     """The model and the baselines on one split: metrics JSON, ROC and PR plots."""
+    quiet_libraries()
     model = AromaLM.from_pretrained(model_dir)
     examples = load_split(data, split, model, genes_sample=limit)
     labels = np.array(examples["label"])
@@ -111,15 +113,34 @@ def evaluate_model(model_dir: Path, data: Path, split: str, out: Path, limit: in
     if classifier is not None and embeddings is not None:
         methods["classifier"] = classifier_probabilities(classifier, embeddings, examples["evidence"])
     report = {"split": split, "pairs": len(labels), "model": str(model_dir),
-              "metrics": {name: evaluate(genes, labels, p) for name, p in methods.items()}}
+              "metrics": {name: json_ready(evaluate(genes, labels, p)) for name, p in methods.items()}}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "eval_report.json").write_text(json.dumps(report, indent=1))
+    (out / "eval_report.json").write_text(json.dumps(report, indent=1, allow_nan=False))
     _plots(methods, labels, out / "roc_pr.png")
     return report
 
 
-def predict_pair(model: AromaLM, evidence, names: tuple[str, str], max_new_tokens: int = 256) -> dict[str, Any]:
-    """Generate the reasoning for one pair, then score the three answers after it."""
+class _TokenProgress:
+    """A transformers streamer that advances a progress bar by one per generated token."""
+
+    def __init__(self, progress: Progress, task) -> None:
+        self.progress, self.task, self.prompt_seen = progress, task, False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self.prompt_seen:  # the first call carries the prompt
+            self.prompt_seen = True
+            return
+        self.progress.advance(self.task, 1)
+
+    def end(self) -> None:
+        done = next(t.completed for t in self.progress.tasks if t.id == self.task)
+        self.progress.update(self.task, total=done)
+
+
+def predict_pair(model: AromaLM, evidence, names: tuple[str, str], max_new_tokens: int = 256,
+                 progress: Progress | None = None) -> dict[str, Any]:
+    """Generate the reasoning for one pair, then score the three answers after it; ``progress`` (a rich
+    Progress) shows the tokens generated."""
     from aroma.dataset.prompts import chat_prompt
 
     index = {g: i for i, g in enumerate(model.gene_ids or [])}
@@ -129,9 +150,13 @@ def predict_pair(model: AromaLM, evidence, names: tuple[str, str], max_new_token
     text = model.tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
     ids = model.tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids
     device = next(model.lm.parameters()).device
+    streamer = None
+    if progress is not None:
+        task = progress.add_task("generating the reasoning (tokens)", total=max_new_tokens)
+        streamer = _TokenProgress(progress, task)
     generated = model.generate(ids.to(device), perturbed=torch.tensor(genes[0], device=device),
                                target=torch.tensor(genes[1], device=device), max_new_tokens=max_new_tokens,
-                               do_sample=False, pad_token_id=model.tokenizer.pad_token_id)
+                               do_sample=False, pad_token_id=model.tokenizer.pad_token_id, streamer=streamer)
     completion = model.tokenizer.decode(generated[0, ids.shape[1]:], skip_special_tokens=False)
     parsed = parse(completion.split(model.tokenizer.eos_token)[0])
     reasoning = parsed[0] if parsed else completion.split(THINK_CLOSE)[0].replace(THINK_OPEN, "").strip()

@@ -15,7 +15,8 @@ from trl import GRPOConfig, GRPOTrainer
 
 from aroma.model.lm import AromaLM
 from aroma.train.config import TrainSettings
-from aroma.train.lm_setup import FusionTrainingMixin, add_lora, finish, load_split
+from aroma.train.lm_setup import (FusionTrainingMixin, add_lora, base_reference, finish, load_split,
+                                 quiet_libraries)
 from aroma.train.rewards import correctness_reward, format_reward, label_reward, make_grounding_reward
 from aroma.train.sft import sft_arguments
 
@@ -48,6 +49,7 @@ def reward_functions(model: AromaLM, symbols: list[str]) -> list:
 
 
 def run_grpo(data: Path, init: Path, out: Path, settings: TrainSettings, resume: bool = False) -> dict[str, Any]:
+    quiet_libraries()
     set_seed(settings.seed)  # before anything random is initialised (fusion, LoRA)
     model = AromaLM.from_pretrained(init, dtype=torch.bfloat16 if torch.cuda.is_available() else torch.float32)
     symbols = _symbols(model, data)
@@ -61,7 +63,7 @@ def run_grpo(data: Path, init: Path, out: Path, settings: TrainSettings, resume:
                                reward_funcs=reward_functions(model, symbols), aroma=model,
                                fusion_learning_rate=settings.fusion_learning_rate)
     result = trainer.train(resume_from_checkpoint=resume or None)
-    finish(model, out)
+    finish(model, out, base_reference(str(init)), settings.save_merged)  # the SFT model is GRPO's base
     return {"train_loss": result.training_loss, "steps": result.global_step, "log": trainer.state.log_history}
 
 

@@ -37,17 +37,42 @@ def resolve_base_model(path: str) -> tuple[str, str | None]:
     return str(local), None
 
 
+VERBOSE_ENV = "AROMA_VERBOSE"  # set to 1 to see every library warning and log line
+QUIET_LIBRARIES = ("transformers", "trl", "peft", "accelerate", "datasets")
+
+
+def quiet_libraries() -> None:
+    """Silence the deprecation warnings and info logs of transformers, TRL, PEFT and accelerate (errors still
+    show) unless ``$AROMA_VERBOSE`` is set; training progress and metrics are reported by the toolkit."""
+    import logging
+    import os
+    import warnings
+
+    if os.environ.get(VERBOSE_ENV):
+        return
+    # Deprecations are attributed to the caller's module (often another library), so they are matched by
+    # category, not by module: they are for the toolkit's developers, never something a user can act on.
+    for category in (FutureWarning, DeprecationWarning, PendingDeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("ignore", message=r".*(deprecated|will be removed).*", category=UserWarning)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+
+
 def dtype() -> torch.dtype:
     return torch.bfloat16 if torch.cuda.is_available() else torch.float32
 
 
-def load_base(path: str):
+def load_base(path: str, torch_dtype: torch.dtype | None = None):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     directory, gguf = resolve_base_model(path)
     kwargs: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
     tokenizer = AutoTokenizer.from_pretrained(directory, **kwargs)
-    lm = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype(), **kwargs)
+    lm = AutoModelForCausalLM.from_pretrained(directory, dtype=torch_dtype or dtype(), **kwargs)
     if gguf:  # transformers dequantizes GGUF weights to floats: drop the quantization marks so it trains and saves
         lm.hf_quantizer, lm.is_quantized = None, False
         if hasattr(lm.config, "quantization_config"):
@@ -159,7 +184,17 @@ class FusionTrainingMixin:
         return optimizer
 
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
-        super()._save(output_dir, state_dict)
+        # A checkpoint holds the LoRA weights only: PEFT would add the whole (resized) embedding matrices,
+        # which training never changes (placeholder rows are replaced by the fused vectors).
+        if hasattr(self.model, "peft_config"):
+            import functools
+
+            self.model.save_pretrained = functools.partial(type(self.model).save_pretrained, self.model,
+                                                           save_embedding_layers=False)
+        try:
+            super()._save(output_dir, state_dict)
+        finally:
+            self.model.__dict__.pop("save_pretrained", None)
         torch.save(self.aroma.fusion.state_dict(), Path(output_dir or self.args.output_dir) / "fusion.pt")
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
@@ -167,8 +202,15 @@ class FusionTrainingMixin:
         self.aroma.fusion.load_state_dict(torch.load(Path(resume_from_checkpoint) / "fusion.pt", weights_only=True))
 
 
-def finish(model: AromaLM, out: Path) -> None:
-    """Merge LoRA into the LM and save the whole model (LM, tokenizer, fusion, gene ids)."""
-    if hasattr(model.lm, "merge_and_unload"):
+def finish(model: AromaLM, out: Path, base_model: str, merged: bool = False) -> None:
+    """Save the LoRA adapter, fusion, tokenizer and gene ids with a reference to ``base_model``; with ``merged``
+    also a self-contained copy with LoRA merged into the LM in ``out/merged``."""
+    model.save_pretrained(out, base_model=base_model)
+    if merged:
         model.lm = model.lm.merge_and_unload()
-    model.save_pretrained(out)
+        model.save_pretrained(out / "merged")
+
+
+def base_reference(base_model: str) -> str:
+    """How a saved model names its base: ``smollm2`` as is, a local path made absolute."""
+    return base_model if base_model == SMOLLM2 else str(Path(base_model).expanduser().resolve())

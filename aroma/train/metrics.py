@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -38,3 +39,24 @@ def evaluate(genes: Sequence[str], labels: Sequence[int], probabilities: np.ndar
                                    zero_division=0)),
         "accuracy": float(accuracy_score(labels, predicted)), "pairs": int(len(labels)),
     }
+
+
+UNDEFINED = {  # why a per-gene AUROC can be undefined
+    "de_auroc": "no target gene in this sample had both changed and unchanged pairs",
+    "direction_auroc": "no target gene in this sample had both up- and downregulated pairs",
+}
+
+
+def json_ready(metrics: dict[str, float]) -> dict[str, object]:
+    """``metrics`` for a JSON report: undefined (NaN) values become ``null`` and ``notes`` says why."""
+    ready: dict[str, object] = {}
+    notes: dict[str, str] = {}
+    for key, value in metrics.items():
+        if isinstance(value, float) and math.isnan(value):
+            ready[key] = None
+            notes[key] = UNDEFINED.get(key, "undefined for this sample")
+        else:
+            ready[key] = value
+    if notes:
+        ready["notes"] = notes
+    return ready

@@ -16,7 +16,8 @@ from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 from aroma.model.assets import load_gene_space
 from aroma.model.lm import AromaLM
 from aroma.train.config import TrainSettings
-from aroma.train.lm_setup import FusionTrainingMixin, add_lora, build_model, dtype, finish, load_split
+from aroma.train.lm_setup import (FusionTrainingMixin, add_lora, base_reference, build_model, dtype, finish,
+                                 load_split, quiet_libraries)
 
 GENE_COLUMNS = ("perturbed_index", "target_index")
 
@@ -65,6 +66,7 @@ def sft_arguments(out: Path, settings: TrainSettings) -> dict[str, Any]:
 
 def run_sft(data: Path, base_model: str, embeddings: Path, out: Path, settings: TrainSettings,
             resume: bool = False) -> dict[str, Any]:
+    quiet_libraries()
     set_seed(settings.seed)  # before anything random is initialised (fusion, LoRA)
     space = load_gene_space(embeddings)
     model = build_model(base_model, space, settings)
@@ -76,5 +78,5 @@ def run_sft(data: Path, base_model: str, embeddings: Path, out: Path, settings: 
                               data_collator=GeneCollator(model.tokenizer.pad_token_id), aroma=model,
                               fusion_learning_rate=settings.fusion_learning_rate)
     result = trainer.train(resume_from_checkpoint=resume or None)
-    finish(model, out)
+    finish(model, out, base_reference(base_model), settings.save_merged)
     return {"train_loss": result.training_loss, "steps": result.global_step, "log": trainer.state.log_history}
