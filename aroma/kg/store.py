@@ -27,6 +27,10 @@ DB_ENV = "AROMA_DB"
 DEFAULT_DB = Path("~/.aroma/db")
 URI_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
 MIN_SERVER_VERSION = (5,)
+# Neo4j refusing a write in a read transaction ("Writing in read access mode not allowed").
+READ_ONLY_REFUSALS = ("Neo.ClientError.Statement.AccessMode",)
+# `CALL { … } IN TRANSACTIONS` commits its own batches: Neo4j runs it only in an auto-commit transaction.
+_IN_TRANSACTIONS = re.compile(r"\bIN\s+(?:\d+\s+CONCURRENT\s+)?TRANSACTIONS\b", re.IGNORECASE)
 
 
 def default_target() -> str:
@@ -180,7 +184,7 @@ class GraphStore:
         except Neo4jError as exc:
             if exc.code == "Neo.ClientError.Database.DatabaseNotFound":
                 raise StoreError(f"database {name!r} does not exist on {self.target}") from exc
-            if not write and "Forbidden" in (exc.code or ""):  # Neo4j refusing a write in a read transaction
+            if not write and (exc.code in READ_ONLY_REFUSALS or "Forbidden" in (exc.code or "")):
                 raise ReadOnlyViolation(f"refused by the server: {exc.message}") from exc
             raise StoreError(f"{exc.code}: {exc.message}") from exc
         except ServiceUnavailable as exc:
@@ -221,7 +225,10 @@ class GraphStore:
         counters: dict[str, int] = {}
         with self._session(database, write=True) as session:
             for statement in cypher.statements(name):
-                summary = session.execute_write(lambda tx, s=statement: tx.run(s, params).consume())
+                if _IN_TRANSACTIONS.search(statement):
+                    summary = session.run(statement, params).consume()
+                else:
+                    summary = session.execute_write(lambda tx, s=statement: tx.run(s, params).consume())
                 for key, value in _counters(summary).items():
                     counters[key] = counters.get(key, 0) + value
         return counters

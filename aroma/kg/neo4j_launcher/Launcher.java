@@ -39,7 +39,12 @@ public final class Launcher {
         if (args.length >= 2 && args[0].equals("admin")) {
             System.exit(admin(Path.of(args[1]).toAbsolutePath(), java.util.Arrays.copyOfRange(args, 2, args.length)));
         } else if (args.length == 3 && args[0].equals("serve")) {
-            serve(Path.of(args[1]).toAbsolutePath(), Integer.parseInt(args[2]));
+            try {
+                serve(Path.of(args[1]).toAbsolutePath(), Integer.parseInt(args[2]));
+            } catch (Throwable e) {
+                e.printStackTrace();
+                System.exit(1);  // the server's threads must not keep the JVM alive
+            }
         } else {
             System.err.println("usage: Launcher serve HOME PORT | admin HOME NEO4J-ADMIN-ARGS...");
             System.exit(2);
@@ -77,8 +82,17 @@ public final class Launcher {
         }, "aroma-neo4j-shutdown"));
 
         GraphDatabaseAPI system = (GraphDatabaseAPI) service.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME);
-        system.executeTransactionally("ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED",
-                Map.of("password", password));
+        boolean unchanged = system.executeTransactionally(
+                "SHOW USERS YIELD user, passwordChangeRequired WHERE user = 'neo4j' RETURN passwordChangeRequired",
+                Map.of(), result -> result.hasNext() && !(Boolean) result.next().get("passwordChangeRequired"));
+        try {
+            system.executeTransactionally("ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED",
+                    Map.of("password", password));
+        } catch (RuntimeException e) {
+            if (!unchanged || !String.valueOf(e.getMessage()).contains("cannot be the same")) {
+                throw e;  // a restart with the same password is fine; anything else is not
+            }
+        }
         int bound = system.getDependencyResolver().resolveDependency(ConnectorPortRegister.class)
                 .getLocalAddress(ConnectorType.BOLT).getPort();
         String version = org.neo4j.kernel.internal.Version.getNeo4jVersion();
