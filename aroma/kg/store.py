@@ -29,6 +29,7 @@ URI_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", 
 MIN_SERVER_VERSION = (5,)
 # Neo4j refusing a write in a read transaction ("Writing in read access mode not allowed").
 READ_ONLY_REFUSALS = ("Neo.ClientError.Statement.AccessMode",)
+READ_ONLY_MESSAGE = "refused: this query writes to the graph (nothing was changed); pass --write to allow it"
 # `CALL { … } IN TRANSACTIONS` commits its own batches: Neo4j runs it only in an auto-commit transaction.
 _IN_TRANSACTIONS = re.compile(r"\bIN\s+(?:\d+\s+CONCURRENT\s+)?TRANSACTIONS\b", re.IGNORECASE)
 
@@ -185,7 +186,7 @@ class GraphStore:
             if exc.code == "Neo.ClientError.Database.DatabaseNotFound":
                 raise StoreError(f"database {name!r} does not exist on {self.target}") from exc
             if not write and (exc.code in READ_ONLY_REFUSALS or "Forbidden" in (exc.code or "")):
-                raise ReadOnlyViolation(f"refused by the server: {exc.message}") from exc
+                raise ReadOnlyViolation(f"{READ_ONLY_MESSAGE} (the server: {exc.message})") from exc
             raise StoreError(f"{exc.code}: {exc.message}") from exc
         except ServiceUnavailable as exc:
             raise StoreError(f"lost the connection to {self.target}: {exc}") from exc
@@ -202,9 +203,7 @@ class GraphStore:
                 changes = summary.counters.contains_updates or summary.counters.contains_system_updates
                 if not write and (changes or summary.query_type in ("w", "rw", "s")):
                     tx.rollback()
-                    raise ReadOnlyViolation(
-                        "refused: this query writes to the graph (nothing was changed); pass --write to allow it"
-                    )
+                    raise ReadOnlyViolation(READ_ONLY_MESSAGE)
                 tx.commit()
         return QueryResult(columns, rows, _counters(summary))
 
