@@ -103,3 +103,48 @@ def test_cypher_refuses_schema_and_user_commands_before_they_run(fresh_engine_st
     constraints = {r["name"] for r in target.store.run("SHOW CONSTRAINTS YIELD name RETURN name").rows}
     indexes = {r["name"] for r in target.store.run("SHOW INDEXES YIELD name RETURN name").rows}
     assert "gene_id" in constraints and "probe_index" not in indexes
+
+
+def test_kg_serve_neo4j_until_ctrl_c(tmp_path: Path) -> None:
+    """`aroma kg serve --engine neo4j`: a Bolt client logs in with the stored password; SIGINT stops the JVM."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from neo4j import GraphDatabase
+
+    from aroma.kg.arcadedb import _alive
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    home = tmp_path / "neo4j"
+    serve = subprocess.Popen([sys.executable, "-m", "aroma.cli", "kg", "serve", "--engine", "neo4j", "--db", str(home),
+                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert serve.stdout is not None
+        first = serve.stdout.readline()
+        assert f"bolt://127.0.0.1:{port}" in first, first + serve.stderr.read() if serve.poll() is not None else first
+        password = json.loads((home / "credentials.json").read_text())["password"]
+        with GraphDatabase.driver(f"bolt://127.0.0.1:{port}", auth=("neo4j", password)) as driver:
+            records, _, _ = driver.execute_query("RETURN 1 AS n", database_="neo4j")
+        assert records[0]["n"] == 1
+        jvms = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, str(home))]
+        assert jvms
+    finally:
+        time.sleep(0.5)
+        serve.send_signal(signal.SIGINT)
+        out, err = serve.communicate(timeout=120)
+    assert serve.returncode == 0, err
+    assert "stopping" in out
+    assert not any(_alive(pid) for pid in jvms)
+
+
+def _cmdline_has(proc: Path, text: str) -> bool:
+    try:
+        cmdline = (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"aroma.neo4j.Launcher" in cmdline and text.encode() in cmdline

@@ -217,3 +217,18 @@ class LocalNeo4j:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def serve_neo4j(home: Path, port: int, say=print, log=lambda message: None) -> None:
+    """``aroma kg serve --engine neo4j``: run until Ctrl-C, then stop cleanly; the data stays in ``home``."""
+    server = LocalNeo4j(Path(home), port=port)
+    try:
+        server.start(log)
+        say(f"serving Neo4j {server.version} in {server.home} at {server.uri} (database neo4j)")
+        say(f"user {USER}, password in {server.home / 'credentials.json'}; Ctrl-C stops")
+        while server._process is not None and server._process.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        say(f"stopping; the data stays in {server.home}")
+    finally:
+        server.stop()
