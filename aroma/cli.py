@@ -259,6 +259,9 @@ def kg_serve(
     db: Annotated[Optional[Path], typer.Option("--db", help="local database directory",
                                                  show_default="$AROMA_DB or ~/.aroma/db")] = None,
     port: Annotated[int, typer.Option("--port", help="Bolt port on 127.0.0.1")] = 7687,
+    engine: Annotated[str, typer.Option("--engine", help="arcadedb (the local default) or neo4j (Neo4j 5.26 "
+                                        "Community from Maven; needs Java 17+ and mvn; --db is its home, "
+                                        "default ~/.aroma/neo4j)")] = "arcadedb",
 ) -> None:
     """Keep the local ArcadeDB server running on loopback for cypher-shell or any Bolt client; Ctrl-C stops it."""
     import time
@@ -266,6 +269,14 @@ def kg_serve(
     from aroma.kg.arcadedb import LocalArcadeDB
     from aroma.kg.store import default_target
 
+    if engine == "neo4j":
+        from aroma.kg.neo4j_local import serve_neo4j
+
+        serve_neo4j(db or Path("~/.aroma/neo4j"), port, say=lambda m: out.print(m, highlight=False, soft_wrap=True),
+                    log=lambda m: err.print(f"[dim]{m}[/]"))
+        return
+    if engine != "arcadedb":
+        _fail(f"unknown engine {engine!r}: arcadedb or neo4j")
     server = LocalArcadeDB(db or Path(default_target())).start(bolt_port=port)
     try:
         if not server.owned:

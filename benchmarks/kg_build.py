@@ -1,9 +1,13 @@
 """Full knowledge-graph build benchmark: stage times, rows/s, peak memory, disk size, query latency.
 
-    python benchmarks/kg_build.py --sources ../shared/data/sources [--sweep] [--embedded]
+    python benchmarks/kg_build.py --sources ../shared/data/sources [--engine neo4j] [--sweep] [--embedded] [--admin-import]
 
+--engine     arcadedb (the local default, in a temporary directory) or neo4j (a real Neo4j 5.26 Community
+             started from Maven artifacts, see aroma/kg/neo4j_local.py); --db URI builds on a server of yours
+             (AROMA_NEO4J_USER / AROMA_NEO4J_PASSWORD; its database is cleared)
 --sweep      rebuild with several batch sizes and compare load throughput
 --embedded   load the same records with ArcadeDB's embedded GraphBatch importer (no Bolt) for comparison
+--admin-import  time `aroma kg export --format neo4j-admin` and `neo4j-admin database import full` of it
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from aroma.kg.build import build
@@ -58,12 +64,32 @@ def query_latency(store: GraphStore, runs: int = 5) -> dict[str, float]:
     return result
 
 
-def bolt_build(sources: Path, batch_size: int, latency: bool) -> dict:
-    with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "db") as store:
+@contextmanager
+def _target(engine: str, db: str | None, tmp: Path) -> Iterator[tuple[GraphStore, int | None, Path | None]]:
+    """An open store, the server's pid (for its memory) and its data directory (for the size on disk)."""
+    if db:
+        with open_store(db) as store:
+            yield store, None, None
+    elif engine == "neo4j":
+        from aroma.kg.neo4j_local import LocalNeo4j
+
+        with LocalNeo4j(tmp / "neo4j", heap="4g") as server:
+            with open_store(server.uri, user=server.auth[0], password=server.auth[1], database="neo4j") as store:
+                yield store, server.pid, tmp / "neo4j" / "data"
+    else:
+        with open_store(tmp / "db") as store:
+            yield store, None, None
+
+
+def bolt_build(sources: Path, batch_size: int, latency: bool, engine: str = "arcadedb", db: str | None = None) -> dict:
+    with tempfile.TemporaryDirectory() as tmp, _target(engine, db, Path(tmp)) as (store, pid, data):
         start = time.monotonic()
         report = build(sources, store=store, batch_size=batch_size, show_progress=False)
         wall = time.monotonic() - start
+        if hasattr(store.backend, "server"):
+            pid, data = store.backend.server.info.pid, Path(store.backend.server.info.root) / "databases" / report.database
         figures = {
+            "engine": "bolt server" if db else engine,
             "batch_size": batch_size,
             "wall_s": round(wall, 1),
             "stages_s": {k: round(v, 1) for k, v in report.stage_seconds.items()},
@@ -71,13 +97,34 @@ def bolt_build(sources: Path, batch_size: int, latency: bool) -> dict:
             "edges": report.edges,
             "load_rows_per_s": round(report.load_rows_per_second),
             "python_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "server_peak_rss_mb": round(_server_peak_rss_mb(store.backend.server.info.pid)),
-            "database_mb": round(_du(Path(store.backend.server.info.root) / "databases" / report.database) / 2**20, 1),
+            "server_peak_rss_mb": round(_server_peak_rss_mb(pid)) if pid else None,
+            "database_mb": round(_du(data) / 2**20, 1) if data else None,
         }
         if latency:
             figures["median_query_ms"] = {k: round(v, 2) for k, v in query_latency(store).items()}
             figures["stats_s"] = round(_timed(lambda: graph_stats(store)), 2)
         return figures
+
+
+def admin_import(sources: Path) -> dict:
+    """Export the neo4j-admin CSVs from the sources, then time Neo4j's own importer on them."""
+    import shlex
+
+    from aroma.kg.assemble import assemble
+    from aroma.kg.export_admin import export_neo4j_admin
+    from aroma.kg.neo4j_local import launcher_argfile, neo4j_admin
+    from aroma.kg.sources import SourceDir
+
+    launcher_argfile()
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.monotonic()
+        command = export_neo4j_admin(assemble(SourceDir(sources)), Path(tmp) / "csv")
+        export_s = time.monotonic() - start
+        start = time.monotonic()
+        neo4j_admin(Path(tmp) / "home", *shlex.split(command)[1:], heap="4g")
+        import_s = time.monotonic() - start
+        csv_mb = _du(Path(tmp) / "csv") / 2**20
+    return {"export_s": round(export_s, 1), "import_s": round(import_s, 1), "csv_mb": round(csv_mb, 1)}
 
 
 def _timed(func) -> float:
@@ -123,16 +170,19 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=20_000)
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--embedded", action="store_true")
+    parser.add_argument("--engine", choices=["arcadedb", "neo4j"], default="arcadedb")
+    parser.add_argument("--db", help="a Neo4j URI to build on instead (its database is cleared)")
+    parser.add_argument("--admin-import", action="store_true")
     parser.add_argument("--embedded-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.embedded_worker:  # own process: the embedded JVM lives inside Python
         print(json.dumps(embedded_load(args.sources)))
         return
-    results = {"bolt": bolt_build(args.sources, args.batch_size, latency=True)}
+    results = {"bolt": bolt_build(args.sources, args.batch_size, latency=True, engine=args.engine, db=args.db)}
     print(json.dumps(results, indent=1), flush=True)
     if args.sweep:
         results["sweep"] = [
-            {k: v for k, v in bolt_build(args.sources, size, latency=False).items() if k in
+            {k: v for k, v in bolt_build(args.sources, size, latency=False, engine=args.engine, db=args.db).items() if k in
              ("batch_size", "stages_s", "load_rows_per_s")}
             for size in (2_000, 5_000, 10_000, 20_000, 50_000)
         ]
@@ -142,6 +192,9 @@ def main() -> None:
                              capture_output=True, text=True, check=True).stdout
         results["embedded_graph_batch"] = json.loads(out.strip().splitlines()[-1])
         print(json.dumps(results["embedded_graph_batch"], indent=1), flush=True)
+    if args.admin_import:
+        results["neo4j_admin_import"] = admin_import(args.sources)
+        print(json.dumps(results["neo4j_admin_import"], indent=1), flush=True)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,18 @@ def subset_dataset(subset_store: GraphStore, data_root: Path, tmp_path_factory: 
     return out
 
 
+# -- both engines: the local ArcadeDB default and a real Neo4j 5 (tests/engines.py) ------------------------
+from tests.engines import (  # noqa: E402  (fixtures registered here for every test module)
+    engine,
+    engine_store,
+    fresh_engine_store,
+    neo4j_server,
+    neo4j_subset_store,
+)
+
+JVM_MAIN_CLASSES = (b"com.arcadedb.server.ArcadeDBServer", b"aroma.neo4j.Launcher")
+
+
 def _java_servers_under(base: Path) -> list[int]:
     pids = []
     for proc in Path("/proc").iterdir():
@@ -93,14 +105,14 @@ def _java_servers_under(base: Path) -> list[int]:
                 cmdline = (proc / "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"com.arcadedb.server.ArcadeDBServer" in cmdline and str(base).encode() in cmdline:
+            if any(name in cmdline for name in JVM_MAIN_CLASSES) and str(base).encode() in cmdline:
                 pids.append(int(proc.name))
     return pids
 
 
 @pytest.fixture(scope="session", autouse=True)
 def no_orphaned_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """After the whole session no ArcadeDB JVM started by a test may still run."""
+    """After the whole session no ArcadeDB or Neo4j JVM started by a test may still run."""
     base = tmp_path_factory.getbasetemp()
     yield
     import time
@@ -108,4 +120,4 @@ def no_orphaned_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     deadline = time.monotonic() + 15
     while _java_servers_under(base) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _java_servers_under(base) == [], "tests left ArcadeDB servers running"
+    assert _java_servers_under(base) == [], "tests left ArcadeDB or Neo4j servers running"

@@ -18,6 +18,7 @@ from aroma.kg.build import build
 from aroma.kg.sources import SourceDir
 from aroma.kg.stats import graph_stats
 from aroma.kg.store import GraphStore, open_store
+from tests.engines import EngineStore
 
 
 def _counts(store: GraphStore) -> tuple[dict, list]:
@@ -25,9 +26,9 @@ def _counts(store: GraphStore) -> tuple[dict, list]:
     return stats.nodes, stats.edges
 
 
-def test_subset_counts_match_records(subset_store: GraphStore, subset_sources: Path) -> None:
+def test_subset_counts_match_records(engine_store: EngineStore, subset_sources: Path) -> None:
     graph = assemble(SourceDir(subset_sources))
-    nodes, edges = _counts(subset_store)
+    nodes, edges = _counts(engine_store.store)
     for label, records in graph.nodes.items():
         assert nodes[label] == len(records)
     loaded = {(e["source"], e["type"], e["target"]): e["count"] for e in edges}
@@ -35,10 +36,10 @@ def test_subset_counts_match_records(subset_store: GraphStore, subset_sources: P
     assert nodes["BuildInfo"] == 1
 
 
-def test_trrust_edges_with_sign_and_pmids(subset_store: GraphStore, subset_sources: Path) -> None:
+def test_trrust_edges_with_sign_and_pmids(engine_store: EngineStore, subset_sources: Path) -> None:
     rows = list(trrust.read_trrust(subset_sources / "trrust/trrust_rawdata.human.tsv"))
     row = next(r for r in rows if r.sign != "unknown")
-    found = subset_store.run(
+    found = engine_store.store.run(
         "MATCH (tf:Gene {symbol: $tf})-[r:REGULATES]->(t:Gene {symbol: $target}) "
         "WHERE r.sign = $sign RETURN r.pmids AS pmids",
         {"tf": row.tf, "target": row.target, "sign": row.sign},
@@ -46,9 +47,9 @@ def test_trrust_edges_with_sign_and_pmids(subset_store: GraphStore, subset_sourc
     assert len(found) == 1 and set(row.pmids) <= set(found[0]["pmids"])
 
 
-def test_hallmark_members(subset_store: GraphStore, subset_sources: Path) -> None:
+def test_hallmark_members(engine_store: EngineStore, subset_sources: Path) -> None:
     for gene_set in gmt.read_gmt(subset_sources / "msigdb/h.all.v7.0.symbols.gmt"):
-        rows = subset_store.run(
+        rows = engine_store.store.run(
             "MATCH (g:Gene)-[:MEMBER_OF]->(p:Pathway {id: $id}) RETURN collect(g.symbol) AS symbols",
             {"id": f"msigdb:{gene_set.name}"},
         ).rows
@@ -56,28 +57,47 @@ def test_hallmark_members(subset_store: GraphStore, subset_sources: Path) -> Non
         assert len(rows[0]["symbols"]) >= len(gene_set.genes) - 5
 
 
-def test_rebuild_is_idempotent_and_swaps(subset_sources: Path, tmp_path: Path) -> None:
-    with open_store(tmp_path / "db") as store:
-        first = build(subset_sources, store=store, show_progress=False)
-        counts = _counts(store)
-        second = build(subset_sources, store=store, show_progress=False)
-        assert _counts(store) == counts
-        assert first.checksum == second.checksum and first.database != second.database
-        assert store.backend.server.databases() == [second.database]  # the old one was dropped
+def _databases(store: GraphStore) -> list[str]:
+    """The databases a build may leave behind: ArcadeDB's directory listing, or Neo4j's user databases."""
+    if hasattr(store.backend, "server"):
+        return store.backend.server.databases()
+    # Through the driver: Neo4j reports administration commands, SHOW included, as query type "s".
+    records, _, _ = store.driver.execute_query("SHOW DATABASES YIELD name, type WHERE type = 'standard' RETURN name",
+                                               database_="system")
+    return sorted(r["name"] for r in records)
 
 
-def test_failed_build_keeps_previous_graph(subset_sources: Path, tmp_path: Path) -> None:
+def test_rebuild_is_idempotent(fresh_engine_store: EngineStore, subset_sources: Path) -> None:
+    """Local: builds into a new database and swaps; Neo4j: clears the named database and rebuilds in place."""
+    store = fresh_engine_store.store
+    first = build(subset_sources, store=store, show_progress=False)
+    counts = _counts(store)
+    store.run("CREATE (:Scratch {n: 1})", write=True)  # anything else in the database goes too
+    second = build(subset_sources, store=store, show_progress=False)
+    assert _counts(store) == counts and first.checksum == second.checksum
+    assert store.run("MATCH (x:Scratch) RETURN count(x) AS n").rows == [{"n": 0}]
+    if fresh_engine_store.engine == "arcadedb":
+        assert first.database != second.database
+    else:
+        assert first.database == second.database == "neo4j"
+    assert _databases(store) == [second.database]  # the old one was dropped
+    constraints = {r["name"] for r in store.run("SHOW CONSTRAINTS YIELD name RETURN name").rows}
+    assert {"gene_id", "goterm_id", "pathway_id"} <= constraints
+
+
+def test_failed_build_keeps_previous_graph(fresh_engine_store: EngineStore, subset_sources: Path,
+                                           tmp_path: Path) -> None:
+    store = fresh_engine_store.store
     sources = tmp_path / "sources"
     shutil.copytree(subset_sources, sources)
-    with open_store(tmp_path / "db") as store:
+    build(sources, store=store, show_progress=False)
+    before, database = _counts(store), store.database
+    path = sources / "trrust/trrust_rawdata.human.tsv"
+    path.write_text(path.read_text() + "TP53\tMDM2\tSometimes\t123\n")
+    with pytest.raises(SourceFormatError, match=r"trrust_rawdata\.human\.tsv, line \d+: regulation 'Sometimes'"):
         build(sources, store=store, show_progress=False)
-        before, database = _counts(store), store.database
-        path = sources / "trrust/trrust_rawdata.human.tsv"
-        path.write_text(path.read_text() + "TP53\tMDM2\tSometimes\t123\n")
-        with pytest.raises(SourceFormatError, match=r"trrust_rawdata\.human\.tsv, line \d+: regulation 'Sometimes'"):
-            build(sources, store=store, show_progress=False)
-        assert store.database == database and _counts(store) == before
-        assert store.backend.server.databases() == [database]
+    assert store.database == database and _counts(store) == before
+    assert _databases(store) == [database]
 
 
 def test_interrupted_build_keeps_previous_graph(subset_sources: Path, full_sources: Path, tmp_path: Path) -> None:

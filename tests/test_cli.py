@@ -9,18 +9,13 @@ import pytest
 from typer.testing import CliRunner
 
 from aroma.cli import app
-from aroma.kg.store import GraphStore
+from tests.engines import EngineStore
 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def db(subset_store: GraphStore) -> str:
-    return str(subset_store.backend.server.directory)
-
-
-def test_stats_json(db: str) -> None:
-    result = runner.invoke(app, ["kg", "stats", "--db", db, "--json"])
+def test_stats_json(engine_store: EngineStore) -> None:
+    result = engine_store.invoke("kg", "stats", "--json")
     assert result.exit_code == 0, result.output
     stats = json.loads(result.output)
     assert stats["nodes"]["Gene"] > 300
@@ -31,9 +26,9 @@ def test_stats_json(db: str) -> None:
     assert "unmapped" in stats["build"]["mappings"]["string_links"]
 
 
-def test_stats_table_is_not_cut_when_piped(db: str, monkeypatch) -> None:
+def test_stats_table_is_not_cut_when_piped(engine_store: EngineStore, monkeypatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
-    result = runner.invoke(app, ["kg", "stats", "--db", db])  # output is not a terminal here
+    result = engine_store.invoke("kg", "stats")  # output is not a terminal here
     assert result.exit_code == 0, result.output
     rows = [line for line in result.output.splitlines() if "│" in line]
     assert any("│ reactome_relations " in row for row in rows)  # not `reactome_re…`
@@ -43,29 +38,29 @@ def test_stats_table_is_not_cut_when_piped(db: str, monkeypatch) -> None:
     assert max(len(line) for line in result.output.splitlines()) > 80
 
 
-def test_cypher_params_and_formats(db: str) -> None:
+def test_cypher_params_and_formats(engine_store: EngineStore) -> None:
     query = "MATCH (g:Gene {symbol: $s})-[r:INTERACTS_WITH]-(n) RETURN n.symbol AS partner ORDER BY partner"
-    as_json = runner.invoke(app, ["cypher", "--db", db, query, "--param", "s=TP53", "--format", "json"])
+    as_json = engine_store.invoke("cypher", query, "--param", "s=TP53", "--format", "json")
     assert as_json.exit_code == 0, as_json.output
     partners = [row["partner"] for row in json.loads(as_json.output)]
     assert "MDM2" in partners
-    as_csv = runner.invoke(app, ["cypher", "--db", db, query, "-p", "s=TP53", "-f", "csv"])
+    as_csv = engine_store.invoke("cypher", query, "-p", "s=TP53", "-f", "csv")
     assert as_csv.output.splitlines() == ["partner", *partners]
 
 
-def test_write_refused_without_flag(db: str) -> None:
-    refused = runner.invoke(app, ["cypher", "--db", db, "CREATE (x:Scratch {n: 1}) RETURN x"])
+def test_write_refused_without_flag(engine_store: EngineStore) -> None:
+    refused = engine_store.invoke("cypher", "CREATE (x:Scratch {n: 1}) RETURN x")
     assert refused.exit_code == 1 and "--write" in refused.output
-    count = runner.invoke(app, ["cypher", "--db", db, "MATCH (x:Scratch) RETURN count(x) AS n", "-f", "json"])
+    count = engine_store.invoke("cypher", "MATCH (x:Scratch) RETURN count(x) AS n", "-f", "json")
     assert json.loads(count.output) == [{"n": 0}]
-    allowed = runner.invoke(app, ["cypher", "--db", db, "--write", "CREATE (x:Scratch {n: 1})"])
+    allowed = engine_store.invoke("cypher", "--write", "CREATE (x:Scratch {n: 1})")
     assert allowed.exit_code == 0, allowed.output
-    removed = runner.invoke(app, ["cypher", "--db", db, "--write", "MATCH (x:Scratch) DELETE x"])
+    removed = engine_store.invoke("cypher", "--write", "MATCH (x:Scratch) DELETE x")
     assert removed.exit_code == 0
 
 
-def test_syntax_error_is_one_line(db: str) -> None:
-    result = runner.invoke(app, ["cypher", "--db", db, "MATC (n) RETURN n"])
+def test_syntax_error_is_one_line(engine_store: EngineStore) -> None:
+    result = engine_store.invoke("cypher", "MATC (n) RETURN n")
     assert result.exit_code == 1 and "Traceback" not in result.output and "error" in result.output
 
 

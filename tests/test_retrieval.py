@@ -10,16 +10,16 @@ import pytest
 from typer.testing import CliRunner
 
 from aroma.cli import app
-from aroma.kg.store import GraphStore
+from tests.engines import EngineStore
 from aroma.retrieval import EvidenceIndex, UnknownGene, render_evidence
 from aroma.retrieval.index import EXPERIMENTAL_CODES, HIGH_THROUGHPUT_CODES
 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def index(subset_store: GraphStore) -> EvidenceIndex:
-    return EvidenceIndex(subset_store)
+@pytest.fixture
+def index(engine_store: EngineStore) -> EvidenceIndex:
+    return EvidenceIndex(engine_store.store)
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +65,10 @@ def test_paths_are_real_edges_with_their_scores(index: EvidenceIndex, string_sco
     assert strengths == sorted(strengths, reverse=True)
 
 
-def test_shared_items_are_shared_and_specific_first(index: EvidenceIndex, subset_store: GraphStore) -> None:
+def test_shared_items_are_shared_and_specific_first(index: EvidenceIndex, engine_store: EngineStore) -> None:
     evidence = index.evidence("CASP3", "CASP9", "K562")
     for item in evidence.shared_pathways + evidence.shared_hallmarks:
-        rows = subset_store.run("MATCH (g:Gene)-[:MEMBER_OF]->(p:Pathway {id: $id}) WHERE g.symbol IN ['CASP3', 'CASP9'] "
+        rows = engine_store.store.run("MATCH (g:Gene)-[:MEMBER_OF]->(p:Pathway {id: $id}) WHERE g.symbol IN ['CASP3', 'CASP9'] "
                                 "RETURN count(g) AS n", {"id": item["id"]}).rows
         assert rows[0]["n"] == 2, item
     assert evidence.shared_pathways and evidence.shared_go_terms
@@ -77,13 +77,12 @@ def test_shared_items_are_shared_and_specific_first(index: EvidenceIndex, subset
     assert "GO:0008150" not in {t["id"] for t in evidence.shared_go_terms}  # never the root
 
 
-def test_aliases_and_unknown_genes(index: EvidenceIndex, subset_store: GraphStore) -> None:
+def test_aliases_and_unknown_genes(index: EvidenceIndex, engine_store: EngineStore) -> None:
     assert index.evidence("LFS1", "MDM2", "K562").perturbed.symbol == "TP53"
     assert index.evidence("tp53", "MDM2", "K562").perturbed.symbol == "TP53"
     with pytest.raises(UnknownGene, match="NOT_A_GENE"):
         index.evidence("TP53", "NOT_A_GENE", "K562")
-    db = str(subset_store.backend.server.directory)
-    result = runner.invoke(app, ["retrieve", "TP53", "NOT_A_GENE", "--db", db])
+    result = engine_store.invoke("retrieve", "TP53", "NOT_A_GENE")
     assert result.exit_code == 1 and "not in the knowledge graph: NOT_A_GENE" in result.output
     assert "Traceback" not in result.output
 

@@ -33,6 +33,11 @@ DB_ENV = "AROMA_DB"
 DEFAULT_DB = Path("~/.aroma/db")
 URI_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
 MIN_SERVER_VERSION = (5,)
+# Neo4j refusing a write in a read transaction ("Writing in read access mode not allowed").
+READ_ONLY_REFUSALS = ("Neo.ClientError.Statement.AccessMode",)
+READ_ONLY_MESSAGE = "refused: this query writes to the graph (nothing was changed); pass --write to allow it"
+# `CALL { … } IN TRANSACTIONS` commits its own batches: Neo4j runs it only in an auto-commit transaction.
+_IN_TRANSACTIONS = re.compile(r"\bIN\s+(?:\d+\s+CONCURRENT\s+)?TRANSACTIONS\b", re.IGNORECASE)
 
 
 def default_target() -> str:
@@ -240,8 +245,8 @@ class GraphStore:
         except Neo4jError as exc:
             if exc.code == "Neo.ClientError.Database.DatabaseNotFound":
                 raise StoreError(f"database {name!r} does not exist on {self.target}") from exc
-            if not write and "Forbidden" in (exc.code or ""):  # Neo4j refusing a write in a read transaction
-                raise ReadOnlyViolation(f"refused by the server: {exc.message}") from exc
+            if not write and (exc.code in READ_ONLY_REFUSALS or "Forbidden" in (exc.code or "")):
+                raise ReadOnlyViolation(f"{READ_ONLY_MESSAGE} (the server: {exc.message})") from exc
             raise StoreError(f"{exc.code}: {exc.message}") from exc
         except ServiceUnavailable as exc:
             raise StoreError(f"lost the connection to {self.target}: {exc}") from exc
@@ -271,9 +276,7 @@ class GraphStore:
                 changes = summary.counters.contains_updates or summary.counters.contains_system_updates
                 if not write and changes:
                     tx.rollback()
-                    raise ReadOnlyViolation(
-                        "refused: this query wrote to the graph and was rolled back; pass --write to allow it"
-                    )
+                    raise ReadOnlyViolation(READ_ONLY_MESSAGE)
                 tx.commit()
         notes = _notifications(summary)
         if not rows:
@@ -316,7 +319,10 @@ class GraphStore:
         counters: dict[str, int] = {}
         with self._session(database, write=True) as session:
             for statement in cypher.statements(name):
-                summary = session.execute_write(lambda tx, s=statement: tx.run(s, params).consume())
+                if _IN_TRANSACTIONS.search(statement):
+                    summary = session.run(statement, params).consume()
+                else:
+                    summary = session.execute_write(lambda tx, s=statement: tx.run(s, params).consume())
                 for key, value in _counters(summary).items():
                     counters[key] = counters.get(key, 0) + value
         return counters
