@@ -146,13 +146,21 @@ def kg_build(
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
     allow_shrink: Annotated[bool, typer.Option("--allow-shrink", help="replace the graph even if a label or edge "
                                                "type vanishes or shrinks by more than half")] = False,
+    perturbqa: Annotated[Optional[Path], typer.Option(
+        "--perturbqa", help="PerturbQA directory whose training-split outcomes become KNOCKDOWN_EFFECT edges "
+        "(test labels are never loaded)", show_default="$AROMA_DATA/perturbqa if it exists")] = None,
+    no_outcomes: Annotated[bool, typer.Option("--no-outcomes", help="load no PerturbQA outcomes")] = False,
 ) -> None:
     """Parse every source and load Gene-KG and Path-KG; the previous graph stays intact until the build succeeds."""
     from aroma.kg.build import build
 
     directory = _sources(sources)
+    outcomes = None if no_outcomes else config.perturbqa_dir(perturbqa)
+    if perturbqa is None and outcomes is not None and not outcomes.is_dir():
+        outcomes = None  # the default is used only where it exists
     with _store(db, user, password, database, create=True) as store:
         report = build(directory, store=store, batch_size=batch_size, show_progress=not quiet, allow_shrink=allow_shrink,
+                       perturbqa=outcomes,
                        log=(lambda m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/]")))
     seconds = report.stage_seconds
     out.print(
@@ -359,6 +367,9 @@ def retrieve_command(
     cell_line: Annotated[str, typer.Option("--cell-line", help="cell line that labels the output; the graphs' "
                                            "evidence is the same for every cell line")] = "K562",
     as_json: Annotated[bool, typer.Option("--json", help="print the evidence as JSON")] = False,
+    experiments: Annotated[bool, typer.Option(
+        "--experiments/--no-experiments", help="add what the most similar training knockdowns did to the target "
+        "(when the graph holds PerturbQA outcomes for the cell line)")] = True,
     db: DbOption = None,
     user: UserOption = None,
     password: PasswordOption = None,
@@ -366,10 +377,14 @@ def retrieve_command(
 ) -> None:
     """Evidence from the knowledge graphs for one (perturbed gene, target gene) pair."""
     from aroma.retrieval import EvidenceIndex, render_evidence
+    from aroma.retrieval.neighbours import neighbours_from_store
 
     _note_cell_line(cell_line)
     with _store(db, user, password, database) as store:
-        evidence = EvidenceIndex(store).evidence(perturbed, target, cell_line.upper())
+        index = EvidenceIndex(store)
+        if experiments and cell_line.upper() in {r["cell_line"] for r in store.read("outcomes/cell_lines")}:
+            index.use_outcomes(neighbours_from_store(store, cell_line))
+        evidence = index.evidence(perturbed, target, cell_line.upper())
     if as_json:
         sys.stdout.write(json.dumps(evidence.to_dict(), indent=1, sort_keys=True) + "\n")
     else:
@@ -665,6 +680,43 @@ def predict_command(
               highlight=False, markup=False)
     out.print(f"reasoning: {result['reasoning']}", highlight=False, markup=False, soft_wrap=True)
     out.print("evidence:\n" + render_evidence(evidence), highlight=False, markup=False, soft_wrap=True)
+
+
+
+
+@app.command("bench")
+@_guard
+def bench_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="where bench.json, bench.md and bench.png go")],
+    perturbqa: Annotated[
+        Optional[Path], typer.Option("--perturbqa", help="directory of {cell}-de.csv / {cell}-dir.csv: every such "
+                                     "pair is a cell line", show_default="$AROMA_DATA/perturbqa")
+    ] = None,
+    cell_line: Annotated[Optional[list[str]], typer.Option(
+        "--cell-line", help="only these cell lines (repeat the option)", show_default="every one found")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="similar knockdowns that measured T, per pair")] = 20,
+    cross: Annotated[bool, typer.Option("--cross/--no-cross", help="also run the neighbour model with what P "
+                                        "did in the other cell lines (their training splits)")] = True,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+) -> None:
+    """Every method on every PerturbQA cell line: PerturbQA's per-gene AUROC, macro-F1, time and memory,
+    with the published numbers beside (validation for choices, test for the report)."""
+    from dataclasses import replace
+
+    from aroma.train.bench import BenchSettings, markdown_table, run_bench
+
+    directory = _perturbqa(perturbqa)
+    settings = BenchSettings(seed=seed, cross_cell_line=cross)
+    settings = replace(settings, neighbours=replace(settings.neighbours, k=k))
+    with _store(db, user, password, database) as store:
+        results = run_bench(store, directory, out_dir, cell_line, settings, show_progress=not quiet)
+    out.print(markdown_table(results, "test"), highlight=False, markup=False, soft_wrap=True)
+    out.print(f"report: {out_dir / 'bench.md'}, {out_dir / 'bench.json'}, {out_dir / 'bench.png'}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import csv
 import re
 import shutil
 from pathlib import Path
@@ -26,12 +27,12 @@ def _write(path: Path, lines: list[str]) -> None:
         handle.writelines(lines)
 
 
-def make_subset(full: Path, out: Path) -> set[str]:
-    """Write a sources directory for the genes of HALLMARKS; return their symbols."""
+def make_subset(full: Path, out: Path, extra_symbols: set[str] = frozenset()) -> set[str]:
+    """Write a sources directory for the genes of HALLMARKS (and ``extra_symbols``); return their symbols."""
     src = {key: full / source.path for key, source in SOURCES_BY_KEY.items()}
     dst = {key: out / source.path for key, source in SOURCES_BY_KEY.items()}
     hallmark = [l for l in _lines(src["msigdb_hallmark"]) if l.split("\t", 1)[0] in HALLMARKS]
-    symbols = {g for line in hallmark for g in line.rstrip("\n").split("\t")[2:]}
+    symbols = {g for line in hallmark for g in line.rstrip("\n").split("\t")[2:]} | set(extra_symbols)
     _write(dst["msigdb_hallmark"], hallmark)
 
     gene_info = _lines(src["gene_info"])
@@ -108,3 +109,24 @@ def _write_go_closure(src: Path, dst: Path, seeds: set[str]) -> None:
 
 def copy_sources(full: Path, out: Path) -> None:
     shutil.copytree(full, out, ignore=shutil.ignore_patterns("README.md", "MANIFEST.json"))
+
+
+def make_perturbqa_sample(full: Path, out: Path, train: int = 60, test: int = 15) -> set[str]:
+    """Every row of a spread of perturbations measured in every cell line of ``full`` (``train`` from the
+    training split, ``test`` from the test split), written in PerturbQA's form; returns the genes named."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = sorted(p.name[: -len("-de.csv")] for p in full.glob("*-de.csv"))
+    rows = {name: list(csv.DictReader((full / f"{name}-de.csv").open())) for name in names}
+    chosen: set[str] = set()
+    for split, count in (("train", train), ("test", test)):
+        common = set.intersection(*({r["pert"] for r in rows[n] if r["split"] == split} for n in names))
+        ordered = sorted(common)
+        chosen |= set(ordered[:: max(len(ordered) // count, 1)][:count])
+    symbols: set[str] = set()
+    for name in names:
+        for kind in ("de", "dir"):
+            lines = _lines(full / f"{name}-{kind}.csv")
+            kept = [l for l in lines[1:] if l.split(",", 1)[0] in chosen]
+            symbols |= {part for l in kept for part in l.split(",")[:2]}
+            _write(out / f"{name}-{kind}.csv", lines[:1] + kept)
+    return symbols

@@ -82,12 +82,7 @@ def test_neo4j_admin_import_of_the_export(subset_sources: Path, subset_store: Gr
     assert isinstance(score[0]["s"], int)
 
 
-@pytest.mark.parametrize("engine", [
-    pytest.param("arcadedb", marks=pytest.mark.xfail(
-        reason="ArcadeDB runs schema and user commands before aroma sees their query type; refusing them "
-               "before they run is issue 10", strict=False)),
-    "neo4j",
-], indirect=True)
+@pytest.mark.parametrize("engine", ["arcadedb", "neo4j"], indirect=True)
 def test_cypher_refuses_schema_and_user_commands_before_they_run(fresh_engine_store: EngineStore,
                                                                   subset_sources: Path) -> None:
     """`aroma cypher` without --write: index, constraint and user commands are refused and change nothing."""

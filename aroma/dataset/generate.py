@@ -19,9 +19,12 @@ from aroma.dataset.prompts import chat_prompt, completion
 from aroma.kg.store import GraphStore
 from aroma.retrieval.evidence import GeneFacts, PairEvidence
 from aroma.retrieval.index import EvidenceIndex
+from aroma.retrieval.neighbours import KnockdownNeighbours, neighbours_from_store
+from aroma.retrieval.similarity import GeneSimilarity
 from aroma.tokens import LABELS
 
 SPLIT_ORDER = ("train", "validation", "test")
+COVERAGE = ("has_direct_relation", "has_path", "has_shared_pathway", "has_experiments")
 
 
 @dataclass
@@ -57,6 +60,9 @@ def _placeholder(symbol: str) -> GeneFacts:
 
 _INDEX: EvidenceIndex | None = None  # set before forking workers; read-only afterwards
 _IDS: dict[str, str] = {}
+# (cell line, split) → similar training knockdowns: for train and validation pairs the validation
+# perturbations are left out, so that model selection on validation is not helped by its own labels
+_NEIGHBOURS: dict[tuple[str, str], KnockdownNeighbours] = {}
 
 
 def _example(pair: LabelledPair) -> dict[str, Any]:
@@ -67,6 +73,9 @@ def _example(pair: LabelledPair) -> dict[str, Any]:
     else:
         evidence = PairEvidence(pair.cell_line, _INDEX.facts(p) if p else _placeholder(pair.pert),
                                 _INDEX.facts(t) if t else _placeholder(pair.gene))
+    neighbours = _NEIGHBOURS.get((pair.cell_line, pair.split))
+    if neighbours is not None:
+        evidence.experiments = neighbours.evidence(p, [t])[0]
     return {
         "id": f"{pair.cell_line}/{pair.pert}/{pair.gene}",
         "cell_line": pair.cell_line,
@@ -81,6 +90,7 @@ def _example(pair: LabelledPair) -> dict[str, Any]:
         "has_direct_relation": evidence.has_direct_relation,
         "has_path": evidence.has_path,
         "has_shared_pathway": evidence.has_shared_pathway,
+        "has_experiments": bool(evidence.experiments and evidence.experiments.neighbours),
     }
 
 
@@ -122,6 +132,8 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
                   TimeRemainingColumn(), disable=not show_progress) as progress:
         ids = _retrieve_genes(index, symbols, progress)
         lap("gene_evidence")
+        _NEIGHBOURS.update(_experiment_sources(store, pairs, ids, progress))
+        lap("experiments")
         _INDEX, _IDS = index, ids
         card = DatasetCard(pairs=len(pairs))
         for cell_line in config.cell_lines:
@@ -137,7 +149,7 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
             for example in _examples(pairs, config.workers):
                 handles[example["split"]].write(json.dumps(example, sort_keys=True, ensure_ascii=False) + "\n")
                 counts[example["cell_line"]][example["split"]][example["label_text"]] += 1
-                for kind in ("has_direct_relation", "has_path", "has_shared_pathway"):
+                for kind in COVERAGE:
                     covered[example["cell_line"]][kind] += example[kind]
                 covered[example["cell_line"]]["pairs"] += 1
                 progress.advance(task)
@@ -145,6 +157,7 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
             for handle in handles.values():
                 handle.close()
             _INDEX, _IDS = None, {}
+            _NEIGHBOURS.clear()
     lap("examples")
     card.counts = {c: {s: dict(sorted(v.items())) for s, v in splits.items()} for c, splits in counts.items()}
     card.coverage = {c: {k.removeprefix("has_"): round(v / cov["pairs"], 4) for k, v in cov.items() if k != "pairs"}
@@ -154,6 +167,26 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
     lap("hf_dataset_and_card")
     card.seconds = seconds
     return card
+
+
+def _experiment_sources(store: GraphStore, pairs: list[LabelledPair], ids: dict[str, str],
+                        progress: Progress) -> dict[tuple[str, str], KnockdownNeighbours]:
+    """Per cell line with training outcomes in the graph: neighbours for its train/validation and test pairs."""
+    known = {row["cell_line"] for row in store.read("outcomes/cell_lines")}
+    wanted = sorted({p.cell_line for p in pairs} & known)
+    if not wanted:
+        return {}
+    task = progress.add_task("similar knockdowns", total=len(wanted) + 1)
+    similarity = GeneSimilarity.from_store(store)
+    progress.advance(task)
+    found = {}
+    for cell_line in wanted:
+        held_out = [ids[p.pert] for p in pairs if p.cell_line == cell_line and p.split == "validation" and p.pert in ids]
+        found[(cell_line, "test")] = neighbours_from_store(store, cell_line, similarity)
+        found[(cell_line, "train")] = found[(cell_line, "validation")] = neighbours_from_store(
+            store, cell_line, similarity, exclude=held_out)
+        progress.advance(task)
+    return found
 
 
 def _retrieve_genes(index: EvidenceIndex, symbols: list[str], progress: Progress) -> dict[str, str]:
@@ -238,9 +271,11 @@ def write_card(card: DatasetCard, config: GenerateConfig) -> None:
             row = splits.get(split, {})
             lines.append(f"| {cell} | {split} | " + " | ".join(str(row.get(l, 0)) for l in LABELS)
                          + f" | {sum(row.values())} |")
-    lines += ["", "| cell line | direct relation | path | shared pathway | genes not in the graph |", "|---|---|---|---|---|"]
+    lines += ["", "| cell line | direct relation | path | shared pathway | similar knockdowns measured T "
+              "| genes not in the graph |", "|---|---|---|---|---|---|"]
     for cell, cov in card.coverage.items():
         lines.append(f"| {cell} | {cov['direct_relation']:.1%} | {cov['path']:.1%} | {cov['shared_pathway']:.1%} | "
+                     f"{cov.get('experiments', 0):.1%} | "
                      f"{len(card.unknown_genes.get(cell, []))} |")
     lines += ["", "![counts and coverage](card.png)", ""]
     (config.out / "README.md").write_text("\n".join(lines))

@@ -29,10 +29,10 @@ def plot_card(card: DatasetCard, path: Path) -> None:
     axes[0].set_ylabel("pairs (log scale)")
     axes[0].set_title("Labels per split")
     axes[0].legend(fontsize=8)
-    kinds = ["direct_relation", "path", "shared_pathway"]
+    kinds = ["direct_relation", "path", "shared_pathway", "experiments"]
     width = 0.8 / max(len(cells), 1)
     for j, cell in enumerate(cells):
-        axes[1].bar([k + j * width for k in range(len(kinds))], [card.coverage[cell][k] * 100 for k in kinds],
+        axes[1].bar([k + j * width for k in range(len(kinds))], [card.coverage[cell].get(k, 0) * 100 for k in kinds],
                     width=width, label=cell)
     axes[1].set_xticks([k + width * (len(cells) - 1) / 2 for k in range(len(kinds))],
                        [k.replace("_", " ") for k in kinds])

@@ -33,14 +33,14 @@ def chat_prompt(evidence: PairEvidence, names: tuple[str, str] | None = None) ->
 
 
 def reasoning(evidence: PairEvidence, label: int) -> str:
-    """A rationale that cites only items of ``evidence`` and arrives at ``label`` (the measured outcome)."""
+    """A rationale in which every sentence restates an item of ``evidence``, ending at ``label`` (the measured
+    outcome). Nothing is asserted that the evidence does not hold: no mechanism is invented."""
     p, t = evidence.perturbed, evidence.target
-    sentences = []
+    sentences = _experiment_sentences(evidence)
     what = f"{p.symbol} encodes {p.description}" if p.description else f"{p.symbol} is not described in the graph"
     if p.is_tf:
         what += ", a transcription factor"
     sentences.append(what + f"; {t.symbol} encodes {t.description or 'an undescribed product'}.")
-    signs = {r.sign for r in evidence.regulations if r.tf == p.symbol}
     for r in evidence.regulations:
         sentences.append(f"TRRUST records {r.tf} → {r.target} ({r.sign}, PMID {r.pmids[0] if r.pmids else 'n/a'}).")
     if evidence.interaction:
@@ -60,30 +60,49 @@ def reasoning(evidence: PairEvidence, label: int) -> str:
                          f"({evidence.shared_go_terms[0]['id']}).")
     if evidence.shared_complexes:
         sentences.append(f"Both are part of {evidence.shared_complexes[0]['name']} ({evidence.shared_complexes[0]['id']}).")
-    linked = evidence.has_direct_relation or evidence.has_path or evidence.has_shared_pathway
-    if not linked:
+    if not (evidence.has_direct_relation or evidence.has_path or evidence.has_shared_pathway):
         sentences.append(f"The graphs hold no direct relation, path or shared pathway between {p.symbol} and {t.symbol}.")
-    sentences.append(_conclusion(evidence, label, signs, linked))
+    sentences.append(_conclusion(evidence, label))
     return " ".join(sentences)
 
 
-def _conclusion(evidence: PairEvidence, label: int, signs: set[str], linked: bool) -> str:
+def _experiment_sentences(evidence: PairEvidence) -> list[str]:
+    """The measured outcomes of similar knockdowns (and of P elsewhere), cited by name and similarity."""
+    experiments = evidence.experiments
+    if experiments is None:
+        return []
+    p, t = evidence.perturbed.symbol, evidence.target.symbol
+    sentences = [experiments.summary(p, t)]
+    if experiments.neighbours:
+        nearest = experiments.neighbours[0]
+        sentences.append(f"The most similar, {nearest.symbol} (similarity {nearest.similarity:.2f}), left {t} "
+                         f"{nearest.effect}.")
+        changed = [n for n in experiments.changed if n is not nearest]
+        if changed and nearest.effect == LABELS[NOT_CHANGED]:
+            sentences.append(f"{changed[0].symbol} (similarity {changed[0].similarity:.2f}) left it {changed[0].effect}.")
+    for other in experiments.other_cell_lines:
+        if other.effect_on_target:
+            sentences.append(f"In {other.cell_line}, knocking down {p} itself left {t} {other.effect_on_target}.")
+    return sentences
+
+
+def _conclusion(evidence: PairEvidence, label: int) -> str:
+    """The answer, related to the evidence that supports it or said to go against it, never explained beyond it."""
     p, t, cell = evidence.perturbed.symbol, evidence.target.symbol, evidence.cell_line
-    if label == NOT_CHANGED:
-        if linked:
-            return (f"These relations do not amount to transcriptional control of {t} strong enough to show after "
-                    f"{p} knockdown in {cell}, so {t} is not changed.")
-        return f"With nothing tying {t} to {p}, knocking down {p} in {cell} leaves {t} not changed."
-    if label == DOWN:
-        if "activation" in signs:
-            return f"Losing an activator of {t} lowers its transcription, so {t} is downregulated."
-        return (f"Losing {p} removes support that {t} depends on in {cell}, so {t} is downregulated."
-                if linked else f"{t} nevertheless responds to the loss of {p} in {cell}: it is downregulated.")
-    assert label == UP
-    if "repression" in signs:
-        return f"Losing a repressor of {t} relieves its repression, so {t} is upregulated."
-    return (f"Losing {p} triggers a compensatory or stress response that raises {t} in {cell}, so {t} is upregulated."
-            if linked else f"{t} nevertheless responds to the loss of {p} in {cell}: it is upregulated.")
+    answer = LABELS[label]
+    signs = {r.sign for r in evidence.regulations if r.tf == p}
+    if label == DOWN and "activation" in signs:
+        return f"TRRUST has {p} activating {t}, and the knockdown of an activator fits {t} being {answer}."
+    if label == UP and "repression" in signs:
+        return f"TRRUST has {p} repressing {t}, and the knockdown of a repressor fits {t} being {answer}."
+    experiments = evidence.experiments
+    if experiments is not None and experiments.neighbours:
+        agreeing = sum(n.effect == answer for n in experiments.neighbours)
+        share = agreeing / len(experiments.neighbours)
+        verb = "as" if share >= 0.5 else "though only"
+        return (f"Weighing this, {verb} {agreeing} of the {len(experiments.neighbours)} similar knockdowns did, "
+                f"knocking down {p} in {cell} leaves {t} {answer}.")
+    return f"Weighing this evidence, knocking down {p} in {cell} leaves {t} {answer}."
 
 
 def completion(evidence: PairEvidence, label: int) -> str:

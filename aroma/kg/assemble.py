@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from aroma.kg.adapters import gmt, go, ncbi, reactome, string_db, trrust, uniprot
+from aroma.kg.adapters import gmt, go, ncbi, perturbqa, reactome, string_db, trrust, uniprot
 from aroma.kg.idmap import GeneIndex, SourceMapping, gene_node_id
 from aroma.kg.records import Edge, Node
+from aroma.errors import SourceFormatError
 from aroma.kg.sources import SourceDir
+from aroma.tokens import LABELS
 
 GENE, GO_TERM, PATHWAY = "Gene", "GOTerm", "Pathway"
 GO_ASPECTS = {"Function": "molecular_function", "Process": "biological_process", "Component": "cellular_component"}
@@ -47,8 +50,12 @@ class KnowledgeGraph:
 Step = Callable[[str], None]
 
 
-def assemble(sources: SourceDir, step: Step = lambda name: None) -> KnowledgeGraph:
-    """Parse every source of ``sources`` and map it onto one graph; ``step`` is told each stage."""
+def assemble(sources: SourceDir, step: Step = lambda name: None, perturbqa_dir: Path | None = None) -> KnowledgeGraph:
+    """Parse every source of ``sources`` and map it onto one graph; ``step`` is told each stage.
+
+    With ``perturbqa_dir``, the training-split outcomes of every cell line there become
+    ``KNOCKDOWN_EFFECT`` edges (test-split labels are never read into the graph).
+    """
     kg = KnowledgeGraph()
     step("NCBI genes")
     genes = GeneIndex(ncbi.read_gene_info(sources.path("gene_info")))
@@ -69,6 +76,9 @@ def assemble(sources: SourceDir, step: Step = lambda name: None) -> KnowledgeGra
     _add_string(kg, genes, sources)
     step("TRRUST")
     _add_trrust(kg, genes, sources)
+    if perturbqa_dir is not None:
+        step("PerturbQA training outcomes")
+        _add_knockdown_effects(kg, genes, perturbqa_dir)
     _add_sizes(kg)
     return kg
 
@@ -262,3 +272,23 @@ def _add_trrust(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> Non
         kg.add_edge(
             Edge(gene_node_id(tf), gene_node_id(target), "REGULATES", GENE, GENE, {"sign": sign, "pmids": sorted(pmids)})
         )
+
+
+def _add_knockdown_effects(kg: KnowledgeGraph, genes: GeneIndex, directory: Path) -> None:
+    """What each training-split knockdown measurably did to each target gene, per cell line (observations)."""
+    names = perturbqa.cell_lines(directory)
+    if not names:
+        raise SourceFormatError(directory, None, "no cell line: expected NAME-de.csv and NAME-dir.csv files")
+    for name in names:
+        mapping = kg.mapping(f"perturbqa_{name}")
+        for pair in perturbqa.read_cell_line(directory, name):
+            if pair.split != "train":
+                continue  # test labels never enter the graph
+            pert, target = genes.resolve_symbol(pair.pert), genes.resolve_symbol(pair.gene)
+            if pert is None or target is None:
+                mapping.miss("symbol not in NCBI", pair.pert if pert is None else pair.gene)
+                continue
+            mapping.ok()
+            kg.add_edge(Edge(gene_node_id(pert), gene_node_id(target), "KNOCKDOWN_EFFECT", GENE, GENE, {
+                "cell_line": pair.cell_line, "effect": LABELS[pair.label], "dataset": "PerturbQA",
+                "file": f"{name}-de.csv", "pert_symbol": pair.pert, "target_symbol": pair.gene}))

@@ -16,7 +16,8 @@ from aroma import __version__
 from aroma.errors import AromaError, StoreError
 from aroma.kg.assemble import KnowledgeGraph, assemble
 from aroma.kg.records import Edge, Node
-from aroma.kg.sources import SourceDir
+from aroma.kg.adapters.perturbqa import cell_lines
+from aroma.kg.sources import SourceDir, sha256_of
 from aroma.kg.stats import graph_stats
 from aroma.kg.store import GraphStore, Neo4jBackend, open_store
 
@@ -56,6 +57,17 @@ def _row(record: Node | Edge) -> dict:
     return {k: v for k, v in record.row().items() if v is not None}
 
 
+def perturbqa_fingerprint(directory: Path) -> dict[str, dict[str, object]]:
+    """Path, size and sha256 of every PerturbQA label file whose training outcomes go into the graph."""
+    found = {}
+    for name in cell_lines(directory):
+        for kind in ("de", "dir"):
+            path = directory / f"{name}-{kind}.csv"
+            found[f"perturbqa_{name}_{kind}"] = {"path": str(path), "bytes": path.stat().st_size,
+                                                 "sha256": sha256_of(path), "publisher": "PerturbQA (CC BY 4.0)"}
+    return found
+
+
 def build_checksum(fingerprint: dict[str, dict[str, object]], graph: KnowledgeGraph) -> str:
     """Identifies the graph content: toolkit version, every source's sha256, and the counts per label and
     edge kind (so a code change that alters the graph changes it too)."""
@@ -85,8 +97,12 @@ def build(
     store: GraphStore | None = None,
     log: Callable[[str], None] = lambda message: None,
     allow_shrink: bool = False,
+    perturbqa: Path | str | None = None,
 ) -> BuildReport:
     """Build Gene-KG and Path-KG from a sources directory into ``target`` (or an open ``store``).
+
+    ``perturbqa``: a PerturbQA directory whose training-split outcomes are loaded as ``KNOCKDOWN_EFFECT``
+    edges (test-split labels are never read into the graph).
 
     One build runs per directory at a time. A node label or edge type that would vanish, or shrink by
     more than ``MAX_SHRINK`` of the graph being replaced, stops the build before anything is changed
@@ -100,21 +116,25 @@ def build(
     store = store or open_store(target)
     try:
         with store.backend.exclusive():
-            return _build(source_dir, store, started, started_at, batch_size, show_progress, log, allow_shrink)
+            return _build(source_dir, store, started, started_at, batch_size, show_progress, log, allow_shrink,
+                          Path(perturbqa).expanduser() if perturbqa is not None else None)
     finally:
         if own_store:
             store.close()
 
 
 def _build(source_dir: SourceDir, store: GraphStore, started: float, started_at: str, batch_size: int,
-           show_progress: bool, log: Callable[[str], None], allow_shrink: bool) -> BuildReport:
+           show_progress: bool, log: Callable[[str], None], allow_shrink: bool,
+           perturbqa_dir: Path | None) -> BuildReport:
     stages: dict[str, float] = {}
     mark = time.monotonic()
     fingerprint = source_dir.fingerprint()
+    if perturbqa_dir is not None:
+        fingerprint.update(perturbqa_fingerprint(perturbqa_dir))
     stages["checksums"] = time.monotonic() - mark
 
     mark = time.monotonic()
-    graph = assemble(source_dir, lambda name: log(f"parsing and mapping: {name}"))
+    graph = assemble(source_dir, lambda name: log(f"parsing and mapping: {name}"), perturbqa_dir)
     stages["parse_and_map"] = time.monotonic() - mark
     for key, version in graph.versions.items():
         if version and key in fingerprint:

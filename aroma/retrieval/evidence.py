@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+from aroma.tokens import DOWN, LABELS, NOT_CHANGED, UP
+
+NOT_CHANGED_TEXT, DOWN_TEXT, UP_TEXT = LABELS[NOT_CHANGED], LABELS[DOWN], LABELS[UP]
+
 
 @dataclass(frozen=True)
 class GeneFacts:
@@ -61,6 +65,49 @@ class GenePath:
         return len(self.scores)
 
 
+@dataclass(frozen=True)
+class Neighbour:
+    """A training knockdown like P, what it did to T, and how strong a knockdown it is overall."""
+
+    symbol: str
+    id: str
+    similarity: float
+    effect: str  # one of LABELS
+    strength: float  # share of its measured target genes it changed
+
+
+@dataclass(frozen=True)
+class CrossCellLine:
+    """What P itself did in another cell line's training split."""
+
+    cell_line: str
+    effect_on_target: str | None  # None: T not measured there
+    strength: float
+    up_share: float  # share of its changes that were up
+
+
+@dataclass
+class ExperimentalEvidence:
+    """The evidence from experiments: neighbours of P that measured T, and P in other cell lines."""
+
+    cell_line: str
+    neighbours: list[Neighbour] = field(default_factory=list)
+    other_cell_lines: list[CrossCellLine] = field(default_factory=list)
+    target_measured_by: int = 0  # training knockdowns (P excluded) that measured T
+
+    @property
+    def changed(self) -> list[Neighbour]:
+        return [n for n in self.neighbours if n.effect != NOT_CHANGED_TEXT]
+
+    def summary(self, perturbed: str, target: str) -> str:
+        """One sentence: "Of the 20 training knockdowns most like P that measured T, 7 changed T (6 down, 1 up)"."""
+        if not self.neighbours:
+            return f"No training knockdown in {self.cell_line} measured {target}."
+        down = sum(n.effect == DOWN_TEXT for n in self.neighbours)
+        up = sum(n.effect == UP_TEXT for n in self.neighbours)
+        return (f"Of the {len(self.neighbours)} training knockdowns in {self.cell_line} most like {perturbed} that "
+                f"measured {target}, {down + up} changed it ({down} down, {up} up).")
+
 @dataclass
 class PairEvidence:
     """All evidence retrieved for a pair, in the order a biologist would read it."""
@@ -75,6 +122,7 @@ class PairEvidence:
     shared_go_terms: list[dict[str, Any]] = field(default_factory=list)
     shared_complexes: list[dict[str, Any]] = field(default_factory=list)
     shared_hallmarks: list[dict[str, Any]] = field(default_factory=list)
+    experiments: ExperimentalEvidence | None = None  # what similar training knockdowns did (if outcomes loaded)
 
     @property
     def has_direct_relation(self) -> bool:

@@ -17,7 +17,9 @@ from aroma.errors import AromaError, shown
 from aroma.kg.adapters.string_db import CHANNELS
 from aroma.kg.idmap import symbol_variants
 from aroma.kg.store import GraphStore, batched
-from aroma.retrieval.evidence import GeneFacts, GenePath, Interaction, PairEvidence, Regulation
+from aroma.retrieval.evidence import (ExperimentalEvidence, GeneFacts, GenePath, Interaction, PairEvidence,
+                                      Regulation)
+from aroma.retrieval.neighbours import KnockdownNeighbours
 
 # GO molecular-function terms that make a gene a transcription factor.
 TF_TERMS = {
@@ -46,6 +48,10 @@ def process_rank(term: dict[str, Any]) -> tuple:
     tier = 0 if codes & EXPERIMENTAL_CODES else 1 if codes & HIGH_THROUGHPUT_CODES else 2
     experiments = len(codes & (EXPERIMENTAL_CODES | HIGH_THROUGHPUT_CODES))
     return tier, -experiments, term["gene_count"], term["term"]
+
+
+def _gene_number(gene_id: str) -> int:
+    return int(gene_id.rsplit(":", 1)[1])
 
 
 class UnknownGene(AromaError):
@@ -104,6 +110,11 @@ class EvidenceIndex:
         self._complexes: set[str] | None = None
         self._ranked: dict[str, list[str]] = {}
         self._facts: dict[str, GeneFacts] = {}
+        self.outcomes: dict[str, KnockdownNeighbours] = {}  # cell line → what similar knockdowns did there
+
+    def use_outcomes(self, neighbours: KnockdownNeighbours) -> None:
+        """Add experimental evidence (similar training knockdowns) to pairs of ``neighbours``' cell line."""
+        self.outcomes[neighbours.table.cell_line] = neighbours
 
     # -- identifiers --------------------------------------------------------------------------
     def resolve(self, symbols: Iterable[str], *, strict: bool = True) -> dict[str, str]:
@@ -111,7 +122,9 @@ class EvidenceIndex:
         wanted = sorted({s for s in symbols if s not in self._ids})
         for batch in batched(wanted, self.batch_size):
             for row in self.store.read("retrieval/genes_by_symbol", symbols=list(batch)):
-                self._ids[row["symbol"]] = row["id"]
+                known = self._ids.get(row["symbol"])  # NCBI gives a few symbols to two genes: the lower
+                if known is None or _gene_number(row["id"]) < _gene_number(known):  # GeneID, as the build does
+                    self._ids[row["symbol"]] = row["id"]
         leftover = {v.upper(): s for s in wanted if s not in self._ids for v in reversed(symbol_variants(s))}
         ambiguous: dict[str, list[str]] = {}
         if leftover:  # aliases, and symbols in another case, naming exactly one gene
@@ -263,7 +276,13 @@ class EvidenceIndex:
             shared_go_terms=[g for g in shared_go if g["id"] not in self.complex_terms][: limits.shared_items],
             shared_complexes=complexes[: limits.shared_items],
             shared_hallmarks=[x for x in pathway_items if x["source"] == "msigdb_hallmark"][: limits.shared_items],
+            experiments=self.experiments(perturbed, target, cell_line),
         )
+
+    def experiments(self, perturbed: str | None, target: str | None, cell_line: str) -> ExperimentalEvidence | None:
+        """What the training knockdowns most like ``perturbed`` did to ``target`` (None without outcomes)."""
+        neighbours = self.outcomes.get(cell_line.upper())
+        return neighbours.evidence(perturbed, [target])[0] if neighbours else None
 
     def evidence(self, perturbed: str, target: str, cell_line: str) -> PairEvidence:
         """Evidence for one pair given by symbols or aliases; unknown genes raise ``UnknownGene``."""

@@ -26,10 +26,31 @@ def _gene_lines(role: str, gene: GeneFacts) -> list[str]:
     return lines
 
 
+SHOWN_NEIGHBOURS = 10
+
+
+def experiment_lines(evidence: PairEvidence) -> list[str]:
+    """The experimental evidence: what the most similar training knockdowns did to T, and P elsewhere."""
+    experiments = evidence.experiments
+    if experiments is None:
+        return []
+    p, t = evidence.perturbed.symbol, evidence.target.symbol
+    lines = [f"Experiments (PerturbQA training split, {experiments.cell_line}): "
+             + experiments.summary(p, t)]
+    for n in experiments.neighbours[:SHOWN_NEIGHBOURS]:
+        lines.append(f"  {n.symbol} knockdown (similarity to {p} {n.similarity:.2f}; changed {n.strength:.0%} of its "
+                     f"measured genes): {t} {n.effect}")
+    for other in experiments.other_cell_lines:
+        effect = f"{t} {other.effect_on_target}" if other.effect_on_target else f"{t} not measured"
+        lines.append(f"  {p} knockdown in {other.cell_line}: {effect}; changed {other.strength:.0%} of its measured "
+                     f"genes ({other.up_share:.0%} of those up)")
+    return lines
+
+
 def render_evidence(evidence: PairEvidence) -> str:
     """A compact, source-annotated text block describing the pair."""
     p, t = evidence.perturbed, evidence.target
-    lines = _gene_lines("Perturbed gene", p) + _gene_lines("Target gene", t)
+    lines = experiment_lines(evidence) + _gene_lines("Perturbed gene", p) + _gene_lines("Target gene", t)
     lines.append("Direct relations:")
     if evidence.interaction:
         i = evidence.interaction

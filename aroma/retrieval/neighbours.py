@@ -1,0 +1,189 @@
+"""What similar knockdowns did: for a pair (P, T), the training knockdowns most like P that measured T.
+
+Only training-split knockdowns are neighbours, and P itself never is, so the evidence of a training pair
+looks like that of a test pair. Everything here is computed per perturbation, for all its targets at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from aroma.kg.store import GraphStore
+from aroma.retrieval.evidence import CrossCellLine, ExperimentalEvidence, Neighbour
+from aroma.retrieval.outcomes import LABEL_OF_SIGN, OutcomeTable
+from aroma.retrieval.similarity import GeneSimilarity
+from aroma.tokens import LABELS
+
+
+@dataclass(frozen=True)
+class NeighbourSettings:
+    """``k`` neighbours that measured T (DE vote, evidence), ``k_direction`` that changed T (direction vote);
+    vote weights are similarity ** ``power``; ``prior`` is how many neighbours' weight the target gene's own
+    training rate counts for."""
+
+    k: int = 20
+    k_direction: int = 50
+    power: float = 2.0
+    prior: float = 0.01
+    feature_ks: tuple[int, ...] = (5, 20, 50)
+    feature_direction_ks: tuple[int, ...] = (10, 50)
+
+
+# names of the per-pair features, in column order (see ``PertNeighbours.features``)
+def feature_names(settings: NeighbourSettings, modalities: Sequence[str], cross: bool) -> list[str]:
+    names = [f"de_k{k}" for k in settings.feature_ks] + [f"weight_k{k}" for k in settings.feature_ks]
+    names += [f"up_k{k}" for k in settings.feature_direction_ks]
+    names += [f"up_weight_k{k}" for k in settings.feature_direction_ks]
+    names += ["nearest_similarity", "mean_similarity_20", "estimated_strength", "estimated_up_share",
+              "target_rate", "target_up_rate"]
+    names += [f"pair_{m}" for m in modalities]
+    if cross:
+        names += ["other_strength", "other_up_share", "other_effect"]
+    return names
+
+
+class KnockdownNeighbours:
+    """Finds, for each perturbation, the training knockdowns most like it, and what they did to its targets."""
+
+    def __init__(self, table: OutcomeTable, similarity: GeneSimilarity, settings: NeighbourSettings | None = None,
+                 others: Sequence[OutcomeTable] = ()) -> None:
+        self.table = table
+        self.similarity = similarity
+        self.settings = settings or NeighbourSettings()
+        self.others = list(others)
+        self.target_col = {t: j for j, t in enumerate(table.targets)}
+        self.pert_row = {p: i for i, p in enumerate(table.perts)}
+        self.strength = table.strength
+        self._last: tuple[str | None, tuple[np.ndarray, np.ndarray]] | None = None
+        self.up_share = table.up_share
+        self.target_rate, self.target_up = table.target_rates()
+        self._other_index = [({p: i for i, p in enumerate(o.perts)}, {t: j for j, t in enumerate(o.targets)},
+                              o.strength, o.up_share) for o in self.others]
+
+    def _order(self, pert: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """Training knockdowns by decreasing similarity to ``pert`` (itself left out) and their similarities;
+        the last perturbation's answer is kept (callers go pair by pair, sorted by perturbation)."""
+        if self._last is not None and self._last[0] == pert:
+            return self._last[1]
+        self._last = (pert, self._compute_order(pert))
+        return self._last[1]
+
+    def _compute_order(self, pert: str | None) -> tuple[np.ndarray, np.ndarray]:
+        similarity = self.similarity.matrix([pert], self.table.perts)[0]
+        if pert in self.pert_row:
+            similarity[self.pert_row[pert]] = -np.inf
+        order = np.argsort(-similarity, kind="stable")
+        order = order[np.isfinite(similarity[order])]
+        return order, similarity[order]
+
+    def _effects(self, order: np.ndarray, targets: Sequence[str | None]) -> np.ndarray:
+        """``[neighbours in order, targets]`` effects; targets nobody measured are all NaN."""
+        columns = np.array([self.target_col.get(t, -1) if t is not None else -1 for t in targets])
+        effects = self.table.effects[:, np.maximum(columns, 0)][order] if len(columns) else \
+            np.zeros((len(order), 0), dtype=np.float32)
+        effects[:, columns < 0] = np.nan
+        return effects
+
+    def evidence(self, pert: str | None, targets: Sequence[str | None]) -> list[ExperimentalEvidence]:
+        """Experimental evidence for (pert, t) for every t of ``targets``."""
+        order, similarity = self._order(pert)
+        effects = self._effects(order, targets)
+        measured = ~np.isnan(effects)
+        first_k = measured & (np.cumsum(measured, axis=0) <= self.settings.k)
+        found = []
+        for j, target in enumerate(targets):
+            rows = np.flatnonzero(first_k[:, j])
+            neighbours = [Neighbour(self.table.symbols.get(self.table.perts[order[r]], self.table.perts[order[r]]),
+                                    self.table.perts[order[r]], round(float(similarity[r]), 3),
+                                    LABELS[LABEL_OF_SIGN[float(effects[r, j])]], round(float(self.strength[order[r]]), 3))
+                          for r in rows]
+            found.append(ExperimentalEvidence(self.table.cell_line, neighbours, self._cross(pert, target),
+                                              int(measured[:, j].sum())))
+        return found
+
+    def _cross(self, pert: str | None, target: str | None) -> list[CrossCellLine]:
+        found = []
+        for other, (rows, columns, strength, up_share) in zip(self.others, self._other_index):
+            if pert in rows:
+                i = rows[pert]
+                value = other.effects[i, columns[target]] if target in columns else np.nan
+                effect = None if np.isnan(value) else LABELS[LABEL_OF_SIGN[float(value)]]
+                found.append(CrossCellLine(other.cell_line, effect, round(float(strength[i]), 3),
+                                           round(float(up_share[i]), 3)))
+        return found
+
+    def features(self, pert: str | None, targets: Sequence[str | None], cross: bool = False) -> np.ndarray:
+        """One row of ``feature_names`` per target: neighbour votes, their weights, similarities, rates."""
+        settings = self.settings
+        order, similarity = self._order(pert)
+        weight = np.clip(similarity, 0, None)[:, None] ** settings.power
+        effects = self._effects(order, targets)
+        measured = ~np.isnan(effects)
+        values = np.nan_to_num(effects)
+        columns = []
+        de, de_weight = [], []
+        for k in settings.feature_ks:
+            w = np.where(measured & (np.cumsum(measured, axis=0) <= k), weight, 0.0)
+            de.append((w * np.abs(values)).sum(0) / (w.sum(0) + 1e-9))
+            de_weight.append(w.sum(0))
+        changed = values != 0
+        up, up_weight = [], []
+        for k in settings.feature_direction_ks:
+            w = np.where(changed & (np.cumsum(changed, axis=0) <= k), weight, 0.0)
+            up.append(((w * (values > 0)).sum(0) + 0.5e-9) / (w.sum(0) + 1e-9))
+            up_weight.append(w.sum(0))
+        columns += de + de_weight + up + up_weight
+        n = len(targets)
+        nearest = similarity[:20]
+        near_weight = nearest.clip(0) + 1e-9
+        estimated = float((self.strength[order[:20]] * near_weight).sum() / near_weight.sum())
+        estimated_up = float((self.up_share[order[:20]] * near_weight).sum() / near_weight.sum())
+        target_cols = [self.target_col.get(t) for t in targets]
+        columns += [np.full(n, similarity[0] if len(similarity) else 0.0), np.full(n, nearest.mean() if n else 0.0),
+                    np.full(n, estimated), np.full(n, estimated_up),
+                    np.array([self.target_rate[c] if c is not None else np.nan for c in target_cols]),
+                    np.array([self.target_up[c] if c is not None else np.nan for c in target_cols])]
+        pair = self.similarity.pairwise([pert] * n, list(targets))
+        columns += [pair[m] for m in sorted(pair)]
+        if cross:
+            crossed = [self._cross(pert, t) for t in targets]
+            columns.append(np.array([np.mean([c.strength for c in cs]) if cs else np.nan for cs in crossed]))
+            columns.append(np.array([np.mean([c.up_share for c in cs]) if cs else np.nan for cs in crossed]))
+            sign = {LABELS[0]: 0.0, LABELS[1]: -1.0, LABELS[2]: 1.0}
+            columns.append(np.array([np.mean([sign[c.effect_on_target] for c in cs if c.effect_on_target])
+                                     if any(c.effect_on_target for c in cs) else np.nan for cs in crossed]))
+        return np.stack(columns, axis=1).astype(np.float32) if n else np.zeros((0, len(columns)), np.float32)
+
+    def vote(self, pert: str | None, targets: Sequence[str | None]) -> np.ndarray:
+        """The no-learning neighbour vote: ``[len(targets), 3]`` probabilities in LABELS order, each vote
+        shrunk towards the target gene's training rates by ``prior`` neighbours' weight."""
+        settings = self.settings
+        order, similarity = self._order(pert)
+        weight = np.clip(similarity, 0, None)[:, None] ** settings.power
+        effects = self._effects(order, targets)
+        measured = ~np.isnan(effects)
+        values = np.nan_to_num(effects)
+        cols = [self.target_col.get(t) for t in targets]
+        rate = np.array([self.target_rate[c] if c is not None else 0.1 for c in cols])
+        up_rate = np.array([self.target_up[c] if c is not None else 0.5 for c in cols])
+        w = np.where(measured & (np.cumsum(measured, axis=0) <= settings.k), weight, 0.0)
+        changed_p = ((w * np.abs(values)).sum(0) + settings.prior * rate) / (w.sum(0) + settings.prior)
+        changed_p = np.clip(changed_p, 1e-6, 1 - 1e-6)  # keeps the direction score defined
+        changed = values != 0
+        w = np.where(changed & (np.cumsum(changed, axis=0) <= settings.k_direction), weight, 0.0)
+        up_p = ((w * (values > 0)).sum(0) + settings.prior * up_rate) / (w.sum(0) + settings.prior)
+        return np.stack([1 - changed_p, changed_p * (1 - up_p), changed_p * up_p], axis=1)
+
+
+def neighbours_from_store(store: GraphStore, cell_line: str, similarity: GeneSimilarity | None = None,
+                          settings: NeighbourSettings | None = None, exclude: Sequence[str] = ()
+                          ) -> KnockdownNeighbours:
+    """Neighbours over the training outcomes of ``cell_line`` in the graph (less the ``exclude`` knockdowns),
+    with every other cell line of the graph for what P itself did there."""
+    table = OutcomeTable.from_store(store, cell_line).without(exclude)
+    others = [OutcomeTable.from_store(store, row["cell_line"]) for row in store.read("outcomes/cell_lines")
+              if row["cell_line"] != table.cell_line]
+    return KnockdownNeighbours(table, similarity or GeneSimilarity.from_store(store), settings, others)

@@ -1,0 +1,94 @@
+"""Observed knockdown outcomes of one cell line (PerturbQA training split), read from the graph's
+``KNOCKDOWN_EFFECT`` edges into a knockdowns × target genes table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from aroma.errors import AromaError
+from aroma.kg.store import GraphStore
+from aroma.tokens import DOWN, LABELS, NOT_CHANGED, UP
+
+# effect code in the table: NaN = not measured
+SIGN = {NOT_CHANGED: 0.0, DOWN: -1.0, UP: 1.0}
+LABEL_OF_SIGN = {0.0: NOT_CHANGED, -1.0: DOWN, 1.0: UP}
+
+
+class NoOutcomes(AromaError):
+    """The graph holds no training outcomes for a cell line."""
+
+    def __init__(self, cell_line: str, known: list[str]) -> None:
+        super().__init__(
+            f"the graph holds no PerturbQA training outcomes for cell line {cell_line!r} "
+            f"(it has: {', '.join(known) or 'none'}); rebuild with `aroma kg build --perturbqa DIR`")
+
+
+@dataclass
+class OutcomeTable:
+    """``effects[i, j]``: what knocking down ``perts[i]`` did to ``targets[j]`` (0 / -1 / +1, NaN = not measured)."""
+
+    cell_line: str
+    perts: list[str]
+    targets: list[str]
+    effects: np.ndarray
+    symbols: dict[str, str]
+
+    @classmethod
+    def from_rows(cls, cell_line: str, rows: Iterable[tuple[str, str, int]],
+                  symbols: dict[str, str] | None = None) -> OutcomeTable:
+        """``rows``: (perturbed gene id, target gene id, label id)."""
+        rows = list(rows)
+        perts = sorted({r[0] for r in rows})
+        targets = sorted({r[1] for r in rows})
+        pi, ti = {p: i for i, p in enumerate(perts)}, {t: i for i, t in enumerate(targets)}
+        effects = np.full((len(perts), len(targets)), np.nan, dtype=np.float32)
+        for pert, target, label in rows:
+            effects[pi[pert], ti[target]] = SIGN[label]
+        return cls(cell_line.upper(), perts, targets, effects, dict(symbols or {}))
+
+    @classmethod
+    def from_store(cls, store: GraphStore, cell_line: str) -> OutcomeTable:
+        """The training outcomes of ``cell_line`` (any case) as loaded by ``aroma kg build --perturbqa``."""
+        label_of = {name: i for i, name in enumerate(LABELS)}
+        rows, symbols = [], {}
+        for row in store.read("outcomes/knockdown_effects", cell_line=cell_line.upper()):
+            rows.append((row["pert"], row["target"], label_of[row["effect"]]))
+            symbols[row["pert"]], symbols[row["target"]] = row["pert_symbol"], row["target_symbol"]
+        if not rows:
+            raise NoOutcomes(cell_line, [r["cell_line"] for r in store.read("outcomes/cell_lines")])
+        return cls.from_rows(cell_line, rows, symbols)
+
+    def without(self, perts: Iterable[str]) -> OutcomeTable:
+        """The same table less some knockdowns (e.g. the validation perturbations, for model selection)."""
+        dropped = set(perts)
+        keep = [i for i, p in enumerate(self.perts) if p not in dropped]
+        return OutcomeTable(self.cell_line, [self.perts[i] for i in keep], self.targets, self.effects[keep],
+                            self.symbols)
+
+    @property
+    def measured(self) -> np.ndarray:
+        return ~np.isnan(self.effects)
+
+    @property
+    def strength(self) -> np.ndarray:
+        """Per knockdown: the share of its measured target genes that it changed."""
+        measured = self.measured
+        return (np.abs(np.nan_to_num(self.effects)).sum(1) / np.maximum(measured.sum(1), 1)).astype(np.float32)
+
+    @property
+    def up_share(self) -> np.ndarray:
+        """Per knockdown: the share of its changes that were up (0.5 where it changed nothing)."""
+        values = np.nan_to_num(self.effects)
+        changed = (values != 0).sum(1)
+        return np.where(changed > 0, (values > 0).sum(1) / np.maximum(changed, 1), 0.5).astype(np.float32)
+
+    def target_rates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per target gene: the share of knockdowns that changed it, and the share of those changes that were up."""
+        values = np.nan_to_num(self.effects)
+        changed = (values != 0).sum(0)
+        measured = np.maximum(self.measured.sum(0), 1)
+        up = np.where(changed > 0, (values > 0).sum(0) / np.maximum(changed, 1), 0.5)
+        return (changed / measured).astype(np.float32), up.astype(np.float32)

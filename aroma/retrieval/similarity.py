@@ -1,0 +1,118 @@
+"""How alike two knockdowns are, from the graph alone: TF-IDF cosine over each gene's GO terms, pathways
+and STRING neighbourhood (and learned embeddings when given), combined with configurable weights.
+
+Each modality is a sparse gene × feature matrix: GO terms a gene is annotated with, pathways and gene sets
+it belongs to, STRING partners weighted by score (plus the gene itself, so direct partners are alike).
+Features shared by many genes count less (inverse document frequency), rows are L2-normalised, and the
+similarity of two genes is the weighted sum of their per-modality cosines, in [0, sum of weights].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from aroma.kg.store import GraphStore
+
+# modality → relationship types read through model/edges
+MODALITY_EDGES: dict[str, str] = {"go": "ANNOTATED_WITH", "pathway": "MEMBER_OF", "string": "INTERACTS_WITH"}
+
+
+@dataclass(frozen=True)
+class SimilarityConfig:
+    """Weight of each modality in the combined similarity (0 leaves it out); ``embedding`` needs vectors."""
+
+    weights: dict[str, float] = field(default_factory=lambda: {"go": 1.0, "pathway": 0.5, "string": 1.0})
+
+    def __post_init__(self) -> None:
+        unknown = set(self.weights) - set(MODALITY_EDGES) - {"embedding"}
+        if unknown:
+            raise ValueError(f"unknown similarity modality {sorted(unknown)}; known: "
+                             f"{sorted(MODALITY_EDGES) + ['embedding']}")
+
+
+def _tfidf_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Inverse-document-frequency weighting, then unit-length rows (empty rows stay zero)."""
+    genes = matrix.shape[0]
+    document_frequency = np.asarray((matrix > 0).sum(axis=0)).ravel()
+    weighted = matrix @ sp.diags(np.log((genes + 1) / (document_frequency + 1)))
+    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1 / norms) @ weighted)
+
+
+class GeneSimilarity:
+    """Per-modality unit-length gene profiles; ``matrix`` gives the combined similarity of two gene lists."""
+
+    def __init__(self, gene_ids: Sequence[str], profiles: dict[str, sp.csr_matrix],
+                 config: SimilarityConfig | None = None) -> None:
+        self.config = config or SimilarityConfig()
+        missing = [m for m, w in self.config.weights.items() if w and m not in profiles]
+        if missing:
+            raise ValueError(f"similarity weights name {missing}, which have no profiles (embeddings not given?)")
+        self.gene_ids = list(gene_ids)
+        self.row = {gene: i for i, gene in enumerate(self.gene_ids)}
+        # one extra all-zero row for genes outside the graph
+        self.profiles = {m: sp.vstack([p, sp.csr_matrix((1, p.shape[1]))]).tocsr() for m, p in profiles.items()}
+
+    @classmethod
+    def from_store(cls, store: GraphStore, config: SimilarityConfig | None = None,
+                   embeddings: np.ndarray | None = None, embedding_ids: Sequence[str] | None = None) -> GeneSimilarity:
+        """Read the graph's genes and their GO, pathway and STRING edges (named queries ``model/*``)."""
+        config = config or SimilarityConfig()
+        gene_ids = [row["id"] for row in store.read("model/gene_nodes")]
+        row = {gene: i for i, gene in enumerate(gene_ids)}
+        profiles: dict[str, sp.csr_matrix] = {}
+        for modality, edge_type in MODALITY_EDGES.items():
+            if not config.weights.get(modality):
+                continue
+            rows, columns, values, feature = [], [], [], {}
+            for edge in store.read("model/edges", types=[edge_type]):
+                score = edge["score"] / 1000 if edge["score"] is not None else 1.0
+                ends = [(edge["source"], edge["target"])]
+                if modality == "string":  # undirected: each gene's partners are its features
+                    ends.append((edge["target"], edge["source"]))
+                for gene, other in ends:
+                    if gene in row:
+                        rows.append(row[gene])
+                        columns.append(feature.setdefault(other, len(feature)))
+                        values.append(score)
+            if modality == "string":  # a gene is alike its strongest partners: itself as a feature
+                for gene, i in row.items():
+                    rows.append(i)
+                    columns.append(feature.setdefault(gene, len(feature)))
+                    values.append(1.0)
+            matrix = sp.csr_matrix((values, (rows, columns)), shape=(len(gene_ids), max(len(feature), 1)))
+            profiles[modality] = _tfidf_rows(matrix)
+        if embeddings is not None and config.weights.get("embedding"):
+            table = np.zeros((len(gene_ids), embeddings.shape[1]), dtype=np.float32)
+            position = {gene: i for i, gene in enumerate(embedding_ids or [])}
+            for gene, i in row.items():
+                if gene in position:
+                    table[i] = embeddings[position[gene]]
+            norms = np.linalg.norm(table, axis=1, keepdims=True)
+            profiles["embedding"] = sp.csr_matrix(table / np.where(norms == 0, 1, norms))
+        return cls(gene_ids, profiles, config)
+
+    def _rows(self, genes: Sequence[str | None]) -> list[int]:
+        empty = len(self.gene_ids)
+        return [self.row.get(g, empty) if g is not None else empty for g in genes]
+
+    def matrix(self, queries: Sequence[str | None], candidates: Sequence[str | None]) -> np.ndarray:
+        """Combined similarity ``[len(queries), len(candidates)]`` in [0, 1] (the weighted mean of the modality
+        cosines); genes outside the graph score 0."""
+        q, c = self._rows(queries), self._rows(candidates)
+        total = np.zeros((len(q), len(c)), dtype=np.float64)
+        for modality, weight in self.config.weights.items():
+            if weight:
+                profile = self.profiles[modality]
+                total += weight * (profile[q] @ profile[c].T).toarray()
+        return total / max(sum(self.config.weights.values()), 1e-12)
+
+    def pairwise(self, a: Sequence[str | None], b: Sequence[str | None]) -> dict[str, np.ndarray]:
+        """Per-modality cosine of each (a[i], b[i]) pair."""
+        ra, rb = self._rows(a), self._rows(b)
+        return {m: np.asarray(p[ra].multiply(p[rb]).sum(axis=1)).ravel() for m, p in self.profiles.items()}

@@ -1,0 +1,258 @@
+"""Experimental evidence (what similar training knockdowns did), split safety, the neighbour methods and
+`aroma bench`, on a real subset of the sources and a real sample of PerturbQA's labels."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from typer.testing import CliRunner
+
+from aroma.cli import app
+from aroma.dataset.generate import GenerateConfig, generate
+from aroma.dataset.perturbqa import read_cell_line
+from aroma.kg.build import build
+from aroma.kg.store import GraphStore, open_store
+from aroma.retrieval.index import EvidenceIndex
+from aroma.retrieval.neighbours import KnockdownNeighbours, NeighbourSettings, neighbours_from_store
+from aroma.retrieval.outcomes import OutcomeTable
+from aroma.retrieval.similarity import GeneSimilarity, SimilarityConfig
+from aroma.tokens import DOWN, LABELS, NOT_CHANGED, UP
+from aroma.train.bench import BenchSettings, CellLineBench, run_bench
+from aroma.train.rewards import make_grounding_reward
+from tests.subset import make_perturbqa_sample, make_subset
+
+runner = CliRunner()
+
+
+# -- the neighbour arithmetic, by hand --------------------------------------------------------------
+
+def _similarity(genes: list[str], vectors: list[list[float]]) -> GeneSimilarity:
+    rows = np.array(vectors, dtype=float)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    return GeneSimilarity(genes, {"go": sp.csr_matrix(rows)}, SimilarityConfig({"go": 1.0}))
+
+
+def test_neighbours_leave_the_knockdown_out_and_vote_over_the_first_k_that_measured_the_target() -> None:
+    genes = ["P", "A", "B", "C", "T", "U"]
+    similarity = _similarity(genes, [[1, 0], [1, 0.1], [1, 0.5], [0, 1], [0.5, 0.5], [0.3, 1]])
+    table = OutcomeTable.from_rows("K562", [
+        ("P", "T", UP),  # P's own outcome: must never be its own evidence
+        ("A", "T", DOWN), ("A", "U", NOT_CHANGED),
+        ("B", "T", NOT_CHANGED),  # B measured T, C did not measure U
+        ("C", "T", UP), ("C", "U", UP),
+    ], symbols={g: g for g in genes})
+    neighbours = KnockdownNeighbours(table, similarity, NeighbourSettings(k=2, k_direction=2, power=1.0, prior=0.0))
+    evidence_t, evidence_u = neighbours.evidence("P", ["T", "U"])
+    assert [n.symbol for n in evidence_t.neighbours] == ["A", "B"]  # most similar first, P left out, k = 2
+    assert [n.effect for n in evidence_t.neighbours] == [LABELS[DOWN], LABELS[NOT_CHANGED]]
+    assert evidence_t.target_measured_by == 3 and evidence_u.target_measured_by == 2
+    assert [n.symbol for n in evidence_u.neighbours] == ["A", "C"]
+    assert evidence_t.summary("P", "T") == ("Of the 2 training knockdowns in K562 most like P that measured T, "
+                                            "1 changed it (1 down, 0 up).")
+    s = similarity.matrix(["P"], ["A", "B", "C"])[0]
+    vote = neighbours.vote("P", ["T"])[0]
+    changed = s[0] / (s[0] + s[1])  # A changed T, B did not
+    up = s[2] / (s[0] + s[2])  # the first two that changed T: A down, C up
+    assert vote == pytest.approx([1 - changed, changed * (1 - up), changed * up])
+    assert neighbours.strength.tolist() == [0.5, 0.0, 1.0, 1.0]  # A, B, C, P: share of measured targets changed
+
+
+# -- a real graph with training outcomes ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sample(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(sources, perturbqa): a real PerturbQA sample and the real sources cut to its genes."""
+    root = tmp_path_factory.mktemp("experiments")
+    symbols = make_perturbqa_sample(data_root / "perturbqa", root / "perturbqa")
+    make_subset(data_root / "sources", root / "sources", extra_symbols=symbols)
+    return root / "sources", root / "perturbqa"
+
+
+def _build(sources: Path, perturbqa: Path, directory: Path) -> Iterator[GraphStore]:
+    store = open_store(directory)
+    try:
+        build(sources, store=store, show_progress=False, perturbqa=perturbqa)
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def outcome_store(sample: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
+    yield from _build(*sample, tmp_path_factory.mktemp("outcome-db"))
+
+
+def _flip_test_labels(source: Path, out: Path) -> None:
+    """The same files with every test label reversed: not changed ↔ changed, and up ↔ down."""
+    out.mkdir()
+    for de_path in source.glob("*-de.csv"):
+        name = de_path.name[: -len("-de.csv")]
+        de = list(csv.DictReader(de_path.open()))
+        direction = {(r["pert"], r["gene"]): r for r in csv.DictReader((source / f"{name}-dir.csv").open())}
+        de_rows, dir_rows = [], []
+        for row in de:
+            key = (row["pert"], row["gene"])
+            if row["split"] == "test":
+                changed = row["label"] == "0"
+                de_rows.append({**row, "label": "1" if changed else "0"})
+                if changed:
+                    dir_rows.append({**row, "label": "1"})
+            else:
+                de_rows.append(row)
+                if key in direction:
+                    dir_rows.append(direction[key])
+        for kind, rows in (("de", de_rows), ("dir", dir_rows)):
+            with (out / f"{name}-{kind}.csv").open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, ["pert", "gene", "label", "split"], lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(rows)
+
+
+def test_graph_holds_training_outcomes_only(outcome_store: GraphStore, sample: tuple[Path, Path]) -> None:
+    _, perturbqa = sample
+    for name in ("k562", "rpe1"):
+        pairs = read_cell_line(perturbqa, name)
+        ids = EvidenceIndex(outcome_store).resolve({p.pert for p in pairs} | {p.gene for p in pairs}, strict=False)
+        table = OutcomeTable.from_store(outcome_store, name)
+        loaded = {(table.perts[i], table.targets[j]) for i, j in zip(*np.nonzero(table.measured))}
+        train = {(ids[p.pert], ids[p.gene]) for p in pairs if p.split == "train" and p.pert in ids and p.gene in ids}
+        test = {(ids[p.pert], ids[p.gene]) for p in pairs if p.split == "test" and p.pert in ids and p.gene in ids}
+        assert loaded == train and test and not loaded & test
+        down = {(ids[p.pert], ids[p.gene]) for p in pairs if p.split == "train" and p.label == DOWN and p.pert in ids
+                and p.gene in ids}
+        assert {(table.perts[i], table.targets[j]) for i, j in zip(*np.nonzero(table.effects == -1))} == down
+
+
+def test_cypher_answers_what_a_knockdown_changed(outcome_store: GraphStore, sample: tuple[Path, Path]) -> None:
+    _, perturbqa = sample
+    pairs = [p for p in read_cell_line(perturbqa, "k562") if p.split == "train" and p.label != NOT_CHANGED]
+    pert = pairs[0].pert
+    rows = outcome_store.read("queries/knockdown_changes", symbol=pert, cell_line="K562")
+    expected = {(p.gene, LABELS[p.label]) for p in pairs if p.pert == pert}
+    assert {(r["target"], r["effect"]) for r in rows} <= expected and len(rows) >= len(expected) - 2  # unmapped
+
+
+def test_retrieve_shows_similar_knockdowns(outcome_store: GraphStore, sample: tuple[Path, Path]) -> None:
+    _, perturbqa = sample
+    pair = next(p for p in read_cell_line(perturbqa, "k562") if p.split == "test")
+    db = str(outcome_store.backend.server.directory)
+    shown = runner.invoke(app, ["retrieve", pair.pert, pair.gene, "--cell-line", "K562", "--db", db, "--json"])
+    assert shown.exit_code == 0, shown.output
+    experiments = json.loads(shown.output)["experiments"]
+    assert experiments["cell_line"] == "K562" and experiments["neighbours"]
+    similarities = [n["similarity"] for n in experiments["neighbours"]]
+    assert similarities == sorted(similarities, reverse=True) and pair.pert not in {
+        n["symbol"] for n in experiments["neighbours"]}
+    text = runner.invoke(app, ["retrieve", pair.pert, pair.gene, "--cell-line", "K562", "--db", db])
+    assert "training knockdowns in K562 most like" in text.output
+    assert "Experiments" not in runner.invoke(app, ["retrieve", pair.pert, pair.gene, "--db", db,
+                                                    "--no-experiments"]).output
+
+
+@pytest.fixture(scope="module")
+def generated(outcome_store: GraphStore, sample: tuple[Path, Path],
+              tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dataset-with-experiments")
+    generate(outcome_store, GenerateConfig(sample[1], ["k562", "rpe1"], out, limit=600), show_progress=False)
+    return out
+
+
+def _examples(directory: Path, split: str) -> list[dict]:
+    return [json.loads(line) for line in (directory / f"{split}.jsonl").open()]
+
+
+def test_reasoning_targets_rest_on_their_evidence(generated: Path) -> None:
+    examples = [e for split in ("train", "validation", "test") for e in _examples(generated, split)]
+    with_experiments = [e for e in examples if e["has_experiments"]]
+    assert len(with_experiments) > len(examples) / 2
+    reward = make_grounding_reward({e["pert"] for e in examples} | {e["gene"] for e in examples}
+                                   | {n["symbol"] for e in with_experiments
+                                      for n in json.loads(e["evidence"])["experiments"]["neighbours"]})
+    assert reward([e["completion"] for e in examples], evidence=[e["evidence"] for e in examples]) == \
+        [0.0] * len(examples)
+    for example in with_experiments:
+        evidence = json.loads(example["evidence"])["experiments"]
+        nearest = evidence["neighbours"][0]
+        think = example["completion"]
+        assert f"{nearest['symbol']} (similarity {nearest['similarity']:.2f}), left" in think
+        assert f"{len(evidence['neighbours'])} training knockdowns in {example['cell_line']}" in think
+        assert "training knockdowns" in example["prompt"][1]["content"]
+        assert not re.search(r"compensatory|stress response|removes support", think)
+
+
+def test_flipping_test_labels_changes_nothing_generated_for_test_pairs(
+        sample: tuple[Path, Path], outcome_store: GraphStore, generated: Path,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Split safety: test labels reach nothing but the answers of test examples."""
+    sources, perturbqa = sample
+    flipped = tmp_path_factory.mktemp("flipped") / "perturbqa"
+    _flip_test_labels(perturbqa, flipped)
+    assert read_cell_line(flipped, "k562") != read_cell_line(perturbqa, "k562")
+    for flipped_store in _build(sources, flipped, tmp_path_factory.mktemp("flipped-db")):
+        out = tmp_path_factory.mktemp("flipped-dataset")
+        generate(flipped_store, GenerateConfig(flipped, ["k562", "rpe1"], out, limit=600), show_progress=False)
+        for split in ("train", "validation", "test"):
+            original, again = _examples(generated, split), _examples(out, split)
+            assert [e["id"] for e in original] == [e["id"] for e in again]
+            for a, b in zip(original, again):
+                assert (a["prompt"], a["evidence"]) == (b["prompt"], b["evidence"])
+                if split != "test":
+                    assert a["completion"] == b["completion"]
+        changed = [a for a, b in zip(_examples(generated, "test"), _examples(out, "test")) if a["label"] != b["label"]]
+        assert changed  # the flip did reach the test answers
+        for name in ("k562", "rpe1"):
+            benches = [_test_predictions(store, directory, name) for store, directory in
+                       ((outcome_store, perturbqa), (flipped_store, flipped))]
+            for (features_a, predictions_a), (features_b, predictions_b) in [benches]:
+                np.testing.assert_array_equal(features_a, features_b)
+                assert predictions_a.keys() == predictions_b.keys()
+                for method in predictions_a:
+                    np.testing.assert_array_equal(predictions_a[method], predictions_b[method], err_msg=method)
+
+
+def _test_predictions(store: GraphStore, perturbqa: Path, name: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    settings = BenchSettings()
+    similarity = GeneSimilarity.from_store(store, settings.similarity)
+    tables = {n: OutcomeTable.from_store(store, n) for n in ("K562", "RPE1")}
+    bench = CellLineBench(store, perturbqa, name, similarity, EvidenceIndex(store), tables, settings)
+    phase = bench.phase("test")
+    features = np.concatenate([phase.neighbours.features(bench.ids.get(p.pert), [bench.ids.get(p.gene)], True)
+                               for p in phase.score])
+    return features, {m: p.probabilities for m, p in bench.predict(phase).items()}
+
+
+def test_bench_reports_every_method_beside_the_published_numbers(
+        outcome_store: GraphStore, sample: tuple[Path, Path], tmp_path: Path) -> None:
+    db = str(outcome_store.backend.server.directory)
+    result = runner.invoke(app, ["bench", "--perturbqa", str(sample[1]), "--out", str(tmp_path), "--db", db,
+                                 "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "bench.json").read_text())  # strict JSON: no NaN
+    methods = {"target base rate", "evidence heuristic", "neighbour vote", "neighbour model",
+               "neighbour model + other cell lines"}
+    for cell in ("K562", "RPE1"):
+        for split in ("validation", "test"):
+            rows = [r for r in report["results"] if r["cell_line"] == cell and r["split"] == split]
+            assert {r["method"] for r in rows} == methods
+            for row in rows:
+                assert row["pairs"] > 0 and row["seconds"] >= 0 and row["peak_rss_mb"] > 0
+                assert row["de_auroc"] is None or 0 <= row["de_auroc"] <= 1
+    base = [r for r in report["results"] if r["method"] == "target base rate" and r["de_genes"]]
+    assert base and all(r["de_auroc"] == pytest.approx(0.5) for r in base)  # constant per target gene
+    table = (tmp_path / "bench.md").read_text()
+    assert "*published:* SUMMER (LLM, PerturbQA) | 0.62 | 0.64" in table and "neighbour vote" in table
+    assert (tmp_path / "bench.png").stat().st_size > 10_000
+
+
+def test_neighbours_from_store_leave_out_what_they_are_told(outcome_store: GraphStore) -> None:
+    table = OutcomeTable.from_store(outcome_store, "k562")
+    held_out = table.perts[:3]
+    neighbours = neighbours_from_store(outcome_store, "K562", exclude=held_out)
+    assert not set(held_out) & set(neighbours.table.perts) and [o.cell_line for o in neighbours.others] == ["RPE1"]
