@@ -622,11 +622,19 @@ def eval_command(
     classifier: Annotated[Optional[Path], typer.Option("--classifier", help="`aroma train classifier` output")] = None,
     embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="embeddings of the classifier")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 4,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
 ) -> None:
     """PerturbQA's protocol: per-gene AUROC for DE and direction, macro-F1, accuracy; baselines side by side."""
+    from contextlib import nullcontext
+
     from aroma.train.evaluate import evaluate_model
 
-    report = evaluate_model(model_dir, data, split, out_dir, limit, classifier, embeddings, batch_size)
+    with (_store(db, user, password, database) if classifier is not None else nullcontext()) as store:
+        report = evaluate_model(model_dir, data, split, out_dir, limit, classifier, embeddings, batch_size,
+                                store=store)
     table = Table("method", "DE AUROC", "direction AUROC", "macro-F1", "accuracy",
                   caption=f"{report['split']}: {report['pairs']} pairs; per-gene AUROC averaged over genes")
     for name, m in report["metrics"].items():
@@ -698,6 +706,9 @@ def bench_command(
     cross: Annotated[bool, typer.Option("--cross/--no-cross", help="also run the neighbour model with what P "
                                         "did in the other cell lines (their training splits)")] = True,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    embeddings: Annotated[Optional[Path], typer.Option(
+        "--embeddings", help="GNN embeddings (`aroma train gnn`): adds the classifier, fusion + neighbour features")
+    ] = None,
     db: DbOption = None,
     user: UserOption = None,
     password: PasswordOption = None,
@@ -711,7 +722,7 @@ def bench_command(
     from aroma.train.bench import BenchSettings, markdown_table, run_bench
 
     directory = _perturbqa(perturbqa)
-    settings = BenchSettings(seed=seed, cross_cell_line=cross)
+    settings = BenchSettings(seed=seed, cross_cell_line=cross, embeddings=embeddings)
     settings = replace(settings, neighbours=replace(settings.neighbours, k=k))
     with _store(db, user, password, database) as store:
         results = run_bench(store, directory, out_dir, cell_line, settings, show_progress=not quiet)

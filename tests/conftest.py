@@ -10,7 +10,7 @@ import pytest
 
 from aroma.kg.build import build
 from aroma.kg.store import GraphStore, open_store
-from tests.subset import make_subset
+from tests.subset import make_perturbqa_sample, make_subset
 
 REQUIRE_ENV = "AROMA_REQUIRE_DATA"  # set in CI: missing data fails the run instead of skipping
 
@@ -43,11 +43,12 @@ def subset_sources(full_sources: Path, tmp_path_factory: pytest.TempPathFactory)
     return out
 
 
-def built_store(sources: Path, directory: Path) -> Iterator[GraphStore]:
-    """Start a real ArcadeDB server on ``directory``, build ``sources`` into it, yield it, stop it."""
+def built_store(sources: Path, directory: Path, perturbqa: Path | None = None) -> Iterator[GraphStore]:
+    """Start a real ArcadeDB server on ``directory``, build ``sources`` (and ``perturbqa``'s training outcomes)
+    into it, yield it, stop it."""
     store = open_store(directory)
     try:
-        build(sources, store=store, show_progress=False)
+        build(sources, store=store, show_progress=False, perturbqa=perturbqa)
         yield store
     finally:
         store.close()
@@ -121,3 +122,17 @@ def no_orphaned_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     while _java_servers_under(base) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _java_servers_under(base) == [], "tests left ArcadeDB or Neo4j servers running"
+
+
+@pytest.fixture(scope="session")
+def sample(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(sources, perturbqa): a real PerturbQA sample and the real sources cut to its genes."""
+    root = tmp_path_factory.mktemp("experiments")
+    symbols = make_perturbqa_sample(data_root / "perturbqa", root / "perturbqa")
+    make_subset(data_root / "sources", root / "sources", extra_symbols=symbols)
+    return root / "sources", root / "perturbqa"
+
+
+@pytest.fixture(scope="session")
+def outcome_store(sample: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
+    yield from built_store(sample[0], tmp_path_factory.mktemp("outcome-db"), perturbqa=sample[1])

@@ -45,11 +45,12 @@ def _lint(schema: dict, files: list[Path], tmp_path: Path) -> tuple[int, dict]:
     return done.returncode, json.loads(done.stdout)
 
 
-def test_all_cypher_files_lint_clean(subset_store: GraphStore, tmp_path: Path) -> None:
+def test_all_cypher_files_lint_clean(outcome_store: GraphStore, tmp_path: Path) -> None:
+    """Against a graph with every label, type and key: the subset with PerturbQA training outcomes."""
     _linter_available()
     files = sorted(CYPHER_DIR.rglob("*.cypher"))
     assert len(files) >= 20
-    code, report = _lint(_schema(subset_store), files, tmp_path)
+    code, report = _lint(_schema(outcome_store), files, tmp_path)
     # The linter reads map keys of an UNWIND row (row.source, row.target) as property keys; those two
     # edge-row keys are the only warnings allowed.
     row_keys = {f"{key} is not present in the database" for key in ("source", "target")}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,16 +16,15 @@ from typer.testing import CliRunner
 from aroma.cli import app
 from aroma.dataset.generate import GenerateConfig, generate
 from aroma.dataset.perturbqa import read_cell_line
-from aroma.kg.build import build
-from aroma.kg.store import GraphStore, open_store
+from aroma.kg.store import GraphStore
 from aroma.retrieval.index import EvidenceIndex
 from aroma.retrieval.neighbours import KnockdownNeighbours, NeighbourSettings, neighbours_from_store
 from aroma.retrieval.outcomes import OutcomeTable
 from aroma.retrieval.similarity import GeneSimilarity, SimilarityConfig
 from aroma.tokens import DOWN, LABELS, NOT_CHANGED, UP
-from aroma.train.bench import BenchSettings, CellLineBench, run_bench
+from aroma.train.bench import BenchSettings, CellLineBench
 from aroma.train.rewards import make_grounding_reward
-from tests.subset import make_perturbqa_sample, make_subset
+from tests.conftest import built_store
 
 runner = CliRunner()
 
@@ -65,29 +63,6 @@ def test_neighbours_leave_the_knockdown_out_and_vote_over_the_first_k_that_measu
 
 
 # -- a real graph with training outcomes ------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def sample(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(sources, perturbqa): a real PerturbQA sample and the real sources cut to its genes."""
-    root = tmp_path_factory.mktemp("experiments")
-    symbols = make_perturbqa_sample(data_root / "perturbqa", root / "perturbqa")
-    make_subset(data_root / "sources", root / "sources", extra_symbols=symbols)
-    return root / "sources", root / "perturbqa"
-
-
-def _build(sources: Path, perturbqa: Path, directory: Path) -> Iterator[GraphStore]:
-    store = open_store(directory)
-    try:
-        build(sources, store=store, show_progress=False, perturbqa=perturbqa)
-        yield store
-    finally:
-        store.close()
-
-
-@pytest.fixture(scope="module")
-def outcome_store(sample: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
-    yield from _build(*sample, tmp_path_factory.mktemp("outcome-db"))
-
 
 def _flip_test_labels(source: Path, out: Path) -> None:
     """The same files with every test label reversed: not changed ↔ changed, and up ↔ down."""
@@ -195,7 +170,7 @@ def test_flipping_test_labels_changes_nothing_generated_for_test_pairs(
     flipped = tmp_path_factory.mktemp("flipped") / "perturbqa"
     _flip_test_labels(perturbqa, flipped)
     assert read_cell_line(flipped, "k562") != read_cell_line(perturbqa, "k562")
-    for flipped_store in _build(sources, flipped, tmp_path_factory.mktemp("flipped-db")):
+    for flipped_store in built_store(sources, tmp_path_factory.mktemp("flipped-db"), perturbqa=flipped):
         out = tmp_path_factory.mktemp("flipped-dataset")
         generate(flipped_store, GenerateConfig(flipped, ["k562", "rpe1"], out, limit=600), show_progress=False)
         for split in ("train", "validation", "test"):
@@ -256,3 +231,42 @@ def test_neighbours_from_store_leave_out_what_they_are_told(outcome_store: Graph
     held_out = table.perts[:3]
     neighbours = neighbours_from_store(outcome_store, "K562", exclude=held_out)
     assert not set(held_out) & set(neighbours.table.perts) and [o.cell_line for o in neighbours.others] == ["RPE1"]
+
+
+def test_classifier_takes_what_similar_knockdowns_did(outcome_store: GraphStore, sample: tuple[Path, Path],
+                                                      tmp_path: Path) -> None:
+    """The fusion classifier gets the neighbour features beside the genes, in training, `aroma eval` and bench."""
+    from aroma.errors import AromaError
+    from aroma.model.assets import load_gene_space
+    from aroma.model.gnn import EncoderConfig
+    from aroma.model.graph_data import load_graph
+    from aroma.retrieval.neighbours import feature_names
+    from aroma.train.baselines import classifier_probabilities
+    from aroma.train.bench import CLASSIFIER, run_bench
+    from aroma.train.classifier import ClassifierConfig, train_classifier
+    from aroma.train.gnn import GnnTrainConfig, save_embeddings, train_gnn
+
+    embeddings = tmp_path / "embeddings"
+    bundle = load_graph(outcome_store, "gene")
+    config = GnnTrainConfig(EncoderConfig(hidden=16, out_dim=16, layers=2, conv="sage"), epochs=2)
+    _, result, z = train_gnn(bundle, "gene", config, show_progress=False)
+    save_embeddings(embeddings / "gene_embeddings.pt", bundle, "gene", z, result, config)
+    space = load_gene_space(embeddings, outcome_store)
+
+    report = train_classifier(space, outcome_store, sample[1], ClassifierConfig(epochs=2, model_dim=16),
+                              tmp_path / "classifier", show_progress=False)
+    width = len(feature_names(NeighbourSettings(), ["go", "pathway", "string"], cross=True))
+    assert len(report["neighbour_features"]["mean"]) == width and report["test"]["pairs"] > 0
+
+    index = EvidenceIndex(outcome_store)
+    pairs = [p for p in read_cell_line(sample[1], "k562") if p.split == "test"][:20]
+    evidence = [json.dumps(index.evidence(p.pert, p.gene, "K562").to_dict()) for p in pairs]
+    probabilities = classifier_probabilities(tmp_path / "classifier", embeddings, evidence, outcome_store)
+    assert probabilities.shape == (20, 3) and np.allclose(probabilities.sum(axis=1), 1)
+    with pytest.raises(AromaError, match="needs the graph"):
+        classifier_probabilities(tmp_path / "classifier", embeddings, evidence)
+
+    results = run_bench(outcome_store, sample[1], tmp_path / "bench", ["k562"],
+                        BenchSettings(embeddings=embeddings, classifier_epochs=1), show_progress=False)
+    rows = [r for r in results if r.method == CLASSIFIER]
+    assert {r.split for r in rows} == {"validation", "test"} and all(r.pairs > 0 for r in rows)

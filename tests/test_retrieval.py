@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aroma.cli import app
+from aroma.kg.store import GraphStore
 from tests.engines import EngineStore
 from aroma.retrieval import EvidenceIndex, UnknownGene, render_evidence
 from aroma.retrieval.index import EXPERIMENTAL_CODES, HIGH_THROUGHPUT_CODES

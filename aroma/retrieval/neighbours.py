@@ -6,7 +6,8 @@ looks like that of a test pair. Everything here is computed per perturbation, fo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from aroma.kg.store import GraphStore
 from aroma.retrieval.evidence import CrossCellLine, ExperimentalEvidence, Neighbour
 from aroma.retrieval.outcomes import LABEL_OF_SIGN, OutcomeTable
 from aroma.retrieval.similarity import GeneSimilarity
+from aroma.kg.adapters.perturbqa import LabelledPair
 from aroma.tokens import LABELS
 
 
@@ -187,3 +189,18 @@ def neighbours_from_store(store: GraphStore, cell_line: str, similarity: GeneSim
     others = [OutcomeTable.from_store(store, row["cell_line"]) for row in store.read("outcomes/cell_lines")
               if row["cell_line"] != table.cell_line]
     return KnockdownNeighbours(table, similarity or GeneSimilarity.from_store(store), settings, others)
+
+
+def per_perturbation(pairs: Sequence[LabelledPair], ids: dict[str, str],
+                     compute: Callable[[str | None, list[str | None]], np.ndarray]) -> np.ndarray:
+    """Runs ``compute(pert id, target ids)`` once per perturbation; rows come back in ``pairs`` order."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, pair in enumerate(pairs):
+        groups[pair.pert].append(i)
+    out: np.ndarray | None = None
+    for pert, rows in groups.items():
+        values = compute(ids.get(pert), [ids.get(pairs[i].gene) for i in rows])
+        if out is None:
+            out = np.zeros((len(pairs), values.shape[1]), dtype=np.float64)
+        out[rows] = values
+    return out if out is not None else np.zeros((0, 3))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -20,16 +19,18 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+import torch
 from rich.progress import Progress
 
 from aroma.dataset.perturbqa import LabelledPair, carve_validation, cell_lines, read_cell_line
 from aroma.kg.store import GraphStore
+from aroma.model.assets import GeneSpace, load_gene_space
 from aroma.retrieval.index import EvidenceIndex
-from aroma.retrieval.neighbours import KnockdownNeighbours, NeighbourSettings, feature_names
+from aroma.retrieval.neighbours import KnockdownNeighbours, NeighbourSettings, feature_names, per_perturbation
 from aroma.retrieval.outcomes import OutcomeTable
 from aroma.retrieval.similarity import GeneSimilarity, SimilarityConfig
 from aroma.train.baselines import evidence_heuristic
-from aroma.train.metrics import evaluate, json_ready
+from aroma.train.metrics import evaluate, nan_to_null
 from aroma.train.neighbour_model import NeighbourModel, NeighbourModelConfig
 
 PUBLISHED_SOURCE = ("PerturbQA: Wu et al., \"Contextualizing biological perturbation experiments through language\", "
@@ -42,6 +43,7 @@ PUBLISHED: dict[str, dict[str, tuple[float | None, float | None]]] = {
     "GAT": {"K562": (0.53, 0.59), "RPE1": (0.55, 0.60)},
 }
 PHASES = ("validation", "test")
+CLASSIFIER = "classifier (fusion + neighbours)"
 HATCHES = ("//", "\\\\", "xx", "..", "--")
 
 
@@ -71,6 +73,8 @@ class BenchSettings:
     validation_fraction: float = 0.1
     seed: int = 0
     cross_cell_line: bool = True  # also run the neighbour model with what P did in other cell lines
+    embeddings: Path | None = None  # GNN embeddings: adds the classifier (fusion + neighbour features)
+    classifier_epochs: int = 5
 
 
 @contextmanager
@@ -100,21 +104,6 @@ class _Phase:
     fit: list[LabelledPair]
     score: list[LabelledPair]
     neighbours: KnockdownNeighbours
-
-
-def _by_perturbation(pairs: Sequence[LabelledPair], ids: dict[str, str],
-                     compute: Callable[[str | None, list[str | None]], np.ndarray]) -> np.ndarray:
-    """Runs ``compute(pert id, target ids)`` once per perturbation and returns rows in ``pairs`` order."""
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, pair in enumerate(pairs):
-        groups[pair.pert].append(i)
-    out: np.ndarray | None = None
-    for pert, rows in groups.items():
-        values = compute(ids.get(pert), [ids.get(pairs[i].gene) for i in rows])
-        if out is None:
-            out = np.zeros((len(pairs), values.shape[1]), dtype=np.float64)
-        out[rows] = values
-    return out if out is not None else np.zeros((0, 3))
 
 
 def target_base_rate(table: OutcomeTable, pairs: Sequence[LabelledPair], ids: dict[str, str]) -> np.ndarray:
@@ -156,8 +145,9 @@ class CellLineBench:
     """Everything a bench needs for one cell line: its pairs, ids, and the training outcomes in the graph."""
 
     def __init__(self, store: GraphStore, perturbqa: Path, name: str, similarity: GeneSimilarity,
-                 index: EvidenceIndex, tables: dict[str, OutcomeTable], settings: BenchSettings) -> None:
-        self.name, self.settings, self.index, self.similarity = name, settings, index, similarity
+                 index: EvidenceIndex, tables: dict[str, OutcomeTable], settings: BenchSettings,
+                 space: GeneSpace | None = None) -> None:
+        self.name, self.settings, self.index, self.similarity, self.space = name, settings, index, similarity, space
         self.pairs = carve_validation(read_cell_line(perturbqa, name), settings.validation_fraction, settings.seed)
         self.ids = index.resolve({p.pert for p in self.pairs} | {p.gene for p in self.pairs}, strict=False)
         self.table = tables[name.upper()]
@@ -168,6 +158,8 @@ class CellLineBench:
         methods = ["target base rate", "evidence heuristic", "neighbour vote", "neighbour model"]
         if self.settings.cross_cell_line and self.others:
             methods.append("neighbour model + other cell lines")
+        if self.space is not None:
+            methods.append(CLASSIFIER)
         return methods
 
     def phase(self, name: str) -> _Phase:
@@ -182,18 +174,19 @@ class CellLineBench:
         on_method("neighbour features")
         with peak_memory() as peak:
             start = time.perf_counter()
-            fit_x = _by_perturbation(phase.fit, ids, compute)
-            score_x = _by_perturbation(phase.score, ids, compute)
+            fit_x = per_perturbation(phase.fit, ids, compute)
+            score_x = per_perturbation(phase.score, ids, compute)
             feature_seconds, feature_peak = time.perf_counter() - start, peak()
         within = len(feature_names(settings.neighbours, sorted(self.similarity.profiles), False))
         runners: dict[str, Callable[[], np.ndarray]] = {
             "target base rate": lambda: target_base_rate(phase.neighbours.table, phase.score, ids),
             "evidence heuristic": lambda: heuristic(self.index, phase.score, ids),
-            "neighbour vote": lambda: _by_perturbation(phase.score, ids, phase.neighbours.vote),
+            "neighbour vote": lambda: per_perturbation(phase.score, ids, phase.neighbours.vote),
             "neighbour model": lambda: NeighbourModel(settings.model).fit(
                 fit_x[:, :within], _labels(phase.fit)).predict_proba(score_x[:, :within]),
             "neighbour model + other cell lines": lambda: NeighbourModel(settings.model).fit(
                 fit_x, _labels(phase.fit)).predict_proba(score_x),
+            CLASSIFIER: lambda: self._classifier(phase, fit_x, score_x),
         }
         predictions = {}
         for method in self.methods:
@@ -208,6 +201,32 @@ class CellLineBench:
         return predictions
 
 
+    def _classifier(self, phase: _Phase, fit_x: np.ndarray, score_x: np.ndarray) -> np.ndarray:
+        """The fusion classifier with the neighbour features as inputs; pairs whose genes have no embedding
+        get their target gene's base rate."""
+        from aroma.train.classifier import ClassifierConfig, PairTensors, Standardiser, fit, predict
+
+        assert self.space is not None
+        position = self.space.index_of()
+        scale = Standardiser.fit(fit_x)
+
+        def tensors(pairs: list[LabelledPair], features: np.ndarray) -> tuple[PairTensors, list[int]]:
+            keep = [i for i, p in enumerate(pairs) if self.ids.get(p.pert) in position and self.ids.get(p.gene)
+                    in position]
+            chosen = [pairs[i] for i in keep]
+            return PairTensors(chosen, torch.tensor([position[self.ids[p.pert]] for p in chosen]),
+                               torch.tensor([position[self.ids[p.gene]] for p in chosen]),
+                               torch.tensor([p.label for p in chosen]), scale(features[keep])), keep
+
+        train, _ = tensors(phase.fit, fit_x)
+        config = ClassifierConfig(self.name, epochs=self.settings.classifier_epochs, seed=self.settings.seed)
+        model, _ = fit(self.space, train, config)
+        scored, keep = tensors(phase.score, score_x)
+        probabilities = target_base_rate(phase.neighbours.table, phase.score, self.ids)
+        probabilities[keep] = predict(model, scored)
+        return probabilities
+
+
 def run_bench(store: GraphStore, perturbqa: Path, out_dir: Path, cell_line_names: Sequence[str] | None = None,
               settings: BenchSettings | None = None, show_progress: bool = True) -> list[MethodResult]:
     """Runs every method on every cell line (both phases) and writes ``bench.json``, ``bench.md`` and
@@ -217,11 +236,12 @@ def run_bench(store: GraphStore, perturbqa: Path, out_dir: Path, cell_line_names
     similarity = GeneSimilarity.from_store(store, settings.similarity)
     index = EvidenceIndex(store)
     tables = {name.upper(): OutcomeTable.from_store(store, name) for name in names}
+    space = load_gene_space(settings.embeddings, store) if settings.embeddings else None
     results: list[MethodResult] = []
     with Progress(disable=not show_progress) as progress:
         task = None
         for name in names:
-            bench = CellLineBench(store, perturbqa, name, similarity, index, tables, settings)
+            bench = CellLineBench(store, perturbqa, name, similarity, index, tables, settings, space)
             if task is None:
                 task = progress.add_task("bench", total=len(names) * len(PHASES) * (len(bench.methods) + 1))
             for phase_name in PHASES:
@@ -289,7 +309,7 @@ def write_report(results: Sequence[MethodResult], settings: BenchSettings, out_d
               "published": {"source": PUBLISHED_SOURCE, "per_gene_auroc": PUBLISHED},
               "protocol": "per-gene AUROC as PerturbQA's eval.auc_per_gene: per target gene with both classes, "
                           "averaged; DE = changed vs not; direction = up vs down on changed pairs"}
-    (out_dir / "bench.json").write_text(json.dumps(json_ready(report), indent=1, allow_nan=False))
+    (out_dir / "bench.json").write_text(json.dumps(nan_to_null(report), indent=1, allow_nan=False))
     (out_dir / "bench.md").write_text(
         "# aroma bench\n\n## Test (unseen perturbations)\n\n" + markdown_table(results, "test") +
         f"\n\nPublished: {PUBLISHED_SOURCE}.\n\n## Validation (carved from train; used for choices)\n\n" +

@@ -1,4 +1,5 @@
-"""``aroma train classifier``: train the fusion + 3-class head on PerturbQA pairs; evaluate per-gene AUROC."""
+"""``aroma train classifier``: the fusion + 3-class head on PerturbQA pairs, with what similar training
+knockdowns did as inputs beside the genes (when the graph holds the cell line's outcomes); per-gene AUROC."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from aroma.model.assets import GeneSpace
 from aroma.model.classifier import PairClassifier, build_fusion
 from aroma.model.fusion import FusionConfig
 from aroma.retrieval.index import EvidenceIndex
+from aroma.retrieval.neighbours import KnockdownNeighbours, neighbours_from_store, per_perturbation
 from aroma.tokens import LABELS
-from aroma.train.metrics import evaluate
+from aroma.train.metrics import evaluate, nan_to_null
 
 
 @dataclass
@@ -31,6 +33,8 @@ class ClassifierConfig:
     tokens: int = 2
     seed: int = 0
     validation_fraction: float = 0.1
+    neighbour_features: bool = True  # what similar training knockdowns did (needs outcomes in the graph)
+    cross_cell_line: bool = True  # and what P did in the graph's other cell lines
 
 
 @dataclass
@@ -39,44 +43,73 @@ class PairTensors:
     perturbed: torch.Tensor
     target: torch.Tensor
     labels: torch.Tensor
+    features: torch.Tensor | None = None  # standardised neighbour features, one row per pair
 
 
-def pair_tensors(pairs: list[LabelledPair], space: GeneSpace, store: GraphStore) -> tuple[dict[str, PairTensors], int]:
-    """Gene indices per split; pairs whose genes are not in the graph are dropped (returned as a count)."""
+@dataclass
+class Standardiser:
+    """Per-column mean and spread of the training features; missing values become the mean (0)."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, features: np.ndarray) -> Standardiser:
+        mean = np.nan_to_num(np.nanmean(features, axis=0)) if len(features) else np.zeros(features.shape[1])
+        std = np.nan_to_num(np.nanstd(features, axis=0)) if len(features) else np.ones(features.shape[1])
+        return cls(mean, np.where(std > 0, std, 1.0))
+
+    def __call__(self, features: np.ndarray) -> torch.Tensor:
+        return torch.tensor(np.nan_to_num((features - self.mean) / self.std), dtype=torch.float32)
+
+
+def neighbour_features(neighbours: KnockdownNeighbours, pairs: list[LabelledPair], ids: dict[str, str],
+                       cross: bool) -> np.ndarray:
+    """One feature row per pair (``retrieval.neighbours.feature_names``), computed per perturbation."""
+    return per_perturbation(pairs, ids, lambda pert, targets: neighbours.features(pert, targets, cross))
+
+
+def pair_tensors(pairs: list[LabelledPair], space: GeneSpace, store: GraphStore,
+                 features: dict[str, np.ndarray] | None = None) -> tuple[dict[str, PairTensors], int]:
+    """Gene indices per split; pairs whose genes are not in the graph are dropped (returned as a count).
+    ``features``: per split, one row per pair of that split (in order), kept for the pairs kept."""
     ids = EvidenceIndex(store).resolve({p.pert for p in pairs} | {p.gene for p in pairs}, strict=False)
     position = space.index_of()
-    kept = [p for p in pairs if ids.get(p.pert) in position and ids.get(p.gene) in position]
     splits = {}
     for split in ("train", "validation", "test"):
-        chosen = [p for p in kept if p.split == split]
+        in_split = [p for p in pairs if p.split == split]
+        keep = [i for i, p in enumerate(in_split) if ids.get(p.pert) in position and ids.get(p.gene) in position]
+        chosen = [in_split[i] for i in keep]
         splits[split] = PairTensors(
             chosen, torch.tensor([position[ids[p.pert]] for p in chosen], dtype=torch.long),
             torch.tensor([position[ids[p.gene]] for p in chosen], dtype=torch.long),
-            torch.tensor([p.label for p in chosen], dtype=torch.long))
-    return splits, len(pairs) - len(kept)
+            torch.tensor([p.label for p in chosen], dtype=torch.long),
+            torch.as_tensor(features[split][keep], dtype=torch.float32) if features else None)
+    kept = sum(len(t.pairs) for t in splits.values())
+    return splits, len(pairs) - kept
 
 
 @torch.no_grad()
 def predict(model: PairClassifier, data: PairTensors, batch_size: int = 4096) -> np.ndarray:
     model.eval()
-    out = [torch.softmax(model(data.perturbed[i:i + batch_size], data.target[i:i + batch_size]), dim=1)
+    out = [torch.softmax(model(data.perturbed[i:i + batch_size], data.target[i:i + batch_size],
+                               None if data.features is None else data.features[i:i + batch_size]), dim=1)
            for i in range(0, len(data.labels), batch_size)]
     return torch.cat(out).numpy() if out else np.zeros((0, len(LABELS)))
 
 
-def train_classifier(space: GeneSpace, store: GraphStore, perturbqa: Path, config: ClassifierConfig,
-                     out_dir: Path, show_progress: bool = True) -> dict:
+def fit(space: GeneSpace, train: PairTensors, config: ClassifierConfig, show_progress: bool = False,
+        after_epoch=lambda model, epoch, loss: None) -> tuple[PairClassifier, list[float]]:
+    """Train the fusion + head on ``train``; returns the model and the seconds per epoch."""
     torch.manual_seed(config.seed)
-    pairs = carve_validation(read_cell_line(perturbqa, config.cell_line), config.validation_fraction, config.seed)
-    splits, dropped = pair_tensors(pairs, space, store)
-    train = splits["train"]
+    extra = 0 if train.features is None else train.features.shape[1]
     model = PairClassifier(build_fusion(space, FusionConfig(out_dim=config.model_dim, model_dim=config.model_dim,
-                                                            tokens=config.tokens)))
+                                                            tokens=config.tokens)), extra=extra)
     counts = torch.bincount(train.labels, minlength=len(LABELS)).float()
     loss_fn = torch.nn.CrossEntropyLoss(weight=(counts.sum() / counts.clamp(min=1)) ** 0.5)  # classes are imbalanced
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed)
-    history, epoch_seconds = [], []
+    epoch_seconds = []
     with Progress(disable=not show_progress) as progress:
         task = progress.add_task("classifier", total=config.epochs * ((len(train.labels) - 1) // config.batch_size + 1))
         for epoch in range(config.epochs):
@@ -86,23 +119,56 @@ def train_classifier(space: GeneSpace, store: GraphStore, perturbqa: Path, confi
             total = 0.0
             for i in range(0, len(order), config.batch_size):
                 batch = order[i:i + config.batch_size]
-                loss = loss_fn(model(train.perturbed[batch], train.target[batch]), train.labels[batch])
+                extra_inputs = None if train.features is None else train.features[batch]
+                loss = loss_fn(model(train.perturbed[batch], train.target[batch], extra_inputs), train.labels[batch])
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 total += loss.item() * len(batch)
                 progress.advance(task)
             epoch_seconds.append(time.perf_counter() - start)
-            validation = _metrics(model, splits["validation"])
-            history.append({"epoch": epoch + 1, "loss": total / len(order), **validation})
+            after_epoch(model, epoch, total / len(order))
+    return model, epoch_seconds
+
+
+def _features(store: GraphStore, pairs: list[LabelledPair], config: ClassifierConfig
+              ) -> tuple[dict[str, np.ndarray] | None, Standardiser | None]:
+    """Neighbour features per split: train and validation pairs see the training split less the validation
+    knockdowns; test pairs see all of it. Standardised with the training rows' statistics."""
+    cell = config.cell_line.upper()
+    if not config.neighbour_features or cell not in {r["cell_line"] for r in store.read("outcomes/cell_lines")}:
+        return None, None
+    ids = EvidenceIndex(store).resolve({p.pert for p in pairs} | {p.gene for p in pairs}, strict=False)
+    held_out = [ids[p.pert] for p in pairs if p.split == "validation" and p.pert in ids]
+    development = neighbours_from_store(store, cell, exclude=held_out)
+    full = neighbours_from_store(store, cell, development.similarity)
+    raw = {split: neighbour_features(full if split == "test" else development,
+                                     [p for p in pairs if p.split == split], ids, config.cross_cell_line)
+           for split in ("train", "validation", "test")}
+    scale = Standardiser.fit(raw["train"])
+    return {split: scale(values).numpy() for split, values in raw.items()}, scale
+
+
+def train_classifier(space: GeneSpace, store: GraphStore, perturbqa: Path, config: ClassifierConfig,
+                     out_dir: Path, show_progress: bool = True) -> dict:
+    pairs = carve_validation(read_cell_line(perturbqa, config.cell_line), config.validation_fraction, config.seed)
+    features, scale = _features(store, pairs, config)
+    splits, dropped = pair_tensors(pairs, space, store, features)
+    history = []
+
+    def after_epoch(model: PairClassifier, epoch: int, loss: float) -> None:
+        history.append({"epoch": epoch + 1, "loss": loss, **_metrics(model, splits["validation"])})
+
+    model, epoch_seconds = fit(space, splits["train"], config, show_progress, after_epoch)
     report = {
         "config": asdict(config), "dropped_pairs": dropped, "epoch_seconds": float(np.mean(epoch_seconds)),
         "history": history, "test": _metrics(model, splits["test"]),
         "modalities": list(space.tables), "checksum": space.checksum,
+        "neighbour_features": None if scale is None else {"mean": scale.mean.tolist(), "std": scale.std.tolist()},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), out_dir / "classifier.pt")
-    (out_dir / "classifier_report.json").write_text(json.dumps(report, indent=1))
+    (out_dir / "classifier_report.json").write_text(json.dumps(nan_to_null(report), indent=1, allow_nan=False))
     return report
 
 

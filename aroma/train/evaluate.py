@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
+from aroma.kg.store import GraphStore
 from aroma.model.lm import AromaLM, expand_placeholders
 from aroma.tokens import ANSWER_CLOSE, ANSWER_OPEN, LABELS, NOT_CHANGED, THINK_CLOSE, THINK_OPEN, UP
 from aroma.train.baselines import classifier_probabilities, heuristic_probabilities
@@ -99,7 +100,7 @@ def _plots(methods: dict[str, np.ndarray], labels: np.ndarray, path: Path) -> No
 
 def evaluate_model(model_dir: Path, data: Path, split: str, out: Path, limit: int | None = None,
                    classifier: Path | None = None, embeddings: Path | None = None, batch_size: int = 4,
-                   show_progress: bool = True) -> dict[str, Any]:
+                   show_progress: bool = True, store: GraphStore | None = None) -> dict[str, Any]:
     """The model and the baselines on one split: metrics JSON, ROC and PR plots."""
     quiet_libraries()
     model = AromaLM.from_pretrained(model_dir)
@@ -111,7 +112,7 @@ def evaluate_model(model_dir: Path, data: Path, split: str, out: Path, limit: in
                                              show_progress=show_progress),
                "evidence heuristic": heuristic_probabilities(examples["evidence"])}
     if classifier is not None and embeddings is not None:
-        methods["classifier"] = classifier_probabilities(classifier, embeddings, examples["evidence"])
+        methods["classifier"] = classifier_probabilities(classifier, embeddings, examples["evidence"], store)
     report = {"split": split, "pairs": len(labels), "model": str(model_dir),
               "metrics": {name: json_ready(evaluate(genes, labels, p)) for name, p in methods.items()}}
     out.mkdir(parents=True, exist_ok=True)

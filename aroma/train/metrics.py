@@ -60,3 +60,14 @@ def json_ready(metrics: dict[str, float]) -> dict[str, object]:
     if notes:
         ready["notes"] = notes
     return ready
+
+
+def nan_to_null(value: object) -> object:
+    """``value`` with every NaN or infinite float, at any depth, as ``None`` (strict JSON's null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: nan_to_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [nan_to_null(v) for v in value]
+    return value
