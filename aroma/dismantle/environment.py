@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from aroma.dismantle.network import Network
 from aroma.dismantle.objectives import check_objective, component_value
 
-FEATURES = ("one", "degree", "core", "degree_rank", "source")
+FEATURES = ("one", "degree", "core", "degree_rank", "betweenness", "source")
+PIVOTS = 32  # betweenness is estimated from the BFS trees of this many pivots (all nodes in smaller graphs)
 
 
 @dataclass
@@ -51,6 +52,24 @@ def core_numbers(adjacency: sp.csr_matrix) -> np.ndarray:
     return core
 
 
+def betweenness(adjacency: sp.csr_matrix, seed: int = 0) -> np.ndarray:
+    """Tree betweenness: summed over ``PIVOTS`` seeded pivots (all nodes when fewer), each node's number
+    of descendants in the pivot's BFS tree. Linear time per pivot; exact where shortest paths are unique."""
+    n = adjacency.shape[0]
+    total = np.zeros(n)
+    for pivot in np.random.default_rng(seed).choice(n, min(PIVOTS, n), replace=False):
+        order, parent = breadth_first_order(adjacency, int(pivot), directed=False, return_predecessors=True)
+        below = np.ones(n)
+        for v in order[:0:-1].tolist():  # leaves first; the pivot itself is not counted
+            below[parent[v]] += below[v]
+        reached = np.zeros(n, dtype=bool)
+        reached[order] = True
+        below[~reached] = 0
+        below[pivot] = 1  # contributes nothing after the subtraction below
+        total += below - 1.0 * reached
+    return total
+
+
 def node_features(adjacency: sp.csr_matrix, sources: np.ndarray | None) -> torch.Tensor:
     """Scale-free features (see ``FEATURES``) so that agents trained on small graphs transfer to large ones."""
     n = adjacency.shape[0]
@@ -58,8 +77,10 @@ def node_features(adjacency: sp.csr_matrix, sources: np.ndarray | None) -> torch
     core = core_numbers(adjacency).astype(np.float64)
     rank = np.empty(n)
     rank[np.argsort(degree, kind="stable")] = np.arange(n) / max(n - 1, 1)
+    between = betweenness(adjacency).clip(0)
     source = sources.astype(np.float64) if sources is not None else np.zeros(n)
-    columns = [np.ones(n), degree / max(degree.max(), 1), core / max(core.max(), 1), rank, source]
+    columns = [np.ones(n), degree / max(degree.max(), 1), core / max(core.max(), 1), rank,
+               between / max(between.max(), 1e-9), source]
     return torch.tensor(np.stack(columns, axis=1), dtype=torch.float32)
 
 

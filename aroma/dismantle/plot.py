@@ -26,8 +26,10 @@ def plot_report(report: DismantleReport, path: Path) -> Path:
     ax.set_xlabel("share of genes knocked down")
     ax.set_ylabel(LABELS[report.objective])
     ax.set_title(f"{report.meta.get('pathway_name', report.network)}: {report.nodes} genes, {report.edges} edges")
-    last = max((next((k for k, v in enumerate(m.curve) if v == 0), len(m.curve)) for m in report.methods))
-    ax.set_xlim(0, min(1.0, 1.15 * last / (len(report.methods[0].curve) - 1)))
+    n = len(report.methods[0].curve) - 1
+    floor = min(min(m.curve[1:-1] or [0.0]) for m in report.methods) + 1e-9  # lowest value before the last node
+    last = max(next((k for k, v in enumerate(m.curve) if v <= floor), n) for m in report.methods)
+    ax.set_xlim(0, min(1.0, 1.1 * last / n + 0.02))
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

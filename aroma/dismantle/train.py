@@ -41,10 +41,11 @@ class TrainConfig:
     batch_size: int = 32
     buffer_size: int = 20000
     warmup: int = 300
+    learn_every: int = 4  # environment steps per gradient step
     eps_start: float = 1.0
     eps_end: float = 0.05
-    eps_decay_share: float = 0.5  # ε reaches eps_end after this share of the episodes
-    target_every: int = 250  # gradient steps between target-network copies
+    eps_decay_episodes: int = 750  # ε falls linearly to eps_end over this many episodes
+    target_every: int = 100  # gradient steps between target-network copies
     validate_every: int = 100
     validation_graphs: int = 16
     checkpoint_every: int = 100
@@ -70,8 +71,7 @@ def _data(state: State) -> Data:
 
 
 def _epsilon(config: TrainConfig, episode: int) -> float:
-    span = max(1, int(config.episodes * config.eps_decay_share))
-    share = min(1.0, episode / span)
+    share = min(1.0, episode / max(1, config.eps_decay_episodes))
     return config.eps_start + share * (config.eps_end - config.eps_start)
 
 
@@ -106,6 +106,7 @@ class Trainer:
         self.cursor = 0
         self.episode = 0
         self.updates = 0
+        self.steps = 0
         self.best = float("inf")
         self.log: list[dict] = []
         validation_rng = np.random.default_rng(config.seed + 10_000)
@@ -171,7 +172,8 @@ class Trainer:
             t = len(steps) - c.n_step
             if t >= 0 and state is not None:
                 self._push_from(steps, states, t, len(steps))
-            if len(self.buffer) >= c.warmup:
+            self.steps += 1
+            if len(self.buffer) >= c.warmup and self.steps % c.learn_every == 0:
                 losses.append(self._learn())
         for t in range(max(0, len(steps) - c.n_step), len(steps)):
             self._push_from(steps, states, t, len(steps))
@@ -192,7 +194,7 @@ class Trainer:
     def state_dict(self) -> dict:
         return {"config": asdict(self.config), "model": self.model.state_dict(), "target": self.target.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "buffer": self.buffer, "cursor": self.cursor,
-                "episode": self.episode, "updates": self.updates, "best": self.best, "log": self.log,
+                "episode": self.episode, "updates": self.updates, "steps": self.steps, "best": self.best, "log": self.log,
                 "random": self.random.getstate(), "rng": self.rng.bit_generator.state,
                 "torch": torch.get_rng_state()}
 
@@ -208,7 +210,8 @@ class Trainer:
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.buffer, self.cursor = state["buffer"], state["cursor"]
-        self.episode, self.updates, self.best, self.log = state["episode"], state["updates"], state["best"], state["log"]
+        self.episode, self.updates, self.steps = state["episode"], state["updates"], state["steps"]
+        self.best, self.log = state["best"], state["log"]
         self.random.setstate(state["random"])
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch"])
