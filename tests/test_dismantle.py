@@ -44,16 +44,14 @@ def best_r(network: Network, objective: str) -> float:
     initial = value(network, np.ones(n, dtype=bool), objective, adjacency)
 
     @lru_cache(maxsize=None)
+    def after(removed: int) -> float:
+        return value(network, np.array([not removed >> i & 1 for i in range(n)]), objective, adjacency)
+
+    @lru_cache(maxsize=None)
     def best(removed: int) -> float:
         if removed == (1 << n) - 1:
             return 0.0
-        options = []
-        for v in range(n):
-            if not removed >> v & 1:
-                after = removed | 1 << v
-                alive = np.array([not after >> i & 1 for i in range(n)])
-                options.append(value(network, alive, objective, adjacency) + best(after))
-        return min(options)
+        return min(after(removed | 1 << v) + best(removed | 1 << v) for v in range(n) if not removed >> v & 1)
 
     return best(0) / initial / n
 
@@ -124,12 +122,12 @@ def test_tiny_agent_finds_known_best_orders(tiny_agent: Path, network: Network) 
 
 
 def test_training_is_reproducible_and_resumable(tmp_path: Path) -> None:
-    """Same seed, same weights; 20 episodes in one run equal 10, stop, --resume to 20; another seed differs."""
-    train(_tiny(episodes=20, validate_every=10), tmp_path / "a", show_progress=False)
-    train(_tiny(episodes=20, validate_every=10), tmp_path / "b", show_progress=False)
-    train(_tiny(episodes=10, validate_every=10), tmp_path / "c", show_progress=False)
-    train(_tiny(episodes=20, validate_every=10), tmp_path / "c", resume=True, show_progress=False)
-    train(_tiny(episodes=20, seed=1, validate_every=10), tmp_path / "d", show_progress=False)
+    """Same seed, same weights; 12 episodes in one run equal 6, stop, --resume to 12; another seed differs."""
+    train(_tiny(episodes=12, validate_every=6), tmp_path / "a", show_progress=False)
+    train(_tiny(episodes=12, validate_every=6), tmp_path / "b", show_progress=False)
+    train(_tiny(episodes=6, validate_every=6), tmp_path / "c", show_progress=False)
+    train(_tiny(episodes=12, validate_every=6), tmp_path / "c", resume=True, show_progress=False)
+    train(_tiny(episodes=12, seed=1, validate_every=6), tmp_path / "d", show_progress=False)
 
     def weights(name: str) -> dict:
         return torch.load(tmp_path / name / "checkpoint.pt", weights_only=False)["model"]
@@ -138,9 +136,9 @@ def test_training_is_reproducible_and_resumable(tmp_path: Path) -> None:
     assert all(torch.equal(a[k], b[k]) and torch.equal(a[k], c[k]) for k in a)
     assert not all(torch.equal(a[k], d[k]) for k in a)
     log = json.loads((tmp_path / "c" / "train_log.json").read_text())
-    assert [e["episode"] for e in log["log"]] == list(range(1, 21)) and "validation_r" in log["log"][-1]
+    assert [e["episode"] for e in log["log"]] == list(range(1, 13)) and "validation_r" in log["log"][-1]
     with pytest.raises(AromaError, match="other settings"):
-        train(_tiny(episodes=30, seed=5, validate_every=10), tmp_path / "a", resume=True, show_progress=False)
+        train(_tiny(episodes=20, seed=5, validate_every=6), tmp_path / "a", resume=True, show_progress=False)
 
 
 # --- the Cypher readers and the command on a real built subset graph (hallmarks P53 and apoptosis) ---
@@ -162,9 +160,9 @@ def test_pathway_reader_returns_the_real_subgraph(subset_store: GraphStore) -> N
     got = {frozenset((strong.names[i], strong.names[j])) for i, j in strong.edges.tolist()}
     assert got == {frozenset((r["a"], r["b"])) for r in pairs} and len(got) > 50
     assert len(strong.edges) < len(network.edges)
-    # receptors (GO signaling receptor activity and below) are the sources, e.g. the TRAIL receptor
+    # receptors (GO signaling receptor activity and below) are the sources
     assert network.meta["sources"] == "receptors"
-    assert "TNFRSF10B" in {network.names[i] for i in np.flatnonzero(network.sources)}
+    assert {"ERBB2", "CD44"} <= {network.names[i] for i in np.flatnonzero(network.sources)}
     reactome = subset_store.run("MATCH (p:Pathway {source: 'reactome'})<-[:MEMBER_OF]-(:Gene) "
                                 "RETURN p.id AS id, count(*) AS n ORDER BY n DESC, id LIMIT 1").rows[0]
     assert pathway_network(subset_store, reactome["id"]).n == reactome["n"]
@@ -199,7 +197,7 @@ def test_run_command_writes_json_table_and_png(subset_store: GraphStore, tiny_ag
     methods = {m["method"]: m for m in report["methods"]}
     assert set(methods) == {"agent", *ATTACKS}
     assert all(sorted(m["order"]) == sorted(methods["agent"]["order"]) for m in methods.values())
-    assert methods["agent"]["r"] == pytest.approx(np.mean(methods["agent"]["curve"][1:]))
+    assert methods["agent"]["r"] == pytest.approx(np.mean(methods["agent"]["curve"][1:]), rel=1e-4)  # curve rounded
     assert report["perturbqa"]["K562"]["agent"]["genes"] > 5
     assert (tmp_path / "dismantle.png").stat().st_size > 10_000
     bad = CliRunner().invoke(app, ["dismantle", "run", "--db", db, "--genes", "TP53", "--pathway", "R-HSA-1"])

@@ -59,6 +59,8 @@ def train_command(
     min_nodes: Annotated[int, typer.Option("--min-nodes", min=4)] = 30,
     max_nodes: Annotated[int, typer.Option("--max-nodes", min=4)] = 60,
     kinds: Annotated[str, typer.Option("--kinds", help="synthetic graph families: ba, er, ws")] = "ba,er,ws",
+    eps_decay: Annotated[Optional[int], typer.Option("--eps-decay", help="episodes over which ε falls from 1 to "
+                                                     "0.05 [default: half of --episodes]")] = None,
     n_step: Annotated[int, typer.Option("--n-step", min=1)] = 3,
     lr: Annotated[float, typer.Option("--lr")] = 5e-4,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 32,
@@ -96,6 +98,7 @@ def train_command(
     width = real[0].embeddings.shape[1] if embeddings and real else 0
     settings = TrainConfig(objective=objective, episodes=episodes, min_nodes=min_nodes, max_nodes=max_nodes,
                            kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), n_step=n_step, lr=lr,
+                           eps_decay_episodes=eps_decay or max(1, episodes // 2),
                            batch_size=batch_size, real_share=real_share if real else 0.0, seed=seed,
                            q=QConfig(objective=objective, hidden=hidden, layers=layers, embedding_dim=width))
     summary = train(settings, out_dir, resume=resume, real=real, show_progress=not quiet)

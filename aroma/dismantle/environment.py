@@ -19,7 +19,8 @@ from aroma.dismantle.network import Network
 from aroma.dismantle.objectives import check_objective, component_value
 
 FEATURES = ("one", "degree", "core", "degree_rank", "betweenness", "source")
-PIVOTS = 32  # betweenness is estimated from the BFS trees of this many pivots (all nodes in smaller graphs)
+PIVOTS = 32  # betweenness is estimated from the BFS trees of this many pivots in graphs over ALL_PIVOTS nodes
+ALL_PIVOTS = 256  # up to this many nodes every node is a pivot, as in training
 
 
 @dataclass
@@ -53,11 +54,13 @@ def core_numbers(adjacency: sp.csr_matrix) -> np.ndarray:
 
 
 def betweenness(adjacency: sp.csr_matrix, seed: int = 0) -> np.ndarray:
-    """Tree betweenness: summed over ``PIVOTS`` seeded pivots (all nodes when fewer), each node's number
-    of descendants in the pivot's BFS tree. Linear time per pivot; exact where shortest paths are unique."""
+    """Tree betweenness: summed over pivots (every node up to ``ALL_PIVOTS`` nodes, else ``PIVOTS`` seeded
+    ones), each node's number of descendants in the pivot's BFS tree. Linear time per pivot; exact where
+    shortest paths are unique."""
     n = adjacency.shape[0]
     total = np.zeros(n)
-    for pivot in np.random.default_rng(seed).choice(n, min(PIVOTS, n), replace=False):
+    pivots = range(n) if n <= ALL_PIVOTS else np.random.default_rng(seed).choice(n, PIVOTS, replace=False)
+    for pivot in pivots:
         order, parent = breadth_first_order(adjacency, int(pivot), directed=False, return_predecessors=True)
         below = np.ones(n)
         for v in order[:0:-1].tolist():  # leaves first; the pivot itself is not counted

@@ -50,9 +50,9 @@ class DismantleReport:
         return asdict(self)
 
 
-def attack_with(method: str, network: Network, objective: str, agent: Agent | None = None, seed: int = 0,
-                step_fraction: float = 0.01) -> MethodResult:
-    """Run one method and score its full removal order."""
+def find_order(method: str, network: Network, objective: str, agent: Agent | None = None, seed: int = 0,
+               step_fraction: float = 0.01) -> tuple[list[int], float, str]:
+    """One method's full removal order, the seconds it took, and a note."""
     start = time.perf_counter()
     note = ""
     if method == AGENT:
@@ -64,7 +64,12 @@ def attack_with(method: str, network: Network, objective: str, agent: Agent | No
         order = ATTACKS[method](network, objective, seed=seed)
     else:
         raise AromaError(f"unknown method {method!r}: choose from {AGENT}, {', '.join(BASELINES)}")
-    seconds = time.perf_counter() - start
+    return order, time.perf_counter() - start, note
+
+
+def score(method: str, network: Network, order: list[int], objective: str, seconds: float = 0.0,
+          note: str = "") -> MethodResult:
+    """The robustness curve and R of a full removal order."""
     values = curve(network, order, objective)
     return MethodResult(method, robustness(values), [network.names[v] for v in order], values.round(6).tolist(),
                         round(seconds, 4), note)
@@ -82,7 +87,10 @@ def compare(network: Network, objective: str, agent: Agent | None = None, baseli
         methods.remove("adaptive_betweenness")
         meta["skipped"] = {"adaptive_betweenness": f"{network.n:,} nodes > {BETWEENNESS_LIMIT:,}: adaptive "
                                                    "betweenness is O(N^2 M)"}
-    results = [attack_with(m, network, objective, agent, seed, step_fraction) for m in methods]
+    results = []
+    for method in methods:
+        order, seconds, note = find_order(method, network, objective, agent, seed, step_fraction)
+        results.append(score(method, network, order, objective, seconds, note))
     return DismantleReport(network.name, network.n, len(network.edges), objective, results, meta)
 
 
