@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn import SAGEConv, global_max_pool, global_mean_pool
+from torch_geometric.utils import to_torch_csr_tensor
 
 from aroma.dismantle.environment import FEATURES, DismantleEnv, State, finish_order
 from aroma.dismantle.network import Network
@@ -56,8 +57,11 @@ class QNetwork(nn.Module):
         return self.head(torch.cat([h, summary], dim=1)).squeeze(-1)
 
     def q_values(self, state: State) -> Tensor:
-        batch = torch.zeros(state.x.shape[0], dtype=torch.long)
-        return self(state.x, state.edge_index, batch, state.embeddings)
+        """Q for one state; messages pass by sparse matrix products (no per-edge message tensor)."""
+        n = state.x.shape[0]
+        batch = torch.zeros(n, dtype=torch.long)
+        adjacency = to_torch_csr_tensor(state.edge_index.flip(0), size=(n, n))  # row = target, as PyG's adj_t
+        return self(state.x, adjacency, batch, state.embeddings)
 
 
 @dataclass

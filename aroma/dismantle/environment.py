@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
-from scipy.sparse.csgraph import breadth_first_order, connected_components
+from scipy.sparse.csgraph import connected_components, shortest_path
 
 from aroma.dismantle.network import Network
 from aroma.dismantle.objectives import check_objective, component_value
@@ -59,17 +59,20 @@ def betweenness(adjacency: sp.csr_matrix, seed: int = 0) -> np.ndarray:
     shortest paths are unique."""
     n = adjacency.shape[0]
     total = np.zeros(n)
-    pivots = range(n) if n <= ALL_PIVOTS else np.random.default_rng(seed).choice(n, PIVOTS, replace=False)
-    for pivot in pivots:
-        order, parent = breadth_first_order(adjacency, int(pivot), directed=False, return_predecessors=True)
-        below = np.ones(n)
-        for v in order[:0:-1].tolist():  # leaves first; the pivot itself is not counted
-            below[parent[v]] += below[v]
-        reached = np.zeros(n, dtype=bool)
-        reached[order] = True
-        below[~reached] = 0
-        below[pivot] = 1  # contributes nothing after the subtraction below
-        total += below - 1.0 * reached
+    pivots = np.arange(n) if n <= ALL_PIVOTS else np.random.default_rng(seed).choice(n, PIVOTS, replace=False)
+    # one C call: BFS distances and a shortest-path tree (predecessors) from every pivot
+    dist, pred = shortest_path(adjacency, method="D", directed=True, unweighted=True, indices=pivots,
+                               return_predecessors=True)
+    for row, pivot in enumerate(pivots):
+        reached = np.isfinite(dist[row])
+        depth = np.where(reached, dist[row], -1).astype(np.int64)
+        below = reached.astype(np.float64)
+        for d in range(int(depth.max()), 0, -1):  # leaves first, one vectorised step per BFS level
+            nodes = np.flatnonzero(depth == d)
+            np.add.at(below, pred[row, nodes], below[nodes])
+        below[reached] -= 1.0  # descendants, the node itself not counted
+        below[pivot] = 0.0
+        total += below
     return total
 
 
