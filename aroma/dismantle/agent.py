@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from aroma.dismantle.objectives import check_objective
 from aroma.errors import AromaError
 
 AGENT_FILE = "agent.pt"
+# torch announces its CSR support as beta once per process; the products used here are stable
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
 
 
 @dataclass
@@ -60,7 +63,8 @@ class QNetwork(nn.Module):
         """Q for one state; messages pass by sparse matrix products (no per-edge message tensor)."""
         n = state.x.shape[0]
         batch = torch.zeros(n, dtype=torch.long)
-        adjacency = to_torch_csr_tensor(state.edge_index.flip(0), size=(n, n))  # row = target, as PyG's adj_t
+        with torch.sparse.check_sparse_tensor_invariants(False):  # PyG builds a valid CSR; skip the checks
+            adjacency = to_torch_csr_tensor(state.edge_index.flip(0), size=(n, n))  # row = target, as adj_t
         return self(state.x, adjacency, batch, state.embeddings)
 
 
