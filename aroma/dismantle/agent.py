@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import warnings
@@ -127,8 +126,3 @@ class Agent:
         model.load_state_dict(record["state_dict"])
         return cls(model)
 
-
-def describe(directory: Path) -> dict:
-    """The agent's config and training summary, for reports."""
-    record = torch.load(Path(directory) / AGENT_FILE, weights_only=False)
-    return json.loads(json.dumps({"config": record["config"], **record["extra"]}, default=str))

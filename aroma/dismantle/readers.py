@@ -114,20 +114,20 @@ def gene_kg_network(store: GraphStore, min_score: int = DEFAULT_MIN_SCORE, with_
     return network
 
 
-def trrust_network(store: GraphStore) -> Network:
-    """TRRUST as an undirected network; its sources are the transcription factors."""
-    network = _whole(store, "trrust", "dismantle/trrust_network")
-    network.sources, kind = _sources_tf(store, network.ids)
-    network.meta["sources"] = kind
-    return network
-
-
 def _sources_tf(store: GraphStore, ids: list[str]) -> tuple[np.ndarray, str]:
     index = {gene: i for i, gene in enumerate(ids)}
     mask = np.zeros(len(ids), dtype=bool)
     for row in store.read("dismantle/transcription_factors", ids=ids):
         mask[index[row["id"]]] = True
     return mask, "transcription_factors"
+
+
+def trrust_network(store: GraphStore) -> Network:
+    """TRRUST as an undirected network; its sources are the transcription factors."""
+    network = _whole(store, "trrust", "dismantle/trrust_network")
+    network.sources, kind = _sources_tf(store, network.ids)
+    network.meta["sources"] = kind
+    return network
 
 
 def pathway_ids(store: GraphStore, source: str = "reactome", min_size: int = 20, max_size: int = 200) -> list[dict]:
