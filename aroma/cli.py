@@ -14,6 +14,7 @@ from rich.table import Table
 
 from aroma import config
 from aroma.console import output_width
+from aroma.dismantle.cli import dismantle_app
 from aroma.errors import AromaError
 
 app = typer.Typer(help="AROMA toolkit: knowledge graphs and perturbation reasoning.", no_args_is_help=True)
@@ -25,6 +26,7 @@ train_app = typer.Typer(help="Train graph encoders, the classifier, and the lang
 app.add_typer(train_app, name="train")
 model_app = typer.Typer(help="Model inputs: protein embeddings.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+app.add_typer(dismantle_app, name="dismantle")
 out = Console(width=output_width(sys.stdout))
 err = Console(stderr=True, width=output_width(sys.stderr))
 

@@ -1,0 +1,128 @@
+"""The Q-function (a PyG graph network over the residual network) and the agent that attacks with it."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn import SAGEConv, global_max_pool, global_mean_pool
+from torch_geometric.utils import to_torch_csr_tensor
+
+from aroma.dismantle.environment import FEATURES, DismantleEnv, State, finish_order
+from aroma.dismantle.network import Network
+from aroma.dismantle.objectives import check_objective
+from aroma.errors import AromaError
+
+AGENT_FILE = "agent.pt"
+# torch announces its CSR support as beta once per process; the products used here are stable
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+
+
+@dataclass
+class QConfig:
+    """Shape of the Q-network and the objective it was trained for."""
+
+    objective: str = "lcc"
+    hidden: int = 64
+    layers: int = 3
+    embedding_dim: int = 0  # > 0: learned graph embeddings of that width are part of the input
+    embedding_proj: int = 16
+
+
+class QNetwork(nn.Module):
+    """Q(s, v) for every candidate node v: GraphSAGE layers, then each node beside a graph summary."""
+
+    def __init__(self, config: QConfig) -> None:
+        super().__init__()
+        self.config = config
+        width = len(FEATURES) + (config.embedding_proj if config.embedding_dim else 0)
+        self.project = nn.Linear(config.embedding_dim, config.embedding_proj) if config.embedding_dim else None
+        self.input = nn.Linear(width, config.hidden)
+        self.convs = nn.ModuleList(SAGEConv(config.hidden, config.hidden) for _ in range(config.layers))
+        self.head = nn.Sequential(nn.Linear(3 * config.hidden, config.hidden), nn.ReLU(), nn.Linear(config.hidden, 1))
+
+    def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor, embeddings: Tensor | None = None) -> Tensor:
+        if self.project is not None:
+            if embeddings is None:
+                embeddings = x.new_zeros(x.shape[0], self.config.embedding_dim)
+            x = torch.cat([x, self.project(embeddings)], dim=1)
+        h = torch.relu(self.input(x))
+        for conv in self.convs:
+            h = h + torch.relu(conv(h, edge_index))
+        summary = torch.cat([global_mean_pool(h, batch), global_max_pool(h, batch)], dim=1)[batch]
+        return self.head(torch.cat([h, summary], dim=1)).squeeze(-1)
+
+    def q_values(self, state: State) -> Tensor:
+        """Q for one state; messages pass by sparse matrix products (no per-edge message tensor)."""
+        n = state.x.shape[0]
+        batch = torch.zeros(n, dtype=torch.long)
+        with torch.sparse.check_sparse_tensor_invariants(False):  # PyG builds a valid CSR; skip the checks
+            adjacency = to_torch_csr_tensor(state.edge_index.flip(0), size=(n, n))  # row = target, as adj_t
+        return self(state.x, adjacency, batch, state.embeddings)
+
+
+@dataclass
+class AttackResult:
+    """A full removal order and how the agent got there."""
+
+    order: list[int]
+    steps: int
+    seconds: float
+
+
+class Agent:
+    """A trained Q-network; attacks greedily, removing the top-Q share of candidates at each step."""
+
+    def __init__(self, model: QNetwork) -> None:
+        self.model = model.eval()
+
+    @property
+    def objective(self) -> str:
+        return self.model.config.objective
+
+    def attack(self, network: Network, step_fraction: float = 0.01) -> AttackResult:
+        """Remove ``max(1, floor(step_fraction * N))`` top-Q nodes per step until the objective bottoms out."""
+        start = time.perf_counter()
+        if self.model.config.embedding_dim and network.embeddings is not None \
+                and network.embeddings.shape[1] != self.model.config.embedding_dim:
+            raise AromaError(f"agent expects {self.model.config.embedding_dim}-d embeddings, network "
+                             f"{network.name} has {network.embeddings.shape[1]}-d")
+        per_step = max(1, math.floor(step_fraction * network.n))
+        env = DismantleEnv(network, self.objective)
+        steps = 0
+        with torch.inference_mode():
+            state = env.observe()
+            while state is not None:
+                q = self.model.q_values(state)
+                top = torch.topk(q, min(per_step, len(q))).indices.numpy()
+                env.remove(state.nodes[top])
+                steps += 1
+                state = env.observe()
+        order = finish_order(network, env.removed, self.objective)
+        return AttackResult(order, steps, time.perf_counter() - start)
+
+    def save(self, directory: Path, extra: dict | None = None) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / AGENT_FILE
+        torch.save({"config": asdict(self.model.config), "state_dict": self.model.state_dict(),
+                    "extra": extra or {}}, path)
+        return path
+
+    @classmethod
+    def load(cls, directory: Path) -> Agent:
+        path = Path(directory) / AGENT_FILE
+        if not path.is_file():
+            raise AromaError(f"no trained agent at {path} (train one with `aroma dismantle train --out DIR`)")
+        record = torch.load(path, weights_only=False)
+        config = QConfig(**record["config"])
+        check_objective(config.objective)
+        model = QNetwork(config)
+        model.load_state_dict(record["state_dict"])
+        return cls(model)
+

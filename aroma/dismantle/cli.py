@@ -1,0 +1,209 @@
+"""``aroma dismantle``: train attack agents and dismantle pathways, gene lists, TRRUST or the whole Gene-KG."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aroma import config
+from aroma.errors import AromaError
+
+dismantle_app = typer.Typer(help="Learn which knockdowns break a gene network (deep Q-learning).",
+                            no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[Optional[str], typer.Option("--db", help="Neo4j URI or local database directory "
+                                                 "[default: $AROMA_DB or ~/.aroma/db]")]
+UserOption = Annotated[Optional[str], typer.Option("--user", envvar="AROMA_NEO4J_USER", help="Neo4j user")]
+PasswordOption = Annotated[Optional[str], typer.Option("--password", envvar="AROMA_NEO4J_PASSWORD",
+                                                       help="Neo4j password", show_default=False)]
+
+
+def _guard(func):
+    """Toolkit errors become one red line and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AromaError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
+        except KeyboardInterrupt:
+            err.print("[bold red]error:[/] interrupted; the last checkpoint is kept (--resume continues)")
+            raise typer.Exit(130)
+
+    return wrapper
+
+
+def _threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+@dismantle_app.command("train")
+@_guard
+def train_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="agent directory (agent.pt, checkpoint.pt, train_log.json)")],
+    objective: Annotated[str, typer.Option("--objective", help="lcc, pairwise or reach")] = "lcc",
+    episodes: Annotated[int, typer.Option("--episodes", min=1)] = 1500,
+    min_nodes: Annotated[int, typer.Option("--min-nodes", min=4)] = 30,
+    max_nodes: Annotated[int, typer.Option("--max-nodes", min=4)] = 60,
+    kinds: Annotated[str, typer.Option("--kinds", help="synthetic graph families: ba, er, ws")] = "ba,er,ws",
+    eps_decay: Annotated[Optional[int], typer.Option("--eps-decay", help="episodes over which ε falls from 1 to "
+                                                     "0.05 [default: half of --episodes]")] = None,
+    n_step: Annotated[int, typer.Option("--n-step", min=1)] = 3,
+    lr: Annotated[float, typer.Option("--lr")] = 5e-4,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 32,
+    hidden: Annotated[int, typer.Option("--hidden", min=4)] = 64,
+    layers: Annotated[int, typer.Option("--layers", min=1)] = 3,
+    real_pathways: Annotated[int, typer.Option("--real-pathways", help="also train on this many Gene-KG pathway "
+                                               "subgraphs (training split only; needs --db)")] = 0,
+    real_share: Annotated[float, typer.Option("--real-share", help="share of episodes on them")] = 0.3,
+    embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="gene_embeddings.pt from "
+                                                       "`aroma train gnn --graph gene` as extra node inputs")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="continue from OUT/checkpoint.pt")] = False,
+    threads: Annotated[int, typer.Option("--threads", min=1)] = 1,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet")] = False,
+) -> None:
+    """Train one DQN agent for one objective on synthetic (and optionally Gene-KG) graphs."""
+    from aroma.dismantle.agent import QConfig
+    from aroma.dismantle.train import TrainConfig, train
+
+    _threads(threads)
+    if min_nodes > max_nodes:
+        raise AromaError(f"--min-nodes {min_nodes} is larger than --max-nodes {max_nodes}")
+    real = []
+    if real_pathways or embeddings:
+        from aroma.dismantle.readers import attach_embeddings, training_pathways
+        from aroma.kg.store import open_store
+
+        with open_store(db, user=user, password=password) as store:
+            real = training_pathways(store, real_pathways, seed)
+        if embeddings:
+            real = [attach_embeddings(network, embeddings) for network in real]
+    width = real[0].embeddings.shape[1] if embeddings and real else 0
+    settings = TrainConfig(objective=objective, episodes=episodes, min_nodes=min_nodes, max_nodes=max_nodes,
+                           kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), n_step=n_step, lr=lr,
+                           eps_decay_episodes=eps_decay or max(1, episodes // 2),
+                           batch_size=batch_size, real_share=real_share if real else 0.0, seed=seed,
+                           q=QConfig(objective=objective, hidden=hidden, layers=layers, embedding_dim=width))
+    summary = train(settings, out_dir, resume=resume, real=real, show_progress=not quiet)
+    out.print(f"{objective} agent: best validation R {summary['best_validation_r']:.4f} after "
+              f"{summary['episodes']} episodes ({summary['seconds_this_run']:.0f} s); saved in {out_dir / 'agent.pt'}",
+              highlight=False)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80] or "network"
+
+
+@dismantle_app.command("run")
+@_guard
+def run_command(
+    agent_dir: Annotated[Optional[Path], typer.Option("--agent", help="trained agent directory")] = None,
+    pathway: Annotated[Optional[str], typer.Option("--pathway", help="Reactome id, e.g. R-HSA-109581")] = None,
+    hallmark: Annotated[Optional[str], typer.Option("--hallmark", help="MSigDB hallmark, e.g. APOPTOSIS")] = None,
+    genes: Annotated[Optional[str], typer.Option("--genes", help="comma-separated official symbols")] = None,
+    graph: Annotated[Optional[str], typer.Option("--graph", help="gene-kg (all of STRING) or trrust")] = None,
+    objective: Annotated[Optional[str], typer.Option("--objective", help="lcc, pairwise or reach "
+                                                     "[default: the agent's]")] = None,
+    baselines: Annotated[str, typer.Option("--baselines", help="comma-separated, or none")] = (
+        "degree,adaptive_degree,adaptive_betweenness,collective_influence,random"),
+    min_score: Annotated[int, typer.Option("--min-score", help="lowest STRING combined score kept")] = 400,
+    step_fraction: Annotated[float, typer.Option("--step-fraction", help="share of nodes the agent removes per "
+                                                 "step (at least one)")] = 0.01,
+    embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="gene_embeddings.pt, for an agent "
+                                                       "trained with embeddings")] = None,
+    cell_lines: Annotated[list[str], typer.Option("--cell-line", help="PerturbQA check on these cell lines "
+                                                  "(training split only)")] = [],
+    perturbqa: Annotated[Optional[Path], typer.Option("--perturbqa", help="[default: $AROMA_DATA/perturbqa]")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="directory for dismantle.json and the PNG "
+                                                    "[default: runs/dismantle/NETWORK]")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    threads: Annotated[int, typer.Option("--threads", min=1)] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+) -> None:
+    """Knockdown order, robustness curve and R of the agent beside the baselines, as JSON, a table and a PNG."""
+    from aroma.dismantle import readers
+    from aroma.dismantle.agent import Agent
+    from aroma.dismantle.plot import plot_report
+    from aroma.dismantle.runner import compare, knockdown_effects, removal_correlation, save_report
+    from aroma.kg.store import open_store
+
+    _threads(threads)
+    chosen = [name for name, value in (("--pathway", pathway), ("--hallmark", hallmark), ("--genes", genes),
+                                       ("--graph", graph)) if value]
+    if len(chosen) != 1:
+        raise AromaError("name exactly one network: --pathway, --hallmark, --genes or --graph")
+    directory = config.perturbqa_dir(perturbqa)
+    if cell_lines and directory is None:
+        raise AromaError("no PerturbQA directory: pass --perturbqa DIR or set AROMA_DATA")
+    agent = Agent.load(agent_dir) if agent_dir else None
+    objective = objective or (agent.objective if agent else "lcc")
+    with open_store(db, user=user, password=password) as store:
+        if pathway:
+            network = readers.pathway_network(store, pathway, min_score)
+        elif hallmark:
+            network = readers.hallmark_network(store, hallmark, min_score)
+        elif genes:
+            network = readers.gene_list_network(store, genes.split(","), min_score)
+        elif graph == "gene-kg":
+            network = readers.gene_kg_network(store, min_score, with_sources=objective == "reach")
+        elif graph == "trrust":
+            network = readers.trrust_network(store)
+        else:
+            raise AromaError(f"--graph must be gene-kg or trrust, not {graph!r}")
+    if embeddings:
+        readers.attach_embeddings(network, embeddings)
+    names = tuple(b.strip() for b in baselines.split(",") if b.strip() and b.strip() != "none")
+    report = compare(network, objective, agent, names, seed, step_fraction)
+    if cell_lines:
+        report.perturbqa = {c.upper(): removal_correlation(report, knockdown_effects(directory, c))
+                            for c in cell_lines}
+    target = out_dir or Path("runs") / "dismantle" / _slug(network.name)
+    json_path = save_report(report, target)
+    png_path = plot_report(report, target / "dismantle.png")
+    if as_json:
+        print(json.dumps(report.to_dict()))
+        return
+    _print_report(report)
+    out.print(f"report: {json_path}  plot: {png_path}", highlight=False)
+
+
+def _print_report(report) -> None:
+    title = (f"{report.meta.get('pathway_name', report.network)}: {report.nodes:,} genes, {report.edges:,} edges, "
+             f"objective {report.objective} (R: lower is a better attack)")
+    table = Table(title=title)
+    for column in ("method", "R", "first knockdowns", "seconds"):
+        table.add_column(column, justify="right" if column in ("R", "seconds") else "left")
+    for method in sorted(report.methods, key=lambda m: m.r):
+        table.add_row(method.method, f"{method.r:.4f}", ", ".join(method.order[:8]), f"{method.seconds:.2f}")
+    out.print(table)
+    for skipped, why in report.meta.get("skipped", {}).items():
+        out.print(f"[dim]{skipped} skipped: {why}[/]")
+    for cell_line, rows in report.perturbqa.items():
+        check = Table(title=f"{cell_line}: Spearman ρ, removal step vs share of targets changed (train split)")
+        for column in ("method", "genes", "rho", "p"):
+            check.add_column(column)
+        for method, row in rows.items():
+            rho = "n/a" if row["rho"] is None else f"{row['rho']:+.3f}"
+            p = "n/a" if row["p"] is None else f"{row['p']:.2g}"
+            check.add_row(method, str(row["genes"]), rho, p)
+        out.print(check)

@@ -1,0 +1,128 @@
+"""Attack one network with an agent and the baselines; robustness curves, R, and the PerturbQA check."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from aroma.dismantle.agent import Agent
+from aroma.dismantle.baselines import ATTACKS, BASELINES
+from aroma.dismantle.network import Network
+from aroma.dismantle.objectives import check_objective, curve, robustness
+from aroma.errors import AromaError
+
+AGENT = "agent"
+BETWEENNESS_LIMIT = 5000  # adaptive betweenness above this many nodes would take hours
+
+
+@dataclass
+class MethodResult:
+    """One attack on one network: its order (gene symbols), curve, R and time."""
+
+    method: str
+    r: float
+    order: list[str]
+    curve: list[float]
+    seconds: float
+    note: str = ""
+
+
+@dataclass
+class DismantleReport:
+    network: str
+    nodes: int
+    edges: int
+    objective: str
+    methods: list[MethodResult]
+    meta: dict = field(default_factory=dict)
+    perturbqa: dict = field(default_factory=dict)
+
+    def best_baseline(self) -> MethodResult:
+        return min((m for m in self.methods if m.method != AGENT), key=lambda m: m.r)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def find_order(method: str, network: Network, objective: str, agent: Agent | None = None, seed: int = 0,
+               step_fraction: float = 0.01) -> tuple[list[int], float, str]:
+    """One method's full removal order, the seconds it took, and a note."""
+    start = time.perf_counter()
+    note = ""
+    if method == AGENT:
+        if agent is None:
+            raise AromaError("the agent method needs a trained agent (--agent DIR)")
+        result = agent.attack(network, step_fraction)
+        order, note = result.order, f"{result.steps} steps"
+    elif method in ATTACKS:
+        order = ATTACKS[method](network, objective, seed=seed)
+    else:
+        raise AromaError(f"unknown method {method!r}: choose from {AGENT}, {', '.join(BASELINES)}")
+    return order, time.perf_counter() - start, note
+
+
+def score(method: str, network: Network, order: list[int], objective: str, seconds: float = 0.0,
+          note: str = "") -> MethodResult:
+    """The robustness curve and R of a full removal order."""
+    values = curve(network, order, objective)
+    return MethodResult(method, robustness(values), [network.names[v] for v in order], values.round(6).tolist(),
+                        round(seconds, 4), note)
+
+
+def compare(network: Network, objective: str, agent: Agent | None = None, baselines: tuple[str, ...] = BASELINES,
+            seed: int = 0, step_fraction: float = 0.01) -> DismantleReport:
+    """The agent (when given) beside each baseline, all scored on ``objective``."""
+    check_objective(objective)
+    if network.edges.size == 0:
+        raise AromaError(f"network {network.name} has no edges: nothing to dismantle")
+    methods = ([AGENT] if agent is not None else []) + list(baselines)
+    meta = dict(network.meta)
+    if "adaptive_betweenness" in methods and network.n > BETWEENNESS_LIMIT:
+        methods.remove("adaptive_betweenness")
+        meta["skipped"] = {"adaptive_betweenness": f"{network.n:,} nodes > {BETWEENNESS_LIMIT:,}: adaptive "
+                                                   "betweenness is O(N^2 M)"}
+    results = []
+    for method in methods:
+        order, seconds, note = find_order(method, network, objective, agent, seed, step_fraction)
+        results.append(score(method, network, order, objective, seconds, note))
+    return DismantleReport(network.name, network.n, len(network.edges), objective, results, meta)
+
+
+def knockdown_effects(perturbqa: Path, cell_line: str) -> dict[str, float]:
+    """Per perturbed gene: the share of its measured targets that change, TRAINING split only."""
+    from aroma.dataset.perturbqa import read_cell_line
+    from aroma.tokens import NOT_CHANGED
+
+    changed: dict[str, list[int]] = defaultdict(list)
+    for pair in read_cell_line(perturbqa, cell_line):
+        if pair.split == "train":
+            changed[pair.pert].append(int(pair.label != NOT_CHANGED))
+    return {gene: float(np.mean(flags)) for gene, flags in changed.items()}
+
+
+def removal_correlation(report: DismantleReport, effects: dict[str, float]) -> dict[str, dict]:
+    """Spearman correlation between each gene's removal step and the share of targets its knockdown
+    changes, over the network's genes that PerturbQA perturbed. Negative: early knockdowns change more."""
+    out = {}
+    for method in report.methods:
+        position = {gene: i for i, gene in enumerate(method.order)}
+        genes = sorted(g for g in effects if g in position)
+        if len(genes) < 3:
+            out[method.method] = {"genes": len(genes), "rho": None, "p": None}
+            continue
+        rho, p = spearmanr([position[g] for g in genes], [effects[g] for g in genes])
+        out[method.method] = {"genes": len(genes), "rho": float(rho), "p": float(p)}
+    return out
+
+
+def save_report(report: DismantleReport, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "dismantle.json"
+    path.write_text(json.dumps(report.to_dict(), indent=1))
+    return path

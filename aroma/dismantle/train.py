@@ -1,0 +1,263 @@
+"""``aroma dismantle train``: deep Q-learning (replay, target network, ε-greedy, n-step returns) on
+synthetic graphs and optionally on Gene-KG subgraphs; seeded, checkpointed, resumable."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from torch_geometric.data import Batch, Data
+from torch_geometric.utils import scatter
+
+from aroma.dismantle.agent import Agent, QConfig, QNetwork
+from aroma.dismantle.environment import DismantleEnv, State
+from aroma.dismantle.network import Network, synthetic
+from aroma.dismantle.objectives import check_objective, curve, robustness
+from aroma.errors import AromaError
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a training run (with the seed, it reproduces exactly)."""
+
+    objective: str = "lcc"
+    episodes: int = 1500
+    min_nodes: int = 30
+    max_nodes: int = 60
+    kinds: tuple[str, ...] = ("ba", "er", "ws")
+    source_share: float = 0.1
+    n_step: int = 3
+    gamma: float = 1.0
+    lr: float = 5e-4
+    batch_size: int = 32
+    buffer_size: int = 20000
+    warmup: int = 300
+    learn_every: int = 4  # environment steps per gradient step
+    eps_start: float = 1.0
+    eps_end: float = 0.05
+    eps_decay_episodes: int = 750  # ε falls linearly to eps_end over this many episodes
+    target_every: int = 100  # gradient steps between target-network copies
+    validate_every: int = 100
+    validation_graphs: int = 16
+    checkpoint_every: int = 100
+    real_share: float = 0.0  # share of episodes on Gene-KG subgraphs (when some are given)
+    seed: int = 0
+    q: QConfig = field(default_factory=QConfig)
+
+
+@dataclass
+class Transition:
+    state: Data
+    action: int
+    ret: float
+    next_state: Data | None
+    discount: float
+
+
+def _data(state: State) -> Data:
+    data = Data(x=state.x, edge_index=state.edge_index)
+    if state.embeddings is not None:
+        data.embeddings = state.embeddings
+    return data
+
+
+def _epsilon(config: TrainConfig, episode: int) -> float:
+    share = min(1.0, episode / max(1, config.eps_decay_episodes))
+    return config.eps_start + share * (config.eps_end - config.eps_start)
+
+
+def _batch_q(model: QNetwork, states: list[Data]) -> tuple[torch.Tensor, Batch]:
+    batch = Batch.from_data_list(states)
+    embeddings = getattr(batch, "embeddings", None)
+    return model(batch.x, batch.edge_index, batch.batch, embeddings), batch
+
+
+def mean_r(agent: Agent, networks: list[Network]) -> float:
+    return float(np.mean([robustness(curve(net, agent.attack(net, 0.0).order, agent.objective)) for net in networks]))
+
+
+class Trainer:
+    """Holds the model, target network, optimiser, replay buffer and every random generator."""
+
+    def __init__(self, config: TrainConfig, out: Path, real: list[Network] | None = None) -> None:
+        self.config = config
+        check_objective(config.objective)
+        config.q.objective = config.objective
+        if config.n_step < 1:
+            raise AromaError(f"n_step must be at least 1, got {config.n_step}")
+        self.out = out
+        self.real = real or []
+        self.random = random.Random(config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        torch.manual_seed(config.seed)
+        self.model = QNetwork(config.q)
+        self.target = copy.deepcopy(self.model)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.buffer: list[Transition] = []
+        self.cursor = 0
+        self.episode = 0
+        self.updates = 0
+        self.steps = 0
+        self.best = float("inf")
+        self.log: list[dict] = []
+        validation_rng = np.random.default_rng(config.seed + 10_000)
+        self.validation = [self._graph(validation_rng, synthetic_only=True) for _ in range(config.validation_graphs)]
+
+    def _graph(self, rng: np.random.Generator, synthetic_only: bool = False) -> Network:
+        c = self.config
+        if self.real and not synthetic_only and rng.random() < c.real_share:
+            return self.real[int(rng.integers(len(self.real)))]
+        kind = c.kinds[int(rng.integers(len(c.kinds)))]
+        return synthetic(kind, int(rng.integers(c.min_nodes, c.max_nodes + 1)), rng, c.source_share)
+
+    def _push(self, transition: Transition) -> None:
+        if len(self.buffer) < self.config.buffer_size:
+            self.buffer.append(transition)
+        else:
+            self.buffer[self.cursor] = transition
+        self.cursor = (self.cursor + 1) % self.config.buffer_size
+
+    def _learn(self) -> float:
+        c = self.config
+        picks = self.rng.integers(len(self.buffer), size=c.batch_size)
+        sample = [self.buffer[i] for i in picks]
+        q, batch = _batch_q(self.model, [t.state for t in sample])
+        q_taken = q[batch.ptr[:-1] + torch.tensor([t.action for t in sample])]
+        target = torch.tensor([t.ret for t in sample], dtype=torch.float32)
+        alive = [i for i, t in enumerate(sample) if t.next_state is not None]
+        if alive:
+            with torch.no_grad():
+                q_next, next_batch = _batch_q(self.target, [sample[i].next_state for i in alive])
+                best = scatter(q_next, next_batch.batch, dim=0, dim_size=len(alive), reduce="max")
+            discounts = torch.tensor([sample[i].discount for i in alive], dtype=torch.float32)
+            target[alive] += discounts * best
+        loss = torch.nn.functional.smooth_l1_loss(q_taken, target)
+        self.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)
+        self.optimizer.step()
+        self.updates += 1
+        if self.updates % c.target_every == 0:
+            self.target.load_state_dict(self.model.state_dict())
+        return loss.item()
+
+    def _episode(self) -> tuple[float, float]:
+        """Play one ε-greedy episode, learning after every step; returns (episode return, mean loss)."""
+        c = self.config
+        env = DismantleEnv(self._graph(self.rng), c.objective)
+        eps = _epsilon(c, self.episode)
+        steps: list[tuple[Data, int, float]] = []
+        states: list[Data] = []
+        losses: list[float] = []
+        state = env.observe()
+        while state is not None:
+            if self.rng.random() < eps:
+                action = int(self.rng.integers(len(state.nodes)))
+            else:
+                with torch.no_grad():
+                    action = int(torch.argmax(self.model.q_values(state)))
+            reward = env.remove(state.nodes[action])
+            steps.append((_data(state), action, reward))
+            state = env.observe()
+            states.append(None if state is None else _data(state))
+            t = len(steps) - c.n_step
+            if t >= 0 and state is not None:
+                self._push_from(steps, states, t, len(steps))
+            self.steps += 1
+            if len(self.buffer) >= c.warmup and self.steps % c.learn_every == 0:
+                losses.append(self._learn())
+        for t in range(max(0, len(steps) - c.n_step), len(steps)):
+            self._push_from(steps, states, t, len(steps))
+        return sum(r for _, _, r in steps), float(np.mean(losses)) if losses else float("nan")
+
+    def _push_from(self, steps, states, t: int, end: int) -> None:
+        c = self.config
+        horizon = min(t + c.n_step, end)
+        ret = sum(c.gamma ** (i - t) * steps[i][2] for i in range(t, horizon))
+        self._push(Transition(steps[t][0], steps[t][1], ret, states[horizon - 1], c.gamma ** (horizon - t)))
+
+    def validate(self) -> float:
+        self.model.eval()
+        value = mean_r(Agent(self.model), self.validation)
+        self.model.train()
+        return value
+
+    def state_dict(self) -> dict:
+        return {"config": asdict(self.config), "model": self.model.state_dict(), "target": self.target.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "buffer": self.buffer, "cursor": self.cursor,
+                "episode": self.episode, "updates": self.updates, "steps": self.steps, "best": self.best, "log": self.log,
+                "random": self.random.getstate(), "rng": self.rng.bit_generator.state,
+                "torch": torch.get_rng_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        saved = dict(state["config"])
+        saved.pop("episodes", None)
+        mine = asdict(self.config)
+        mine.pop("episodes")
+        if json.dumps(saved, sort_keys=True, default=str) != json.dumps(mine, sort_keys=True, default=str):
+            raise AromaError("the checkpoint was trained with other settings; resume with the same ones "
+                             "(only --episodes may change)")
+        self.model.load_state_dict(state["model"])
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.buffer, self.cursor = state["buffer"], state["cursor"]
+        self.episode, self.updates, self.steps = state["episode"], state["updates"], state["steps"]
+        self.best, self.log = state["best"], state["log"]
+        self.random.setstate(state["random"])
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch"])
+
+    def checkpoint(self) -> None:
+        tmp = self.out / (CHECKPOINT + ".tmp")
+        torch.save(self.state_dict(), tmp)
+        tmp.replace(self.out / CHECKPOINT)
+
+    def run(self, show_progress: bool = True) -> dict:
+        c = self.config
+        self.out.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TextColumn("return {task.fields[ret]:.3f}  val R {task.fields[val]:.4f}"), TimeElapsedColumn())
+        with Progress(*columns, disable=not show_progress) as progress:
+            task = progress.add_task(f"DQN ({c.objective})", total=c.episodes, completed=self.episode, ret=0.0,
+                                     val=self.best if self.best < float("inf") else float("nan"))
+            while self.episode < c.episodes:
+                ret, loss = self._episode()
+                self.episode += 1
+                entry = {"episode": self.episode, "return": round(ret, 5), "loss": loss,
+                         "epsilon": round(_epsilon(c, self.episode - 1), 4)}
+                if self.episode % c.validate_every == 0 or self.episode == c.episodes:
+                    entry["validation_r"] = self.validate()
+                    if entry["validation_r"] < self.best:
+                        self.best = entry["validation_r"]
+                        Agent(self.model).save(self.out, {"train": asdict(c), "validation_r": self.best,
+                                                          "episode": self.episode})
+                self.log.append(entry)
+                progress.update(task, advance=1, ret=ret, val=self.best)
+                if self.episode % c.checkpoint_every == 0 or self.episode == c.episodes:
+                    self.checkpoint()
+        summary = {"episodes": self.episode, "updates": self.updates, "best_validation_r": self.best,
+                   "seconds_this_run": round(time.perf_counter() - start, 2), "objective": c.objective}
+        (self.out / "train_log.json").write_text(json.dumps({"summary": summary, "log": self.log}, indent=1))
+        return summary
+
+
+def train(config: TrainConfig, out: Path, resume: bool = False, real: list[Network] | None = None,
+          show_progress: bool = True) -> dict:
+    """Train one agent for ``config.objective`` into ``out`` (``agent.pt`` = best on validation graphs)."""
+    trainer = Trainer(config, Path(out), real)
+    checkpoint = Path(out) / CHECKPOINT
+    if resume:
+        if not checkpoint.is_file():
+            raise AromaError(f"--resume: no checkpoint at {checkpoint}")
+        trainer.load_state_dict(torch.load(checkpoint, weights_only=False))
+    return trainer.run(show_progress)

@@ -1,0 +1,160 @@
+"""Benchmark `aroma dismantle`: agents against the baselines on held-out Reactome pathway networks,
+inference time on the whole STRING network, and the PerturbQA check (K562, RPE1; training split).
+
+    python benchmarks/dismantle.py --db /tmp/db --agent lcc=runs/lcc --agent pairwise=runs/pw \
+        --agent reach=runs/reach [--pathways 60] [--out runs/bench]
+
+Prints, per objective and method, the mean R over the held-out networks and the share of networks on
+which the agent's R is below that method's (and below the best baseline's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from aroma import config  # noqa: E402
+from aroma.dismantle import readers  # noqa: E402
+from aroma.dismantle.agent import Agent  # noqa: E402
+from aroma.dismantle.baselines import BASELINES  # noqa: E402
+from aroma.dismantle.runner import (AGENT, DismantleReport, find_order, knockdown_effects,  # noqa: E402
+                                    removal_correlation, score)
+from aroma.kg.store import open_store  # noqa: E402
+
+
+def heldout_networks(store, count: int, seed: int, min_score: int, min_lcc: int) -> list:
+    """Held-out Reactome pathways (never trained on) whose STRING subgraph has receptors and a component
+    of at least ``min_lcc`` genes."""
+    from scipy.sparse.csgraph import connected_components
+
+    chosen = []
+    pathways = [p["id"] for p in readers.pathway_ids(store, "reactome", 20, 200) if readers.is_heldout(p["id"])]
+    for pathway in np.random.default_rng(seed).permutation(pathways).tolist():
+        network = readers.pathway_network(store, pathway, min_score)
+        if not len(network.edges) or network.sources is None or not network.sources.any():
+            continue
+        _, labels = connected_components(network.adjacency(), directed=False)
+        if np.bincount(labels).max() < min_lcc:
+            continue
+        chosen.append(network)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def pathway_benchmark(networks, agents: dict[str, Agent], seed: int) -> dict:
+    per_objective: dict[str, dict] = {}
+    baseline_orders = []
+    for network in networks:  # classic orders do not depend on the objective: compute them once
+        baseline_orders.append({m: find_order(m, network, "reach", seed=seed)[:2] for m in BASELINES})
+    for objective, agent in agents.items():
+        scores = {m: [] for m in (AGENT, *BASELINES)}
+        agent_seconds = []
+        for network, orders in zip(networks, baseline_orders):
+            order, seconds, _ = find_order(AGENT, network, objective, agent)
+            agent_seconds.append(seconds)
+            scores[AGENT].append(score(AGENT, network, order, objective).r)
+            for method, (base_order, _) in orders.items():
+                scores[method].append(score(method, network, base_order, objective).r)
+        r = {m: np.array(v) for m, v in scores.items()}
+        best = np.min([r[m] for m in BASELINES], axis=0)
+        per_objective[objective] = {
+            "networks": len(networks),
+            "mean_r": {m: float(v.mean()) for m, v in r.items()},
+            "agent_below_method_share": {m: float((r[AGENT] < r[m] - 1e-12).mean()) for m in BASELINES},
+            "agent_below_best_baseline_share": float((r[AGENT] < best - 1e-12).mean()),
+            "agent_ties_best_baseline_share": float((np.abs(r[AGENT] - best) <= 1e-12).mean()),
+            "best_baseline_share": {m: float((np.abs(r[m] - best) <= 1e-12).mean()) for m in BASELINES},
+            "agent_seconds_mean": float(np.mean(agent_seconds)),
+        }
+    baseline_seconds = {m: float(np.mean([o[m][1] for o in baseline_orders])) for m in BASELINES}
+    return {"per_objective": per_objective, "baseline_seconds_mean": baseline_seconds,
+            "pathways": [n.name for n in networks]}
+
+
+def gene_kg_benchmark(store, agent: Agent, objective: str, perturbqa: Path | None, seed: int) -> dict:
+    start = time.perf_counter()
+    network = readers.gene_kg_network(store, with_sources=objective == "reach")
+    read_seconds = time.perf_counter() - start
+    methods = [AGENT, "degree", "adaptive_degree", "collective_influence", "random"]
+    results = []
+    for method in methods:
+        order, seconds, note = find_order(method, network, objective, agent, seed)
+        results.append(score(method, network, order, objective, seconds, note))
+    report = DismantleReport(network.name, network.n, len(network.edges), objective, results)
+    out = {"nodes": network.n, "edges": len(network.edges), "read_seconds": round(read_seconds, 1),
+           "methods": {m.method: {"r": m.r, "seconds": m.seconds, "note": m.note} for m in results}}
+    if perturbqa:
+        out["perturbqa"] = {cell.upper(): removal_correlation(report, knockdown_effects(perturbqa, cell))
+                            for cell in ("k562", "rpe1")}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--agent", action="append", required=True, help="OBJECTIVE=DIR, repeatable")
+    parser.add_argument("--pathways", type=int, default=60)
+    parser.add_argument("--min-score", type=int, default=readers.DEFAULT_MIN_SCORE)
+    parser.add_argument("--min-lcc", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gene-kg-objective", default="lcc")
+    parser.add_argument("--skip-gene-kg", action="store_true")
+    parser.add_argument("--perturbqa", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=Path("runs/bench_dismantle"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    agents = {}
+    for item in args.agent:
+        objective, _, directory = item.partition("=")
+        agents[objective] = Agent.load(Path(directory))
+        assert agents[objective].objective == objective, f"{directory} holds a {agents[objective].objective} agent"
+    perturbqa = config.perturbqa_dir(args.perturbqa)
+    result: dict = {"trained": {}}
+    for objective, item in zip(agents, args.agent):
+        log = Path(item.partition("=")[2]) / "train_log.json"
+        if log.is_file():
+            result["trained"][objective] = json.loads(log.read_text())["summary"]
+    with open_store(args.db) as store:
+        start = time.perf_counter()
+        networks = heldout_networks(store, args.pathways, args.seed, args.min_score, args.min_lcc)
+        print(f"{len(networks)} held-out Reactome pathway networks read in {time.perf_counter() - start:.1f} s "
+              f"(sizes {min(n.n for n in networks)}-{max(n.n for n in networks)} genes)", flush=True)
+        result["pathways"] = pathway_benchmark(networks, agents, args.seed)
+        for objective, row in result["pathways"]["per_objective"].items():
+            print(f"\n[{objective}] {row['networks']} held-out pathways; agent below the best baseline on "
+                  f"{row['agent_below_best_baseline_share']:.0%} (ties {row['agent_ties_best_baseline_share']:.0%})")
+            print(f"  {'method':22s} {'mean R':>8s} {'agent below it':>15s} {'is best':>8s}")
+            for method, mean in sorted(row["mean_r"].items(), key=lambda kv: kv[1]):
+                below = row["agent_below_method_share"].get(method)
+                best = row["best_baseline_share"].get(method)
+                print(f"  {method:22s} {mean:8.4f} {'' if below is None else f'{below:.0%}':>15s} "
+                      f"{'' if best is None else f'{best:.0%}':>8s}")
+        print("mean seconds per pathway:", json.dumps(result["pathways"]["baseline_seconds_mean"]), flush=True)
+        if not args.skip_gene_kg and args.gene_kg_objective in agents:
+            kg = gene_kg_benchmark(store, agents[args.gene_kg_objective], args.gene_kg_objective, perturbqa, args.seed)
+            result["gene_kg"] = kg
+            print(f"\nwhole STRING network: {kg['nodes']:,} genes, {kg['edges']:,} edges (read in "
+                  f"{kg['read_seconds']} s); objective {args.gene_kg_objective}")
+            for method, row in kg["methods"].items():
+                print(f"  {method:22s} R {row['r']:.4f}  {row['seconds']:7.1f} s  {row['note']}")
+            for cell, rows in kg.get("perturbqa", {}).items():
+                print(f"  {cell}: Spearman rho (removal step vs share of targets changed, train split): " + ", ".join(
+                    f"{m} {r['rho']:+.3f} (n={r['genes']})" for m, r in rows.items()))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "dismantle_benchmark.json").write_text(json.dumps(result, indent=1))
+    print(f"\nwritten {args.out / 'dismantle_benchmark.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""aroma dismantle: R by hand, the union-find curve against direct evaluation, known best orders found by
+the baselines and a tiny trained agent, reproducible and resumable training, and the Cypher readers on a
+real built subset graph."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from aroma.cli import app
+from aroma.dismantle.agent import Agent, QConfig
+from aroma.dismantle.baselines import ATTACKS
+from aroma.dismantle.network import Network, synthetic
+from aroma.dismantle.objectives import curve, robustness, value
+from aroma.dismantle.train import TrainConfig, train
+from aroma.errors import AromaError
+from aroma.kg.store import GraphStore
+
+torch.set_num_threads(1)
+
+
+def _network(name: str, graph: nx.Graph, sources: list[int] = (0,)) -> Network:
+    graph = nx.convert_node_labels_to_integers(graph)
+    mask = np.zeros(graph.number_of_nodes(), dtype=bool)
+    mask[list(sources)] = True
+    return Network.from_networkx(name, graph, sources=mask)
+
+
+STAR = _network("star", nx.star_graph(8))  # centre 0
+BARBELL = _network("barbell", nx.barbell_graph(5, 1))  # two K5 joined through bridge node 10
+PATH = _network("path", nx.path_graph(9))
+
+
+def best_r(network: Network, objective: str) -> float:
+    """The optimal R by exhaustive search over removal sets (dynamic programming, 2^N states)."""
+    n, adjacency = network.n, network.adjacency()
+    initial = value(network, np.ones(n, dtype=bool), objective, adjacency)
+
+    @lru_cache(maxsize=None)
+    def after(removed: int) -> float:
+        return value(network, np.array([not removed >> i & 1 for i in range(n)]), objective, adjacency)
+
+    @lru_cache(maxsize=None)
+    def best(removed: int) -> float:
+        if removed == (1 << n) - 1:
+            return 0.0
+        return min(after(removed | 1 << v) + best(removed | 1 << v) for v in range(n) if not removed >> v & 1)
+
+    return best(0) / initial / n
+
+
+def test_r_agrees_with_a_hand_count() -> None:
+    path3 = _network("path3", nx.path_graph(3), sources=[0])
+    # remove the middle, then an end, then the other end: LCC 1, 1, 0 of 3; pairs 0; reach 1 (node 0), 0, 0
+    assert robustness(curve(path3, [1, 0, 2], "lcc")) == pytest.approx((1 / 3 + 1 / 3 + 0) / 3)
+    assert robustness(curve(path3, [1, 0, 2], "pairwise")) == 0.0
+    assert robustness(curve(path3, [1, 2, 0], "reach")) == pytest.approx((1 / 3 + 1 / 3 + 0) / 3)
+    assert robustness(curve(path3, [0, 1, 2], "reach")) == pytest.approx(0.0)  # the only source goes first
+    # a star of 9: centre first leaves isolated leaves, LCC 1 until the last removal
+    assert robustness(curve(STAR, list(range(9)), "lcc")) == pytest.approx(sum([1 / 9] * 8 + [0]) / 9)
+    with pytest.raises(AromaError, match="each of its 9 nodes once"):
+        curve(STAR, [0, 0, 1, 2, 3, 4, 5, 6, 7], "lcc")
+
+
+@pytest.mark.parametrize("objective", ["lcc", "pairwise", "reach"])
+def test_curve_matches_direct_evaluation(objective: str) -> None:
+    """The one-pass union-find curve equals evaluating the objective from scratch after every removal."""
+    rng = np.random.default_rng(3)
+    network = synthetic("ba", 40, rng, source_share=0.15)
+    order = rng.permutation(network.n)
+    values = curve(network, order, objective)
+    initial = value(network, np.ones(network.n, dtype=bool), objective)
+    alive = np.ones(network.n, dtype=bool)
+    for k, v in enumerate(order, start=1):
+        alive[v] = False
+        assert values[k] == pytest.approx(value(network, alive, objective) / initial)
+
+
+@pytest.mark.parametrize("network, optimal", [
+    (STAR, {"degree", "adaptive_degree", "adaptive_betweenness", "collective_influence"}),
+    (PATH, {"adaptive_betweenness", "collective_influence"}),
+    (BARBELL, {"adaptive_degree"}),
+])
+def test_baselines_find_known_best_orders(network: Network, optimal: set[str]) -> None:
+    """Exhaustive search gives the best R; the baselines that should reach it do, and random does not."""
+    best = best_r(network, "lcc")
+    scores = {name: robustness(curve(network, attack(network, "lcc"), "lcc")) for name, attack in ATTACKS.items()}
+    assert {name for name, r in scores.items() if r == pytest.approx(best)} >= optimal
+    assert scores["random"] > best
+    assert min(scores.values()) >= best - 1e-12
+
+
+def _tiny(objective: str = "lcc", episodes: int = 40, seed: int = 0, validate_every: int = 0) -> TrainConfig:
+    return TrainConfig(objective=objective, episodes=episodes, min_nodes=8, max_nodes=16, warmup=40, learn_every=2,
+                       batch_size=16, lr=1e-3, eps_decay_episodes=TINY_EPISODES // 2,
+                       validate_every=validate_every or episodes, validation_graphs=4, checkpoint_every=10, seed=seed,
+                       q=QConfig(hidden=16, layers=2))
+
+
+@pytest.fixture(scope="module")
+def tiny_agent(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("agent")
+    train(_tiny(episodes=TINY_EPISODES), out, show_progress=False)
+    return out
+
+
+TINY_EPISODES = 120
+
+
+@pytest.mark.parametrize("network", [STAR, PATH, BARBELL], ids=lambda n: n.name)
+def test_tiny_agent_finds_known_best_orders(tiny_agent: Path, network: Network) -> None:
+    agent = Agent.load(tiny_agent)
+    order = agent.attack(network).order
+    assert robustness(curve(network, order, "lcc")) == pytest.approx(best_r(network, "lcc"))
+
+
+def test_training_is_reproducible_and_resumable(tmp_path: Path) -> None:
+    """Same seed, same weights; 12 episodes in one run equal 6, stop, --resume to 12; another seed differs."""
+    train(_tiny(episodes=12, validate_every=6), tmp_path / "a", show_progress=False)
+    train(_tiny(episodes=12, validate_every=6), tmp_path / "b", show_progress=False)
+    train(_tiny(episodes=6, validate_every=6), tmp_path / "c", show_progress=False)
+    train(_tiny(episodes=12, validate_every=6), tmp_path / "c", resume=True, show_progress=False)
+    train(_tiny(episodes=12, seed=1, validate_every=6), tmp_path / "d", show_progress=False)
+
+    def weights(name: str) -> dict:
+        return torch.load(tmp_path / name / "checkpoint.pt", weights_only=False)["model"]
+
+    a, b, c, d = (weights(x) for x in "abcd")
+    assert all(torch.equal(a[k], b[k]) and torch.equal(a[k], c[k]) for k in a)
+    assert not all(torch.equal(a[k], d[k]) for k in a)
+    log = json.loads((tmp_path / "c" / "train_log.json").read_text())
+    assert [e["episode"] for e in log["log"]] == list(range(1, 13)) and "validation_r" in log["log"][-1]
+    with pytest.raises(AromaError, match="other settings"):
+        train(_tiny(episodes=20, seed=5, validate_every=6), tmp_path / "a", resume=True, show_progress=False)
+
+
+# --- the Cypher readers and the command on a real built subset graph (hallmarks P53 and apoptosis) ---
+
+
+def test_pathway_reader_returns_the_real_subgraph(subset_store: GraphStore) -> None:
+    from aroma.dismantle.readers import hallmark_network, pathway_network
+
+    network = hallmark_network(subset_store, "apoptosis")
+    assert network.name == "msigdb:HALLMARK_APOPTOSIS" and network.meta["pathway_name"]
+    members = subset_store.run("MATCH (:Pathway {id: 'msigdb:HALLMARK_APOPTOSIS'})<-[:MEMBER_OF]-(g:Gene) "
+                               "RETURN g.symbol AS s").rows
+    assert sorted(network.names) == sorted(r["s"] for r in members) and network.n > 100
+    pairs = subset_store.run(
+        "MATCH (:Pathway {id: 'msigdb:HALLMARK_APOPTOSIS'})<-[:MEMBER_OF]-(a:Gene)-[r:INTERACTS_WITH]->(b:Gene)"
+        "-[:MEMBER_OF]->(:Pathway {id: 'msigdb:HALLMARK_APOPTOSIS'}) WHERE r.combined_score >= 700 "
+        "RETURN a.symbol AS a, b.symbol AS b").rows
+    strong = pathway_network(subset_store, "msigdb:HALLMARK_APOPTOSIS", min_score=700)
+    got = {frozenset((strong.names[i], strong.names[j])) for i, j in strong.edges.tolist()}
+    assert got == {frozenset((r["a"], r["b"])) for r in pairs} and len(got) > 50
+    assert len(strong.edges) < len(network.edges)
+    # receptors (GO signaling receptor activity and below) are the sources
+    assert network.meta["sources"] == "receptors"
+    assert {"ERBB2", "CD44"} <= {network.names[i] for i in np.flatnonzero(network.sources)}
+    reactome = subset_store.run("MATCH (p:Pathway {source: 'reactome'})<-[:MEMBER_OF]-(:Gene) "
+                                "RETURN p.id AS id, count(*) AS n ORDER BY n DESC, id LIMIT 1").rows[0]
+    assert pathway_network(subset_store, reactome["id"]).n == reactome["n"]
+
+
+def test_gene_list_and_whole_graph_readers(subset_store: GraphStore) -> None:
+    from aroma.dismantle.readers import gene_kg_network, gene_list_network, trrust_network
+
+    network = gene_list_network(subset_store, ["TP53", "MDM2", "CDKN1A", "BAX"])
+    assert network.names == ["TP53", "MDM2", "CDKN1A", "BAX"] and len(network.edges) >= 3
+    with pytest.raises(AromaError, match="NOTAGENE"):
+        gene_list_network(subset_store, ["TP53", "NOTAGENE"])
+    with pytest.raises(AromaError, match="not in the graph"):
+        from aroma.dismantle.readers import pathway_network
+        pathway_network(subset_store, "R-HSA-0")
+    whole = gene_kg_network(subset_store)
+    count = subset_store.run("MATCH (:Gene)-[r:INTERACTS_WITH]->(:Gene) RETURN count(r) AS n").rows[0]["n"]
+    assert len(whole.edges) == count
+    trrust = trrust_network(subset_store)
+    assert trrust.sources.sum() > 5 and trrust.meta["sources"] == "transcription_factors"
+
+
+def test_run_command_writes_json_table_and_png(subset_store: GraphStore, tiny_agent: Path, data_root: Path,
+                                               tmp_path: Path) -> None:
+    db = str(subset_store.backend.server.directory)
+    result = CliRunner().invoke(app, ["dismantle", "run", "--db", db, "--hallmark", "P53_PATHWAY", "--agent",
+                                      str(tiny_agent), "--out", str(tmp_path), "--cell-line", "k562",
+                                      "--perturbqa", str(data_root / "perturbqa")])
+    assert result.exit_code == 0, result.output
+    assert "adaptive_betweenness" in result.output and "Spearman" in result.output
+    report = json.loads((tmp_path / "dismantle.json").read_text())
+    methods = {m["method"]: m for m in report["methods"]}
+    assert set(methods) == {"agent", *ATTACKS}
+    assert all(sorted(m["order"]) == sorted(methods["agent"]["order"]) for m in methods.values())
+    assert methods["agent"]["r"] == pytest.approx(np.mean(methods["agent"]["curve"][1:]), rel=1e-4)  # curve rounded
+    assert report["perturbqa"]["K562"]["agent"]["genes"] > 5
+    assert (tmp_path / "dismantle.png").stat().st_size > 10_000
+    bad = CliRunner().invoke(app, ["dismantle", "run", "--db", db, "--genes", "TP53", "--pathway", "R-HSA-1"])
+    assert bad.exit_code == 1 and "exactly one network" in bad.output
+
+
+def test_knockdown_effects_use_the_training_split_only(data_root: Path) -> None:
+    from aroma.dataset.perturbqa import read_cell_line
+    from aroma.dismantle.runner import knockdown_effects
+
+    effects = knockdown_effects(data_root / "perturbqa", "k562")
+    pairs = read_cell_line(data_root / "perturbqa", "k562")
+    test_only = {p.pert for p in pairs if p.split == "test"} - {p.pert for p in pairs if p.split == "train"}
+    assert test_only and not (test_only & set(effects))
+    gene = sorted(effects)[0]
+    rows = [p for p in pairs if p.pert == gene and p.split == "train"]
+    assert effects[gene] == pytest.approx(sum(p.label != 0 for p in rows) / len(rows))
