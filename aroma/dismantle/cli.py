@@ -20,8 +20,8 @@ dismantle_app = typer.Typer(help="Learn which knockdowns break a gene network (d
 out = Console()
 err = Console(stderr=True)
 
-DbOption = Annotated[Optional[str], typer.Option("--db", help="Neo4j URI or local database directory "
-                                                 "[default: $AROMA_DB or ~/.aroma/db]")]
+DbOption = Annotated[Optional[str], typer.Option("--db", help="Neo4j URI or local database directory",
+                                                 show_default="$AROMA_DB or ~/.aroma/db")]
 UserOption = Annotated[Optional[str], typer.Option("--user", envvar="AROMA_NEO4J_USER", help="Neo4j user")]
 PasswordOption = Annotated[Optional[str], typer.Option("--password", envvar="AROMA_NEO4J_PASSWORD",
                                                        help="Neo4j password", show_default=False)]
@@ -60,7 +60,7 @@ def train_command(
     max_nodes: Annotated[int, typer.Option("--max-nodes", min=4)] = 60,
     kinds: Annotated[str, typer.Option("--kinds", help="synthetic graph families: ba, er, ws")] = "ba,er,ws",
     eps_decay: Annotated[Optional[int], typer.Option("--eps-decay", help="episodes over which ε falls from 1 to "
-                                                     "0.05 [default: half of --episodes]")] = None,
+                                                     "0.05", show_default="half of --episodes")] = None,
     n_step: Annotated[int, typer.Option("--n-step", min=1)] = 3,
     lr: Annotated[float, typer.Option("--lr")] = 5e-4,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 32,
@@ -119,8 +119,8 @@ def run_command(
     hallmark: Annotated[Optional[str], typer.Option("--hallmark", help="MSigDB hallmark, e.g. APOPTOSIS")] = None,
     genes: Annotated[Optional[str], typer.Option("--genes", help="comma-separated official symbols")] = None,
     graph: Annotated[Optional[str], typer.Option("--graph", help="gene-kg (all of STRING) or trrust")] = None,
-    objective: Annotated[Optional[str], typer.Option("--objective", help="lcc, pairwise or reach "
-                                                     "[default: the agent's]")] = None,
+    objective: Annotated[Optional[str], typer.Option("--objective", help="lcc, pairwise or reach",
+                                                     show_default="the agent's")] = None,
     baselines: Annotated[str, typer.Option("--baselines", help="comma-separated, or none")] = (
         "degree,adaptive_degree,adaptive_betweenness,collective_influence,random"),
     min_score: Annotated[int, typer.Option("--min-score", help="lowest STRING combined score kept")] = 400,
@@ -130,9 +130,10 @@ def run_command(
                                                        "trained with embeddings")] = None,
     cell_lines: Annotated[list[str], typer.Option("--cell-line", help="PerturbQA check on these cell lines "
                                                   "(training split only)")] = [],
-    perturbqa: Annotated[Optional[Path], typer.Option("--perturbqa", help="[default: $AROMA_DATA/perturbqa]")] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="directory for dismantle.json and the PNG "
-                                                    "[default: runs/dismantle/NETWORK]")] = None,
+    perturbqa: Annotated[Optional[Path], typer.Option("--perturbqa", help="PerturbQA directory",
+                                                      show_default="$AROMA_DATA/perturbqa")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="directory for dismantle.json and the PNG",
+                                                    show_default="runs/dismantle/NETWORK")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     threads: Annotated[int, typer.Option("--threads", min=1)] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aroma import __version__
+from aroma import __version__, cypher
 from aroma.errors import AromaError, StoreError
 from aroma.kg.assemble import KnowledgeGraph, assemble
 from aroma.kg.records import Edge, Node
@@ -175,15 +175,18 @@ def graph_counts(graph: KnowledgeGraph) -> dict[str, int]:
 
 
 def previous_counts(store: GraphStore) -> dict[str, int]:
-    """Counts per node label and edge type of the graph a build would replace ({} when there is none)."""
+    """Counts per node label and edge type of the graph a build would replace ({} when there is none), for
+    the labels and types a build loads (a foreign label is cleared by a rebuild, not guarded)."""
     if store.database is None:
         return {}
     try:
         stats = graph_stats(store)
     except StoreError:
         return {}
-    counts = {f":{label}": n for label, n in stats.nodes.items() if label != "BuildInfo"}
-    counts.update({f"({e['source']})-[:{e['type']}]->({e['target']})": e["count"] for e in stats.edges})
+    loaders = set(cypher.names("load"))  # what a build loads; anything else in the database is not its graph
+    counts = {f":{label}": n for label, n in stats.nodes.items() if node_query(label) in loaders}
+    counts.update({f"({e['source']})-[:{e['type']}]->({e['target']})": e["count"] for e in stats.edges
+                   if edge_query((e["source"], e["type"], e["target"])) in loaders})
     return counts
 
 

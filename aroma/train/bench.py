@@ -309,7 +309,7 @@ def write_report(results: Sequence[MethodResult], settings: BenchSettings, out_d
               "published": {"source": PUBLISHED_SOURCE, "per_gene_auroc": PUBLISHED},
               "protocol": "per-gene AUROC as PerturbQA's eval.auc_per_gene: per target gene with both classes, "
                           "averaged; DE = changed vs not; direction = up vs down on changed pairs"}
-    (out_dir / "bench.json").write_text(json.dumps(nan_to_null(report), indent=1, allow_nan=False))
+    (out_dir / "bench.json").write_text(json.dumps(nan_to_null(report), indent=1, allow_nan=False, default=str))
     (out_dir / "bench.md").write_text(
         "# aroma bench\n\n## Test (unseen perturbations)\n\n" + markdown_table(results, "test") +
         f"\n\nPublished: {PUBLISHED_SOURCE}.\n\n## Validation (carved from train; used for choices)\n\n" +
