@@ -711,6 +711,13 @@ def bench_command(
     embeddings: Annotated[Optional[Path], typer.Option(
         "--embeddings", help="GNN embeddings (`aroma train gnn`): adds the classifier, fusion + neighbour features")
     ] = None,
+    model_dir: Annotated[Optional[Path], typer.Option(
+        "--model", help="a language model (`aroma train sft|grpo` output): scored on a sample of test target genes")
+    ] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="the PerturbReason dataset of --model's prompts")
+                    ] = None,
+    lm_pairs: Annotated[int, typer.Option("--lm-pairs", min=1, help="about this many test pairs per cell line "
+                                          "for the language model (whole target genes)")] = 200,
     db: DbOption = None,
     user: UserOption = None,
     password: PasswordOption = None,
@@ -724,7 +731,8 @@ def bench_command(
     from aroma.train.bench import BenchSettings, markdown_table, run_bench
 
     directory = _perturbqa(perturbqa)
-    settings = BenchSettings(seed=seed, cross_cell_line=cross, embeddings=embeddings)
+    settings = BenchSettings(seed=seed, cross_cell_line=cross, embeddings=embeddings, lm_model=model_dir,
+                             lm_data=data, lm_pairs=lm_pairs)
     settings = replace(settings, neighbours=replace(settings.neighbours, k=k))
     with _store(db, user, password, database) as store:
         results = run_bench(store, directory, out_dir, cell_line, settings, show_progress=not quiet)

@@ -164,3 +164,16 @@ def test_eval_report_and_predict(sft_model: Path, subset_dataset: Path, subset_s
     assert progress.tasks[-1].finished and 1 <= progress.tasks[-1].completed <= 6  # one step per generated token
     assert result["answer"] in LABELS and abs(sum(result["probabilities"].values()) - 1) < 1e-5
     assert result["evidence"]["perturbed"]["symbol"] == "TP53"
+
+
+def test_bench_scores_the_language_model(sft_model: Path, subset_dataset: Path, outcome_store, sample,
+                                         tmp_path: Path) -> None:
+    """`aroma bench --model … --data …`: the language model beside the other methods, on whole test genes."""
+    from aroma.train.bench import BenchSettings, run_bench
+
+    results = run_bench(outcome_store, sample[1], tmp_path, ["k562"],
+                        BenchSettings(lm_model=sft_model, lm_data=subset_dataset, lm_pairs=30), show_progress=False)
+    language = [r for r in results if r.method.startswith("language model")]
+    assert len(language) == 1 and language[0].split == "test" and language[0].pairs >= 1
+    assert {r.method for r in results if r.split == "test"} > {"neighbour vote", language[0].method}
+    assert language[0].method in (tmp_path / "bench.md").read_text()

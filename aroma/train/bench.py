@@ -23,6 +23,7 @@ import torch
 from rich.progress import Progress
 
 from aroma.dataset.perturbqa import LabelledPair, carve_validation, cell_lines, read_cell_line
+from aroma.errors import AromaError
 from aroma.kg.store import GraphStore
 from aroma.model.assets import GeneSpace, load_gene_space
 from aroma.retrieval.index import EvidenceIndex
@@ -75,6 +76,9 @@ class BenchSettings:
     cross_cell_line: bool = True  # also run the neighbour model with what P did in other cell lines
     embeddings: Path | None = None  # GNN embeddings: adds the classifier (fusion + neighbour features)
     classifier_epochs: int = 5
+    lm_model: Path | None = None  # an `aroma train sft|grpo` output: adds the language model (test split)
+    lm_data: Path | None = None  # the PerturbReason dataset whose test prompts it answers
+    lm_pairs: int = 200  # about this many test pairs per cell line: whole target genes, seeded
 
 
 @contextmanager
@@ -259,7 +263,40 @@ def run_bench(store: GraphStore, perturbqa: Path, out_dir: Path, cell_line_names
                                                 metrics["de_genes"], metrics["direction_auroc"],
                                                 metrics["direction_genes"], metrics["macro_f1"], metrics["accuracy"],
                                                 metrics["pairs"], prediction.seconds, prediction.peak_rss_mb))
+    if settings.lm_model is not None:
+        results += language_model_results(settings, names)
     write_report(results, settings, out_dir)
+    return results
+
+
+def language_model_results(settings: BenchSettings, names: Sequence[str]) -> list[MethodResult]:
+    """The language model on a seeded sample of whole target genes of each cell line's test prompts, its three
+    answers scored as in `aroma eval` (about 3 s a pair on a CPU, hence the sample)."""
+    from aroma.model.lm import AromaLM
+    from aroma.train.evaluate import answer_probabilities
+    from aroma.train.lm_setup import load_split, quiet_libraries, sample_by_target_gene
+
+    if settings.lm_data is None:
+        raise AromaError("the language model needs the PerturbReason dataset its prompts come from (--data)")
+    quiet_libraries()
+    model = AromaLM.from_pretrained(settings.lm_model)
+    test = load_split(settings.lm_data, "test", model)
+    results = []
+    for name in names:
+        examples = test.filter(lambda e, cell=name.upper(): e["cell_line"] == cell)
+        if not len(examples):
+            continue
+        examples = sample_by_target_gene(examples, settings.lm_pairs, settings.seed)
+        with peak_memory() as peak:
+            start = time.perf_counter()
+            probabilities = answer_probabilities(model, examples["prompt"], examples["perturbed_index"],
+                                                 examples["target_index"])
+            seconds, memory = time.perf_counter() - start, peak()
+        metrics = evaluate(examples["gene"], np.array(examples["label"]), probabilities)
+        results.append(MethodResult(name.upper(), "test", f"language model ({settings.lm_model.name}, sample)",
+                                    metrics["de_auroc"], metrics["de_genes"], metrics["direction_auroc"],
+                                    metrics["direction_genes"], metrics["macro_f1"], metrics["accuracy"],
+                                    metrics["pairs"], round(seconds, 2), round(memory, 1)))
     return results
 
 
