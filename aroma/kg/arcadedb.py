@@ -43,6 +43,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from aroma.errors import StoreError
+from aroma.kg.credentials import stored_password
 
 USER = "root"
 START_TIMEOUT_S = 90.0
@@ -270,12 +271,7 @@ class LocalArcadeDB:
     # -- credentials and paths -------------------------------------------------------------
     @property
     def password(self) -> str:
-        path = self.directory / "credentials.json"
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump({"user": USER, "password": secrets.token_urlsafe(24)}, handle)
-        return json.loads(path.read_text())["password"]
+        return stored_password(self.directory / "credentials.json", USER)
 
     @property
     def auth(self) -> tuple[str, str]:

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import select
 import shutil
 import signal
@@ -35,6 +34,7 @@ from pathlib import Path
 
 from aroma.errors import StoreError
 from aroma.kg.arcadedb import _alive, _die_with_parent
+from aroma.kg.credentials import stored_password
 
 NEO4J_VERSION = "5.26.30"  # keep in step with neo4j_launcher/pom.xml
 USER = "neo4j"
@@ -138,13 +138,7 @@ class LocalNeo4j:
 
     @property
     def password(self) -> str:
-        path = self.home / "credentials.json"
-        if not path.exists():
-            self.home.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump({"user": USER, "password": secrets.token_urlsafe(24)}, handle)
-        return json.loads(path.read_text())["password"]
+        return stored_password(self.home / "credentials.json", USER)
 
     @property
     def auth(self) -> tuple[str, str]:

@@ -47,6 +47,17 @@ def feature_names(settings: NeighbourSettings, modalities: Sequence[str], cross:
     return names
 
 
+@dataclass(frozen=True)
+class _Ranked:
+    """Training knockdowns by decreasing similarity to P, their vote weights, and what they did to each T."""
+
+    order: np.ndarray  # rows of the outcome table
+    similarity: np.ndarray
+    weight: np.ndarray  # [neighbours, 1]: similarity ** power
+    measured: np.ndarray  # [neighbours, targets]
+    values: np.ndarray  # [neighbours, targets]: 0 / -1 / +1, 0 where not measured
+
+
 class KnockdownNeighbours:
     """Finds, for each perturbation, the training knockdowns most like it, and what they did to its targets."""
 
@@ -117,14 +128,18 @@ class KnockdownNeighbours:
                                            round(float(up_share[i]), 3)))
         return found
 
+    def _ranked(self, pert: str | None, targets: Sequence[str | None]) -> _Ranked:
+        order, similarity = self._order(pert)
+        effects = self._effects(order, targets)
+        return _Ranked(order, similarity, np.clip(similarity, 0, None)[:, None] ** self.settings.power,
+                       ~np.isnan(effects), np.nan_to_num(effects))
+
     def features(self, pert: str | None, targets: Sequence[str | None], cross: bool = False) -> np.ndarray:
         """One row of ``feature_names`` per target: neighbour votes, their weights, similarities, rates."""
         settings = self.settings
-        order, similarity = self._order(pert)
-        weight = np.clip(similarity, 0, None)[:, None] ** settings.power
-        effects = self._effects(order, targets)
-        measured = ~np.isnan(effects)
-        values = np.nan_to_num(effects)
+        ranked = self._ranked(pert, targets)
+        order, similarity, weight, measured, values = (ranked.order, ranked.similarity, ranked.weight,
+                                                       ranked.measured, ranked.values)
         columns = []
         de, de_weight = [], []
         for k in settings.feature_ks:
@@ -163,11 +178,8 @@ class KnockdownNeighbours:
         """The no-learning neighbour vote: ``[len(targets), 3]`` probabilities in LABELS order, each vote
         shrunk towards the target gene's training rates by ``prior`` neighbours' weight."""
         settings = self.settings
-        order, similarity = self._order(pert)
-        weight = np.clip(similarity, 0, None)[:, None] ** settings.power
-        effects = self._effects(order, targets)
-        measured = ~np.isnan(effects)
-        values = np.nan_to_num(effects)
+        ranked = self._ranked(pert, targets)
+        weight, measured, values = ranked.weight, ranked.measured, ranked.values
         cols = [self.target_col.get(t) for t in targets]
         rate = np.array([self.target_rate[c] if c is not None else 0.1 for c in cols])
         up_rate = np.array([self.target_up[c] if c is not None else 0.5 for c in cols])
