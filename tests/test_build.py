@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
@@ -122,3 +123,26 @@ def test_interrupted_build_keeps_previous_graph(subset_sources: Path, full_sourc
         assert "interrupted" in stderr
         assert store.database == database and _counts(store) == before
         assert store.backend.server.databases() == [database]
+
+
+def _string_scores(store: GraphStore) -> dict[str, int]:
+    return store.run("MATCH (:Gene)-[r:INTERACTS_WITH]->(:Gene) "
+                     "RETURN count(r) AS edges, min(r.combined_score) AS lowest").rows[0]
+
+
+def test_string_min_score(engine_store: EngineStore, fresh_engine_store: EngineStore, subset_sources: Path) -> None:
+    """``--string-min-score 700`` loads fewer STRING links than the default 400, none below 700, and says so."""
+    default, default_build = _string_scores(engine_store.store), graph_stats(engine_store.store).build
+    assert default["lowest"] >= 400 and default_build["string_min_score"] == 400
+    result = fresh_engine_store.invoke("kg", "build", "--sources", str(subset_sources), "--no-outcomes", "--quiet",
+                                       "--string-min-score", "700")
+    assert result.exit_code == 0, result.output
+    high = _string_scores(fresh_engine_store.store)
+    assert high["lowest"] >= 700 and 0 < high["edges"] < default["edges"]
+    stats = json.loads(fresh_engine_store.invoke("kg", "stats", "--json").output)
+    assert stats["build"]["string_min_score"] == 700 and stats["build"]["string_below_min_score"] > 0
+    assert stats["build"]["checksum"] != default_build["checksum"]  # on Neo4j both are the same database
+    table = fresh_engine_store.invoke("kg", "stats").output
+    assert "STRING minimum combined score: 700 (" in table
+    refused = fresh_engine_store.invoke("kg", "build", "--sources", str(subset_sources), "--string-min-score", "1001")
+    assert refused.exit_code == 2  # a usage error: the threshold is outside 0-1000

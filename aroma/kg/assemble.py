@@ -17,6 +17,7 @@ from aroma.tokens import LABELS
 GENE, GO_TERM, PATHWAY = "Gene", "GOTerm", "Pathway"
 GO_ASPECTS = {"Function": "molecular_function", "Process": "biological_process", "Component": "cellular_component"}
 # MSigDB collections loaded as Pathway nodes: source key → (Pathway.source, id prefix)
+DEFAULT_STRING_MIN_SCORE = 400  # STRING's own "medium confidence"
 GENE_SET_COLLECTIONS = {"msigdb_hallmark": "msigdb_hallmark", "msigdb_kegg": "kegg"}
 
 
@@ -28,6 +29,8 @@ class KnowledgeGraph:
     edges: dict[tuple[str, str, str], list[Edge]] = field(default_factory=lambda: defaultdict(list))
     mappings: dict[str, SourceMapping] = field(default_factory=dict)
     versions: dict[str, str | None] = field(default_factory=dict)
+    string_min_score: int = 0  # STRING links scoring below this were not loaded
+    string_below_min_score: int = 0  # how many links (lines of the file) that dropped
 
     def add_node(self, node: Node) -> None:
         self.nodes[node.label].append(node)
@@ -50,13 +53,18 @@ class KnowledgeGraph:
 Step = Callable[[str], None]
 
 
-def assemble(sources: SourceDir, step: Step = lambda name: None, perturbqa_dir: Path | None = None) -> KnowledgeGraph:
+def assemble(sources: SourceDir, step: Step = lambda name: None, perturbqa_dir: Path | None = None,
+             string_min_score: int = DEFAULT_STRING_MIN_SCORE) -> KnowledgeGraph:
     """Parse every source of ``sources`` and map it onto one graph; ``step`` is told each stage.
+
+    STRING links whose combined score is below ``string_min_score`` (0-1000) are not loaded.
 
     With ``perturbqa_dir``, the training-split outcomes of every cell line there become
     ``KNOCKDOWN_EFFECT`` edges (test-split labels are never read into the graph).
     """
-    kg = KnowledgeGraph()
+    if not 0 <= string_min_score <= 1000:
+        raise ValueError(f"STRING minimum score {string_min_score} is outside 0-1000")
+    kg = KnowledgeGraph(string_min_score=string_min_score)
     step("NCBI genes")
     genes = GeneIndex(ncbi.read_gene_info(sources.path("gene_info")))
     step("UniProt proteins")
@@ -235,6 +243,9 @@ def _add_string(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> Non
     best: dict[tuple[int, int], string_db.StringLink] = {}
     gene_of: dict[str, int | None] = {}
     for link in string_db.read_links(sources.path("string_links")):
+        if link.combined_score < kg.string_min_score:
+            kg.string_below_min_score += 1
+            continue
         ids = []
         for protein in (link.protein_a, link.protein_b):
             if protein not in gene_of:

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from aroma import __version__, cypher
 from aroma.errors import AromaError, StoreError
-from aroma.kg.assemble import KnowledgeGraph, assemble
+from aroma.kg.assemble import DEFAULT_STRING_MIN_SCORE, KnowledgeGraph, assemble
 from aroma.kg.records import Edge, Node
 from aroma.kg.adapters.perturbqa import cell_lines
 from aroma.kg.sources import SourceDir, sha256_of
@@ -39,6 +39,8 @@ class BuildReport:
     edges: int
     stage_seconds: dict[str, float] = field(default_factory=dict)
     checksum: str = ""
+    string_min_score: int = DEFAULT_STRING_MIN_SCORE
+    string_below_min_score: int = 0  # STRING links (file lines) not loaded for scoring below the threshold
 
     @property
     def load_rows_per_second(self) -> float:
@@ -69,9 +71,10 @@ def perturbqa_fingerprint(directory: Path) -> dict[str, dict[str, object]]:
 
 
 def build_checksum(fingerprint: dict[str, dict[str, object]], graph: KnowledgeGraph) -> str:
-    """Identifies the graph content: toolkit version, every source's sha256, and the counts per label and
-    edge kind (so a code change that alters the graph changes it too)."""
+    """Identifies the graph content: toolkit version, every source's sha256, the build's settings (STRING
+    threshold) and the counts per label and edge kind (so a code change that alters the graph changes it too)."""
     digest = hashlib.sha256(__version__.encode())
+    digest.update(f"string_min_score={graph.string_min_score}".encode())
     for key in sorted(fingerprint):
         digest.update(f"{key}={fingerprint[key]['sha256']}".encode())
     for label in sorted(graph.nodes):
@@ -98,11 +101,14 @@ def build(
     log: Callable[[str], None] = lambda message: None,
     allow_shrink: bool = False,
     perturbqa: Path | str | None = None,
+    string_min_score: int = DEFAULT_STRING_MIN_SCORE,
 ) -> BuildReport:
     """Build Gene-KG and Path-KG from a sources directory into ``target`` (or an open ``store``).
 
     ``perturbqa``: a PerturbQA directory whose training-split outcomes are loaded as ``KNOCKDOWN_EFFECT``
-    edges (test-split labels are never read into the graph).
+    edges (test-split labels are never read into the graph). ``string_min_score``: STRING links scoring
+    below it (0-1000; 400 is STRING's "medium confidence", 0 keeps every link) are not loaded; the
+    threshold is recorded in the build's metadata and checksum.
 
     One build runs per directory at a time. A node label or edge type that would vanish, or shrink by
     more than ``MAX_SHRINK`` of the graph being replaced, stops the build before anything is changed
@@ -117,7 +123,7 @@ def build(
     try:
         with store.backend.exclusive():
             return _build(source_dir, store, started, started_at, batch_size, show_progress, log, allow_shrink,
-                          Path(perturbqa).expanduser() if perturbqa is not None else None)
+                          Path(perturbqa).expanduser() if perturbqa is not None else None, string_min_score)
     finally:
         if own_store:
             store.close()
@@ -125,7 +131,7 @@ def build(
 
 def _build(source_dir: SourceDir, store: GraphStore, started: float, started_at: str, batch_size: int,
            show_progress: bool, log: Callable[[str], None], allow_shrink: bool,
-           perturbqa_dir: Path | None) -> BuildReport:
+           perturbqa_dir: Path | None, string_min_score: int) -> BuildReport:
     stages: dict[str, float] = {}
     mark = time.monotonic()
     fingerprint = source_dir.fingerprint()
@@ -134,7 +140,7 @@ def _build(source_dir: SourceDir, store: GraphStore, started: float, started_at:
     stages["checksums"] = time.monotonic() - mark
 
     mark = time.monotonic()
-    graph = assemble(source_dir, lambda name: log(f"parsing and mapping: {name}"), perturbqa_dir)
+    graph = assemble(source_dir, lambda name: log(f"parsing and mapping: {name}"), perturbqa_dir, string_min_score)
     stages["parse_and_map"] = time.monotonic() - mark
     for key, version in graph.versions.items():
         if version and key in fingerprint:
@@ -160,12 +166,15 @@ def _build(source_dir: SourceDir, store: GraphStore, started: float, started_at:
             sources=json.dumps(fingerprint, sort_keys=True),
             mappings=json.dumps({k: m.as_dict() for k, m in sorted(graph.mappings.items())}, sort_keys=True),
             stage_seconds=json.dumps({k: round(v, 2) for k, v in stages.items()}),
+            string_min_score=graph.string_min_score,
+            string_below_min_score=graph.string_below_min_score,
         )
         store.backend.promote(staging)
     except BaseException:
         store.backend.discard(staging)
         raise
-    return BuildReport(store.target, staging, graph.node_count, graph.edge_count, stages, checksum)
+    return BuildReport(store.target, staging, graph.node_count, graph.edge_count, stages, checksum,
+                       graph.string_min_score, graph.string_below_min_score)
 
 
 def graph_counts(graph: KnowledgeGraph) -> dict[str, int]:
