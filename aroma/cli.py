@@ -152,6 +152,9 @@ def kg_build(
         "--perturbqa", help="PerturbQA directory whose training-split outcomes become KNOCKDOWN_EFFECT edges "
         "(test labels are never loaded)", show_default="$AROMA_DATA/perturbqa if it exists")] = None,
     no_outcomes: Annotated[bool, typer.Option("--no-outcomes", help="load no PerturbQA outcomes")] = False,
+    string_min_score: Annotated[int, typer.Option(
+        "--string-min-score", min=0, max=1000, help="load only STRING links with at least this combined score "
+        "(400: STRING's medium confidence, 700: high; 0 keeps every link)")] = 400,
 ) -> None:
     """Parse every source and load Gene-KG and Path-KG; the previous graph stays intact until the build succeeds."""
     from aroma.kg.build import build
@@ -162,13 +165,14 @@ def kg_build(
         outcomes = None  # the default is used only where it exists
     with _store(db, user, password, database, create=True) as store:
         report = build(directory, store=store, batch_size=batch_size, show_progress=not quiet, allow_shrink=allow_shrink,
-                       perturbqa=outcomes,
+                       perturbqa=outcomes, string_min_score=string_min_score,
                        log=(lambda m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/]")))
     seconds = report.stage_seconds
     out.print(
         f"built {report.nodes:,} nodes and {report.edges:,} edges into {report.target} "
         f"(database {report.database}, checksum {report.checksum}): parse+map {seconds['parse_and_map']:.1f} s, "
-        f"load {seconds['load']:.1f} s ({report.load_rows_per_second:,.0f} rows/s)"
+        f"load {seconds['load']:.1f} s ({report.load_rows_per_second:,.0f} rows/s); STRING links scoring below "
+        f"{report.string_min_score} not loaded: {report.string_below_min_score:,}"
     )
 
 
@@ -218,6 +222,10 @@ def kg_stats(
         for reason, count in mapping.get("reasons", {}).items():
             out.print(f"  unmapped {key}: {count:,} × {reason} (e.g. {'; '.join(mapping['examples'][reason][:3])})",
                       highlight=False)
+    threshold = build.get("string_min_score")
+    out.print("STRING minimum combined score: " + ("not recorded (graph built before thresholds)" if threshold is None
+              else f"{threshold} ({build.get('string_below_min_score') or 0:,} links below it not loaded)"),
+              highlight=False)
     out.print(f"built {build['finished_at']} in {build['seconds']} s (stages: {build.get('stage_seconds')}), "
               f"database {stats.database}, checksum {build['checksum']}", highlight=False)
 
