@@ -14,6 +14,7 @@ from aroma.kg.store import GraphStore
 from tests.engines import EngineStore
 from aroma.retrieval import EvidenceIndex, UnknownGene, render_evidence
 from aroma.retrieval.index import EXPERIMENTAL_CODES, HIGH_THROUGHPUT_CODES
+from aroma.retrieval.string_source import BoundedNetwork
 
 runner = CliRunner()
 
@@ -146,3 +147,29 @@ def test_rendered_text_names_sources(index: EvidenceIndex) -> None:
     text = render_evidence(index.evidence("TP53", "MDM2", "K562"))
     assert "STRING v12: TP53–MDM2" in text and "TRRUST v2: TP53 → MDM2, activation (PMID" in text
     assert "ncbigene:7157" in text
+
+
+def test_bounded_paths_equal_whole_network_paths(engine_store: EngineStore) -> None:
+    """One pair's neighbourhood read by named queries gives exactly the evidence of the whole network in memory:
+    hubs, direct partners, genes two hops apart and seeded random pairs."""
+    import random
+
+    whole = EvidenceIndex(engine_store.store, whole_network=True)
+    genes = sorted(whole.network._network)  # every gene with a STRING link  # noqa: SLF001
+    rng = random.Random(13)
+    pairs = [(a, b) for a, b in (rng.sample(genes, 2) for _ in range(25))]
+    tp53 = whole.resolve(["TP53"])["TP53"]
+    hub_partners = whole._ranked_partners(tp53)  # noqa: SLF001
+    pairs += [(tp53, p) for p in hub_partners[:5]] + [(p, tp53) for p in hub_partners[-3:]]
+    pairs += [(hub_partners[0], hub_partners[1]), (tp53, tp53)]
+    bounded = EvidenceIndex(engine_store.store)
+    assert isinstance(bounded.network, BoundedNetwork)
+    compared = 0
+    for a, b in pairs:
+        expected = whole.paths(a, b)
+        assert bounded.paths(a, b) == expected, (a, b)
+        compared += bool(expected)
+    assert compared >= 10  # most sampled pairs have paths
+    for a, b in pairs[-8:]:
+        whole.prefetch([a, b]), bounded.prefetch([a, b])
+        assert bounded.pair(a, b, "K562").to_dict() == whole.pair(a, b, "K562").to_dict()

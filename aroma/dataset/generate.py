@@ -126,7 +126,7 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
 
     pairs = load_pairs(config)
     lap("labels")
-    index = EvidenceIndex(store)
+    index = EvidenceIndex(store, whole_network=True)  # hundreds of thousands of pairs: read STRING once
     symbols = sorted({p.pert for p in pairs} | {p.gene for p in pairs})
     with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), disable=not show_progress) as progress:

@@ -1,8 +1,9 @@
 """Per-gene evidence fetched from the graph in batches (named queries only) and cached; pairs are combined here.
 
-Path finding runs in memory over the STRING network fetched once (``retrieval/string_network``):
-enumerating variable-length paths between well-connected genes in Cypher takes seconds per pair on
-every engine, while bounded set intersections take microseconds.
+Path finding runs in memory over STRING partners (``aroma.retrieval.string_source``): for one pair, the two
+genes' partners and the links among their strongest partners, read by named queries; for many pairs
+(``whole_network``), the whole network read once. Enumerating variable-length paths between well-connected
+genes in Cypher takes seconds per pair on every engine, while bounded set intersections take microseconds.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from aroma.kg.store import GraphStore, batched
 from aroma.retrieval.evidence import (ExperimentalEvidence, GeneFacts, GenePath, Interaction, PairEvidence,
                                       Regulation)
 from aroma.retrieval.neighbours import KnockdownNeighbours
+from aroma.retrieval.string_source import NETWORK_CHANNELS, BoundedNetwork, StringSource, WholeNetwork
 
 # GO molecular-function terms that make a gene a transcription factor.
 TF_TERMS = {
@@ -29,7 +31,6 @@ TF_TERMS = {
     "GO:0001227": "DNA-binding transcription repressor activity, RNA polymerase II-specific",
 }
 COMPLEX_ROOT = "GO:0032991"  # protein-containing complex: every complex term is under it
-NETWORK_CHANNELS = ("experimental", "database", "coexpression", "neighborhood", "fusion", "cooccurence")
 assert set(NETWORK_CHANNELS) <= set(CHANNELS)
 
 
@@ -99,14 +100,17 @@ class _Gene:
 class EvidenceIndex:
     """Answers evidence for pairs from per-gene evidence fetched in batches and kept in memory."""
 
-    def __init__(self, store: GraphStore, limits: RetrievalLimits | None = None, batch_size: int = 1000) -> None:
+    def __init__(self, store: GraphStore, limits: RetrievalLimits | None = None, batch_size: int = 1000,
+                 *, whole_network: bool = False) -> None:
+        """``whole_network``: read the whole STRING network once (for many pairs) instead of each pair's
+        neighbourhood; the evidence is the same either way."""
         self.store = store
+        self.whole_network = whole_network
         self.limits = limits or RetrievalLimits()
         self.batch_size = batch_size
         self._ids: dict[str, str] = {}  # symbol or alias → gene id
         self._genes: dict[str, _Gene] = {}
-        self._network: dict[str, dict[str, tuple[int, dict[str, int]]]] | None = None
-        self._symbols: dict[str, str] = {}  # gene id → symbol (for every gene in the network)
+        self._network: StringSource | None = None
         self._complexes: set[str] | None = None
         self._ranked: dict[str, list[str]] = {}
         self._facts: dict[str, GeneFacts] = {}
@@ -165,15 +169,11 @@ class EvidenceIndex:
             self._genes.update(genes)
 
     @property
-    def network(self) -> dict[str, dict[str, tuple[int, dict[str, int]]]]:
+    def network(self) -> StringSource:
+        """STRING partners: the whole network (read on first use) or the neighbourhoods asked for."""
         if self._network is None:
-            network: dict[str, dict[str, tuple[int, dict[str, int]]]] = defaultdict(dict)
-            for row in self.store.read("retrieval/string_network"):
-                edge = (row["combined_score"], {c: row[c] for c in NETWORK_CHANNELS if row[c]})
-                network[row["a"]][row["b"]] = edge
-                network[row["b"]][row["a"]] = edge
-                self._symbols[row["a"]], self._symbols[row["b"]] = row["a_symbol"], row["b_symbol"]
-            self._network = dict(network)
+            self._network = (WholeNetwork(self.store) if self.whole_network
+                             else BoundedNetwork(self.store, self.batch_size))
         return self._network
 
     @property
@@ -185,13 +185,13 @@ class EvidenceIndex:
     def _ranked_partners(self, gene_id: str) -> list[str]:
         """STRING partners of a gene, strongest first (ties by symbol); computed once per gene."""
         if gene_id not in self._ranked:
-            partners = self.network.get(gene_id, {})
-            self._ranked[gene_id] = sorted(partners, key=lambda p: (-partners[p][0], self._symbols[p]))
+            partners, symbol = self.network.partners(gene_id), self.network.symbol
+            self._ranked[gene_id] = sorted(partners, key=lambda p: (-partners[p][0], symbol(p)))
         return self._ranked[gene_id]
 
     def _strongest_partners(self, gene_id: str) -> list[str]:
         """The ``path_fanout`` strongest partners scoring at least ``min_path_score`` (a prefix of the ranking)."""
-        partners = self.network.get(gene_id, {})
+        partners = self.network.partners(gene_id)
         strong = takewhile(lambda p: partners[p][0] >= self.limits.min_path_score, self._ranked_partners(gene_id))
         return list(islice(strong, self.limits.path_fanout))
 
@@ -213,7 +213,7 @@ class EvidenceIndex:
              limits.min_process_genes <= (t["gene_count"] or 0) <= limits.max_term_genes),
             key=process_rank,
         )[: limits.processes]
-        partners = self.network.get(gene_id, {})
+        partners = self.network.partners(gene_id)
         top = self._ranked_partners(gene_id)[: limits.top_interactors]
         return GeneFacts(
             id=gene_id, symbol=row["symbol"], description=row["description"] or "", type=row["type"] or "",
@@ -221,26 +221,26 @@ class EvidenceIndex:
             processes=[{"id": t["term"], "name": t["name"], "gene_count": t["gene_count"],
                         "evidence": sorted(t["evidence"] or [])} for t in processes],
             degree=len(partners),
-            top_interactors=[{"symbol": self._symbols[p], "id": p, "combined_score": partners[p][0]} for p in top],
+            top_interactors=[{"symbol": self.network.symbol(p), "id": p, "combined_score": partners[p][0]} for p in top],
         )
 
     # -- pairs ----------------------------------------------------------------------------------
     def paths(self, a: str, b: str) -> list[GenePath]:
         """The strongest 2- and 3-hop STRING paths from ``a`` to ``b`` (bounded fan-out, deterministic)."""
         network, limits = self.network, self.limits
-        na, nb = network.get(a, {}), network.get(b, {})
+        network.load([a, b])
+        na, nb, symbol = network.partners(a), network.partners(b), network.symbol
         found: list[GenePath] = []
         for x in sorted(na.keys() & nb.keys()):
             if x not in (a, b) and min(na[x][0], nb[x][0]) >= limits.min_path_score:
-                found.append(GenePath([self._symbols[i] for i in (a, x, b)], [a, x, b], [na[x][0], nb[x][0]]))
-        ends = set(self._strongest_partners(b))
-        for x in self._strongest_partners(a):
-            if x == b:
-                continue
-            for y in sorted(ends & network[x].keys()):
+                found.append(GenePath([symbol(i) for i in (a, x, b)], [a, x, b], [na[x][0], nb[x][0]]))
+        starts = [x for x in self._strongest_partners(a) if x != b]
+        middle = network.links_between(starts, self._strongest_partners(b))  # x → {y: score}
+        for x in starts:
+            for y in sorted(middle[x]):
                 if y not in (a, x):
-                    found.append(GenePath([self._symbols[i] for i in (a, x, y, b)], [a, x, y, b],
-                                          [na[x][0], network[x][y][0], nb[y][0]]))
+                    found.append(GenePath([symbol(i) for i in (a, x, y, b)], [a, x, y, b],
+                                          [na[x][0], middle[x][y], nb[y][0]]))
         found.sort(key=lambda p: (-p.strength, p.hops, -sum(p.scores), p.symbols))
         return found[: limits.paths]
 
@@ -253,7 +253,8 @@ class EvidenceIndex:
         """Evidence for one pair of gene ids (both prefetched)."""
         p, t = self._genes[perturbed], self._genes[target]
         limits = self.limits
-        edge = self.network.get(perturbed, {}).get(target)
+        self.network.load([perturbed, target])
+        edge = self.network.partners(perturbed).get(target)
         interaction = None
         if edge:
             interaction = Interaction("STRING v12", p.facts["symbol"], t.facts["symbol"], edge[0], edge[1])

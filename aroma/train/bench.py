@@ -238,7 +238,7 @@ def run_bench(store: GraphStore, perturbqa: Path, out_dir: Path, cell_line_names
     settings = settings or BenchSettings()
     names = list(cell_line_names or cell_lines(perturbqa))
     similarity = GeneSimilarity.from_store(store, settings.similarity)
-    index = EvidenceIndex(store)
+    index = EvidenceIndex(store, whole_network=True)  # every test pair: read STRING once
     tables = {name.upper(): OutcomeTable.from_store(store, name) for name in names}
     space = load_gene_space(settings.embeddings, store) if settings.embeddings else None
     results: list[MethodResult] = []
