@@ -157,7 +157,7 @@ def test_bounded_paths_equal_whole_network_paths(engine_store: EngineStore) -> N
     whole = EvidenceIndex(engine_store.store, whole_network=True)
     genes = sorted(whole.network._network)  # every gene with a STRING link  # noqa: SLF001
     rng = random.Random(13)
-    pairs = [(a, b) for a, b in (rng.sample(genes, 2) for _ in range(25))]
+    pairs = [tuple(rng.sample(genes, 2)) for _ in range(25)]
     tp53 = whole.resolve(["TP53"])["TP53"]
     hub_partners = whole._ranked_partners(tp53)  # noqa: SLF001
     pairs += [(tp53, p) for p in hub_partners[:5]] + [(p, tp53) for p in hub_partners[-3:]]
@@ -171,5 +171,6 @@ def test_bounded_paths_equal_whole_network_paths(engine_store: EngineStore) -> N
         compared += bool(expected)
     assert compared >= 10  # most sampled pairs have paths
     for a, b in pairs[-8:]:
-        whole.prefetch([a, b]), bounded.prefetch([a, b])
+        whole.prefetch([a, b])
+        bounded.prefetch([a, b])
         assert bounded.pair(a, b, "K562").to_dict() == whole.pair(a, b, "K562").to_dict()
