@@ -410,7 +410,7 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
     except ServiceUnavailable as exc:
         backend.close()
         raise StoreError(redact_text(f"cannot reach the graph database at {shown}: {exc}", secrets_shown)) from None
-    except AuthError as exc:
+    except AuthError:
         locked = server is not None and server.account_locked()
         backend.close()
         if locked:
