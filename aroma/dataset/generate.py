@@ -183,8 +183,7 @@ def _experiment_sources(store: GraphStore, pairs: list[LabelledPair], ids: dict[
     for cell_line in wanted:
         held_out = [ids[p.pert] for p in pairs if p.cell_line == cell_line and p.split == "validation" and p.pert in ids]
         found[(cell_line, "test")] = neighbours_from_store(store, cell_line, similarity)
-        found[(cell_line, "train")] = found[(cell_line, "validation")] = neighbours_from_store(
-            store, cell_line, similarity, exclude=held_out)
+        found[(cell_line, "train")] = found[(cell_line, "validation")] = found[(cell_line, "test")].without(held_out)
         progress.advance(task)
     return found
 

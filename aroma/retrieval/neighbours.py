@@ -76,6 +76,10 @@ class KnockdownNeighbours:
         self._other_index = [({p: i for i, p in enumerate(o.perts)}, {t: j for j, t in enumerate(o.targets)},
                               o.strength, o.up_share) for o in self.others]
 
+    def without(self, perts: Sequence[str]) -> KnockdownNeighbours:
+        """The same neighbours less some knockdowns (similarity and other cell lines shared, nothing re-read)."""
+        return KnockdownNeighbours(self.table.without(perts), self.similarity, self.settings, self.others)
+
     def _order(self, pert: str | None) -> tuple[np.ndarray, np.ndarray]:
         """Training knockdowns by decreasing similarity to ``pert`` (itself left out) and their similarities;
         the last perturbation's answer is kept (callers go pair by pair, sorted by perturbation)."""

@@ -44,6 +44,7 @@ def classifier_probabilities(classifier_dir: Path, embeddings: Path, evidence_js
     A classifier trained with neighbour features needs ``store``: they are computed from the training
     outcomes in the graph (each pair's own knockdown left out), standardised as in training."""
     from aroma.retrieval.neighbours import neighbours_from_store
+    from aroma.retrieval.similarity import GeneSimilarity
     from aroma.train.classifier import Standardiser
 
     report = json.loads((Path(classifier_dir) / "classifier_report.json").read_text())
@@ -57,8 +58,9 @@ def classifier_probabilities(classifier_dir: Path, embeddings: Path, evidence_js
                              "(--db) that holds the training outcomes")
         scale = Standardiser(np.array(report["neighbour_features"]["mean"]), np.array(report["neighbour_features"]["std"]))
         rows = np.zeros((len(pairs), len(scale.mean)))
+        similarity = GeneSimilarity.from_store(store)  # one for every cell line
         for cell in sorted({e["cell_line"] for e in pairs}):
-            neighbours = neighbours_from_store(store, cell)
+            neighbours = neighbours_from_store(store, cell, similarity)
             for i, e in enumerate(pairs):
                 if e["cell_line"] == cell:
                     rows[i] = neighbours.features(e["perturbed"]["id"] or None, [e["target"]["id"] or None],

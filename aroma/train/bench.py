@@ -110,16 +110,15 @@ class _Phase:
     neighbours: KnockdownNeighbours
 
 
-def target_base_rate(table: OutcomeTable, pairs: Sequence[LabelledPair], ids: dict[str, str]) -> np.ndarray:
+def target_base_rate(neighbours: KnockdownNeighbours, pairs: Sequence[LabelledPair], ids: dict[str, str]
+                     ) -> np.ndarray:
     """Each pair predicted from its target gene's training label frequencies (constant per target gene, so
     its per-gene AUROC is 0.5 by construction, while its macro-F1 need not be)."""
-    rate, up = table.target_rates()
-    column = {t: j for j, t in enumerate(table.targets)}
-    overall = float(np.nanmean(np.abs(table.effects)))
+    overall = float(np.nanmean(np.abs(neighbours.table.effects)))
     rows = []
     for pair in pairs:
-        j = column.get(ids.get(pair.gene))
-        changed, up_share = (rate[j], up[j]) if j is not None else (overall, 0.5)
+        j = neighbours.target_col.get(ids.get(pair.gene))
+        changed, up_share = (neighbours.target_rate[j], neighbours.target_up[j]) if j is not None else (overall, 0.5)
         rows.append([1 - changed, changed * (1 - up_share), changed * up_share])
     return np.array(rows)
 
@@ -183,7 +182,7 @@ class CellLineBench:
             feature_seconds, feature_peak = time.perf_counter() - start, peak()
         within = len(feature_names(settings.neighbours, sorted(self.similarity.profiles), False))
         runners: dict[str, Callable[[], np.ndarray]] = {
-            "target base rate": lambda: target_base_rate(phase.neighbours.table, phase.score, ids),
+            "target base rate": lambda: target_base_rate(phase.neighbours, phase.score, ids),
             "evidence heuristic": lambda: heuristic(self.index, phase.score, ids),
             "neighbour vote": lambda: per_perturbation(phase.score, ids, phase.neighbours.vote),
             "neighbour model": lambda: NeighbourModel(settings.model).fit(
@@ -226,7 +225,7 @@ class CellLineBench:
         config = ClassifierConfig(self.name, epochs=self.settings.classifier_epochs, seed=self.settings.seed)
         model, _ = fit(self.space, train, config)
         scored, keep = tensors(phase.score, score_x)
-        probabilities = target_base_rate(phase.neighbours.table, phase.score, self.ids)
+        probabilities = target_base_rate(phase.neighbours, phase.score, self.ids)
         probabilities[keep] = predict(model, scored)
         return probabilities
 

@@ -140,8 +140,8 @@ def _features(store: GraphStore, pairs: list[LabelledPair], config: ClassifierCo
         return None, None
     ids = EvidenceIndex(store).resolve({p.pert for p in pairs} | {p.gene for p in pairs}, strict=False)
     held_out = [ids[p.pert] for p in pairs if p.split == "validation" and p.pert in ids]
-    development = neighbours_from_store(store, cell, exclude=held_out)
-    full = neighbours_from_store(store, cell, development.similarity)
+    full = neighbours_from_store(store, cell)
+    development = full.without(held_out)
     raw = {split: neighbour_features(full if split == "test" else development,
                                      [p for p in pairs if p.split == split], ids, config.cross_cell_line)
            for split in ("train", "validation", "test")}
