@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from aroma.kg.adapters import gmt, go, ncbi, perturbqa, reactome, string_db, trrust, uniprot
+from aroma.kg.edge_table import EdgeTable
 from aroma.kg.idmap import GeneIndex, SourceMapping, gene_node_id
 from aroma.kg.records import Edge, Node
 from aroma.errors import SourceFormatError
@@ -18,6 +21,7 @@ GENE, GO_TERM, PATHWAY = "Gene", "GOTerm", "Pathway"
 GO_ASPECTS = {"Function": "molecular_function", "Process": "biological_process", "Component": "cellular_component"}
 # MSigDB collections loaded as Pathway nodes: source key → (Pathway.source, id prefix)
 DEFAULT_STRING_MIN_SCORE = 400  # STRING's own "medium confidence"
+STRING_KIND = ("Gene", "INTERACTS_WITH", "Gene")
 GENE_SET_COLLECTIONS = {"msigdb_hallmark": "msigdb_hallmark", "msigdb_kegg": "kegg"}
 
 
@@ -26,7 +30,7 @@ class KnowledgeGraph:
     """Every node and edge of one build, grouped for loading, with the mapping report."""
 
     nodes: dict[str, list[Node]] = field(default_factory=lambda: defaultdict(list))
-    edges: dict[tuple[str, str, str], list[Edge]] = field(default_factory=lambda: defaultdict(list))
+    edges: dict[tuple[str, str, str], list[Edge] | EdgeTable] = field(default_factory=lambda: defaultdict(list))
     mappings: dict[str, SourceMapping] = field(default_factory=dict)
     versions: dict[str, str | None] = field(default_factory=dict)
     string_min_score: int = 0  # STRING links scoring below this were not loaded
@@ -237,36 +241,59 @@ def _add_gene_sets(kg: KnowledgeGraph, genes: GeneIndex, key: str, collection: s
 
 
 def _add_string(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> None:
+    """STRING links above the threshold, mapped to genes and kept once per gene pair (the strongest line,
+    the first of equals), as columns: the publisher's 13.7M lines never exist as Python objects."""
     names = string_db.read_protein_info(sources.path("string_info"))
     kg.versions["string"] = "12.0"
     mapping = kg.mapping("string_links")
-    best: dict[tuple[int, int], string_db.StringLink] = {}
-    gene_of: dict[str, int | None] = {}
-    for link in string_db.read_links(sources.path("string_links")):
-        if link.combined_score < kg.string_min_score:
-            kg.string_below_min_score += 1
-            continue
-        ids = []
-        for protein in (link.protein_a, link.protein_b):
-            if protein not in gene_of:
-                gene_of[protein] = genes.resolve_symbol(names[protein]) if protein in names else None
-            ids.append(gene_of[protein])
-        a, b = ids
-        if a is None or b is None:
-            missing = link.protein_a if a is None else link.protein_b
-            reason = "protein not in protein.info" if missing not in names else "preferred name not in NCBI"
-            mapping.miss(reason, f"line {link.line}: {missing} ({names.get(missing, '?')})")
-        elif a == b:
-            mapping.miss("both proteins map to one gene", f"line {link.line}: {link.protein_a} {link.protein_b}")
-        else:
-            mapping.ok()
-            pair = (min(a, b), max(a, b))
-            if pair not in best or link.combined_score > best[pair].combined_score:
-                best[pair] = link
-    for (a, b), link in best.items():
-        properties = {"combined_score": link.combined_score, "score": link.combined_score / 1000}
-        properties.update(zip(string_db.CHANNELS, link.channels))
-        kg.add_edge(Edge(gene_node_id(a), gene_node_id(b), "INTERACTS_WITH", GENE, GENE, properties))
+    gene_of: dict[str, int] = {}  # protein id → NCBI GeneID, -1 when it does not map
+    keys, scores, channels = [], [], []
+    for block in string_db.read_link_blocks(sources.path("string_links")):
+        keep = block.combined_score >= kg.string_min_score
+        kg.string_below_min_score += int(len(block) - keep.sum())
+        ends = []
+        for codes, proteins in ((block.codes_a, block.names_a), (block.codes_b, block.names_b)):
+            lookup = np.fromiter((_string_gene(p, names, genes, gene_of) for p in proteins), np.int64, len(proteins))
+            ends.append(lookup[codes] if len(codes) else np.zeros(0, np.int64))
+        a, b = ends
+        good = keep & (a >= 0) & (b >= 0) & (a != b)
+        for row in np.flatnonzero(keep & ~good):
+            _string_miss(mapping, names, block, int(row), int(a[row]), int(b[row]))
+        mapping.ok(int(good.sum()))
+        a, b = a[good], b[good]
+        keys.append(np.minimum(a, b) << 32 | np.maximum(a, b))
+        scores.append(block.combined_score[good].astype(np.int16))
+        channels.append(block.channels[good].astype(np.int16))
+    key, score, channel = np.concatenate(keys), np.concatenate(scores), np.concatenate(channels)
+    del keys, scores, channels
+    order = np.lexsort((-score, key))  # stable: per pair, the strongest line, the first of equals
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key[order[1:]] != key[order[:-1]]
+    best = order[first]
+    columns = {"combined_score": score[best]}
+    columns.update({name: channel[best, i] for i, name in enumerate(string_db.CHANNELS)})
+    kg.edges[STRING_KIND] = EdgeTable(STRING_KIND, "ncbigene:", key[best] >> 32, key[best] & 0xFFFFFFFF, columns,
+                                      {"score": ("combined_score", 1000.0)},
+                                      ("combined_score", "score", *string_db.CHANNELS))
+
+
+def _string_gene(protein: str, names: dict[str, str], genes: GeneIndex, gene_of: dict[str, int]) -> int:
+    if protein not in gene_of:
+        found = genes.resolve_symbol(names[protein]) if protein in names else None
+        gene_of[protein] = -1 if found is None else found
+    return gene_of[protein]
+
+
+def _string_miss(mapping: SourceMapping, names: dict[str, str], block: string_db.LinkBlock, row: int,
+                 a: int, b: int) -> None:
+    protein_a, protein_b = block.names_a[block.codes_a[row]], block.names_b[block.codes_b[row]]
+    line = int(block.lines[row])
+    if a < 0 or b < 0:
+        missing = protein_a if a < 0 else protein_b
+        reason = "protein not in protein.info" if missing not in names else "preferred name not in NCBI"
+        mapping.miss(reason, f"line {line}: {missing} ({names.get(missing, '?')})")
+    else:
+        mapping.miss("both proteins map to one gene", f"line {line}: {protein_a} {protein_b}")
 
 
 def _add_trrust(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> None:

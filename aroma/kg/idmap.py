@@ -81,9 +81,9 @@ class SourceMapping:
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
-    def ok(self) -> None:
-        self.records += 1
-        self.mapped += 1
+    def ok(self, count: int = 1) -> None:
+        self.records += count
+        self.mapped += count
 
     def miss(self, reason: str, example: str) -> None:
         self.records += 1

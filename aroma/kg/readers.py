@@ -36,24 +36,33 @@ def numbered_lines(path: Path | str) -> Iterator[tuple[int, str]]:
     holds the bad byte. Blocks of lines are decoded at once, for speed.
     """
     path = Path(path)
+    for before, chunk in whole_line_blocks(path):
+        yield from block_lines(path, chunk, before)
+
+
+def whole_line_blocks(path: Path | str, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(lines_before, chunk)``: the file (gunzipped) in chunks of whole lines, each ending in LF
+    (a last line without one gets it). A truncated or corrupt gzip stream is an error naming the line."""
+    path = Path(path)
     lineno = 0
     try:
         with _open_binary(path) as handle:
             rest = b""
-            for block in iter(lambda: handle.read(BLOCK_BYTES), b""):
+            for block in iter(lambda: handle.read(block_bytes), b""):
                 data = rest + block
                 cut = data.rfind(b"\n") + 1
                 chunk, rest = data[:cut], data[cut:]
-                yield from _block_lines(path, chunk, lineno)
-                lineno += chunk.count(b"\n")
+                if chunk:
+                    yield lineno, chunk
+                    lineno += chunk.count(b"\n")
             if rest:
-                yield from _block_lines(path, rest + b"\n", lineno)
+                yield lineno, rest + b"\n"
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise SourceFormatError(path, lineno + 1, f"truncated or corrupt gzip data ({exc})") from exc
 
 
-def _block_lines(path: Path, chunk: bytes, before: int) -> Iterator[tuple[int, str]]:
-    """Lines of ``chunk`` (whole lines, each ending in LF) that follow line ``before``."""
+def check_block(path: Path, chunk: bytes, before: int) -> str:
+    """``chunk`` decoded; bytes that are not UTF-8 or are control characters are an error naming the line."""
     try:
         text = chunk.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -65,7 +74,17 @@ def _block_lines(path: Path, chunk: bytes, before: int) -> Iterator[tuple[int, s
         start = text.rfind("\n", 0, bad.start()) + 1
         raise SourceFormatError(path, before + text.count("\n", 0, bad.start()) + 1,
                                 f"control character U+{ord(bad.group()):04X} at column {bad.start() - start + 1}")
-    lines = text.split("\n")
+    return text
+
+
+def plain_ascii(chunk: bytes) -> bool:
+    """Whether ``chunk`` is ASCII without control characters other than tab and LF (nothing to check)."""
+    return chunk.isascii() and len(chunk.translate(None, _CONTROL_BYTES)) == len(chunk) and b"\r" not in chunk
+
+
+def block_lines(path: Path, chunk: bytes, before: int) -> Iterator[tuple[int, str]]:
+    """Lines of ``chunk`` (whole lines, each ending in LF) that follow line ``before``."""
+    lines = check_block(path, chunk, before).split("\n")
     lines.pop()  # after the last LF
     for number, line in enumerate(lines, start=before + 1):
         yield number, line[:-1] if line.endswith("\r") else line
