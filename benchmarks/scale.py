@@ -1,7 +1,7 @@
 """Publisher-scale benchmark: a synthetic full-size STRING file, builds at several thresholds, one pair's latency.
 
     python benchmarks/scale.py --sources ../shared/data/sources [--lines 13700000] [--thresholds 0,400,700]
-                               [--work runs/scale] [--pair TP53,CDKN1A] [--seed 0]
+                               [--work runs/scale] [--pair TP53,CDKN1A] [--seed 0] [--loader auto|bulk|bolt]
 
 The synthetic sources are the shared ones (linked, not copied) with a STRING links file made of the shared
 lines plus seeded random pairs over the real protein ids, scored 150-399 and written in both directions,
@@ -80,7 +80,7 @@ def _server_peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def build_worker(sources: Path, db: Path, threshold: int, pair: list[str]) -> dict:
+def build_worker(sources: Path, db: Path, threshold: int, pair: list[str], loader: str = "auto") -> dict:
     """One build in this process (so its peak memory is this build's), then one pair's evidence, timed."""
     from aroma.kg.build import build
     from aroma.kg.store import open_store
@@ -88,11 +88,12 @@ def build_worker(sources: Path, db: Path, threshold: int, pair: list[str]) -> di
 
     with open_store(db) as store:
         start = time.monotonic()
-        report = build(sources, store=store, show_progress=False, string_min_score=threshold)
+        report = build(sources, store=store, show_progress=False, string_min_score=threshold, loader=loader)
         wall = time.monotonic() - start
         server = store.backend.server.info
         figures = {
             "string_min_score": threshold,
+            "loader": report.loader,
             "wall_s": round(wall, 1),
             "stages_s": {k: round(v, 1) for k, v in report.stage_seconds.items()},
             "nodes": report.nodes,
@@ -154,12 +155,13 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/scale"))
     parser.add_argument("--pair", default="TP53,CDKN1A")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--loader", default="auto", help="auto, bulk (the database's importer) or bolt")
     parser.add_argument("--build-worker", nargs=3, metavar=("SOURCES", "DB", "THRESHOLD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     pair = args.pair.split(",")
     if args.build_worker:
         sources, db, threshold = args.build_worker
-        print(json.dumps(build_worker(Path(sources), Path(db), int(threshold), pair)))
+        print(json.dumps(build_worker(Path(sources), Path(db), int(threshold), pair, args.loader)))
         return
     synthetic = args.work / f"sources-{args.lines}-seed{args.seed}"
     if not (synthetic / STRING_DIR / LINKS).exists():
@@ -168,7 +170,7 @@ def main() -> None:
     for threshold in (int(t) for t in args.thresholds.split(",")):
         db = args.work / f"db-{threshold}"
         shutil.rmtree(db, ignore_errors=True)
-        out = subprocess.run([sys.executable, __file__, "--pair", args.pair, "--build-worker", str(synthetic), str(db),
+        out = subprocess.run([sys.executable, __file__, "--pair", args.pair, "--loader", args.loader, "--build-worker", str(synthetic), str(db),
                               str(threshold)], capture_output=True, text=True, check=True).stdout
         figures = json.loads(out.strip().splitlines()[-1])
         figures["retrieve_cli_cold_s"] = _cli_retrieve(db, pair)  # starts the local server, then stops it

@@ -44,11 +44,13 @@ from pathlib import Path
 
 from aroma.errors import StoreError
 from aroma.kg.credentials import stored_password
+from aroma.kg.heap import server_heap
 
 USER = "root"
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
-HEAP_ENV = "AROMA_ARCADEDB_HEAP"
+IMPORT_TIMEOUT_S = 3600.0
+HEAP_ENV = "AROMA_ARCADEDB_HEAP"  # the server's -Xmx; default from aroma.kg.heap
 BOLT_PLUGIN = "Bolt:com.arcadedb.bolt.BoltProtocolPlugin"
 _PR_SET_PDEATHSIG = 1
 KEEPER_POLL_S = 0.1
@@ -154,8 +156,9 @@ def _command(directory: Path, root: Path, bolt_port: int, http_port: int) -> lis
         "arcadedb.bolt.host": "127.0.0.1",
         "arcadedb.bolt.port": bolt_port,
         "arcadedb.server.mode": "development",  # detailed Cypher error messages
+        "arcadedb.server.security.importAllowedLocalPaths": directory / "import",  # bulk builds' files only
     }
-    heap = os.environ.get(HEAP_ENV, "4g")
+    heap = server_heap(HEAP_ENV)
     return [
         str(java),
         f"-Xmx{heap}",
@@ -447,6 +450,35 @@ class LocalArcadeDB:
         except urllib.error.URLError as exc:
             raise StoreError(f"the ArcadeDB server of {self.directory} went away during '{command}': "
                              f"{getattr(exc, 'reason', exc)}") from exc
+
+    @property
+    def import_directory(self) -> Path:
+        """Where bulk builds write their import files (the only place the server may import from)."""
+        folder = self.directory / "import"
+        folder.mkdir(exist_ok=True)
+        return folder
+
+    def import_neo4j_jsonl(self, database: str, path: Path) -> dict[str, int]:
+        """ArcadeDB's importer (``IMPORT DATABASE``, Neo4j APOC JSONL format) into ``database``, run by the server
+        itself; returns the vertices and edges it created."""
+        assert self.info is not None
+        token = base64.b64encode(f"{USER}:{self.password}".encode()).decode()
+        body = {"language": "sql", "command": f"import database file://{path.resolve()}"}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.info.http_port}/api/v1/command/{database}", method="POST",
+            data=json.dumps(body).encode(), headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=IMPORT_TIMEOUT_S) as response:
+                result = json.loads(response.read()).get("result") or [{}]
+        except urllib.error.HTTPError as exc:
+            raise StoreError(f"ArcadeDB's importer refused {path}: {exc.read().decode(errors='replace')[:500]}") from exc
+        except (urllib.error.URLError, TimeoutError) as exc:
+            raise StoreError(f"the ArcadeDB server of {self.directory} went away while importing {path}: "
+                             f"{getattr(exc, 'reason', exc)}") from exc
+        outcome = result[0]
+        if outcome.get("result") != "OK":
+            raise StoreError(f"ArcadeDB's importer did not finish {path}: {outcome}")
+        return {"vertices": int(outcome.get("createdVertices", 0)), "edges": int(outcome.get("createdEdges", 0))}
 
     def create_database(self, name: str) -> None:
         self._admin(f"create database {name}")

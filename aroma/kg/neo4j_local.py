@@ -35,6 +35,7 @@ from pathlib import Path
 from aroma.errors import StoreError
 from aroma.kg.arcadedb import _alive, _die_with_parent
 from aroma.kg.credentials import stored_password
+from aroma.kg.heap import server_heap
 
 NEO4J_VERSION = "5.26.30"  # keep in step with neo4j_launcher/pom.xml
 USER = "neo4j"
@@ -107,7 +108,7 @@ def _checked(command: list[str], what: str) -> None:
 
 
 def _java_command(*args: str, heap: str | None = None) -> list[str]:
-    return [_tool("java"), f"-Xmx{heap or os.environ.get(HEAP_ENV, '2g')}", f"@{launcher_argfile()}",
+    return [_tool("java"), f"-Xmx{heap or server_heap(HEAP_ENV)}", f"@{launcher_argfile()}",
             MAIN_CLASS, *args]
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,25 +59,61 @@ class QueryResult:
     notifications: list[str] = field(default_factory=list)
 
 
-class Backend:
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, asked by the build and the query path instead of checking its class."""
+
+    staging_databases: bool  # a build loads a new database and swaps it in; else it clears one in place
+    bulk_import: bool  # a fresh staging database can be loaded from a file (``Backend.bulk_import``)
+    explains_query_type: bool = True  # EXPLAIN reports whether a query writes
+    reports_notifications: bool = True  # warnings for unknown labels, types and properties
+
+
+class Backend(ABC):
     """Where a build writes and how it becomes the active graph (the build-then-swap protocol)."""
 
-    database: str | None
-    explains_query_type = True  # EXPLAIN reports whether a query writes
-    reports_notifications = True  # warnings for unknown labels, types and properties
+    capabilities: Capabilities
 
+    @property
+    @abstractmethod
+    def database(self) -> str | None:
+        """The active database (None: nothing built yet)."""
+
+    @property
+    def explains_query_type(self) -> bool:
+        return self.capabilities.explains_query_type
+
+    @property
+    def reports_notifications(self) -> bool:
+        return self.capabilities.reports_notifications
+
+    @abstractmethod
     def staging(self) -> str:
-        raise NotImplementedError
+        """The database a build loads into."""
 
+    @abstractmethod
     def promote(self, staging: str) -> None:
-        raise NotImplementedError
+        """Make a loaded staging database the active graph."""
 
+    @abstractmethod
     def discard(self, staging: str) -> None:
-        raise NotImplementedError
+        """Drop what a failed build loaded, where that is possible."""
 
     def exclusive(self) -> AbstractContextManager[None]:
         """Held from staging to swap: one build at a time."""
         return nullcontext()
+
+    def import_directory(self) -> Path:
+        """Where bulk-import files are written (``capabilities.bulk_import`` only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no bulk import")
+
+    def bulk_import(self, database: str, path: Path) -> dict[str, int]:
+        """Load ``path`` (Neo4j's APOC JSONL export format) into the fresh ``database``; return what it created
+        (``vertices``, ``edges``). Only where ``capabilities.bulk_import``."""
+        raise NotImplementedError(f"{type(self).__name__} has no bulk import")
+
+    def clean_leftovers(self) -> None:
+        """At the start of any command: remove what a killed build left behind."""
 
     def close(self) -> None:
         pass
@@ -85,14 +122,15 @@ class Backend:
 class LocalArcadeBackend(Backend):
     """Builds go into a fresh ArcadeDB database; the ``current`` pointer swaps only on success."""
 
-    explains_query_type = EXPLAIN_QUERY_TYPE_RELIABLE
-    reports_notifications = NOTIFICATIONS_REPORTED
+    capabilities = Capabilities(staging_databases=True, bulk_import=True,
+                                explains_query_type=EXPLAIN_QUERY_TYPE_RELIABLE,
+                                reports_notifications=NOTIFICATIONS_REPORTED)
 
     def __init__(self, server: LocalArcadeDB) -> None:
         self.server = server
 
     @property
-    def database(self) -> str | None:  # type: ignore[override]
+    def database(self) -> str | None:
         return self.server.current
 
     def staging(self) -> str:
@@ -114,11 +152,19 @@ class LocalArcadeBackend(Backend):
     def exclusive(self) -> AbstractContextManager[None]:
         return self.server.build_lock()
 
+    def import_directory(self) -> Path:
+        return self.server.import_directory
+
+    def bulk_import(self, database: str, path: Path) -> dict[str, int]:
+        return self.server.import_neo4j_jsonl(database, path)
+
     def _drop_leftovers(self) -> None:
         """Drop staging databases of builds that were killed before they could clean up (build lock held)."""
         for name in self.server.databases():
             if name.startswith("aroma_") and name != self.server.current:
                 self.server.drop_database(name)
+        for leftover in self.server.import_directory.glob("*"):
+            leftover.unlink(missing_ok=True)
 
     def clean_leftovers(self) -> None:
         """At the start of any command: drop what a killed build left, unless a build is running."""
@@ -136,14 +182,20 @@ class LocalArcadeBackend(Backend):
 
 
 class Neo4jBackend(Backend):
-    """A Neo4j server: builds write into the named database in place (cleared first)."""
+    """A Neo4j server (single instance, cluster or Aura): builds write into the named database in place
+    (cleared first); no bulk import over the network (``neo4j-admin`` needs the server's own disk)."""
+
+    capabilities = Capabilities(staging_databases=False, bulk_import=False)
 
     def __init__(self, database: str) -> None:
-        self.database = database
+        self._database = database
+
+    @property
+    def database(self) -> str | None:
+        return self._database
 
     def staging(self) -> str:
-        assert self.database is not None
-        return self.database
+        return self._database
 
     def promote(self, staging: str) -> None:
         pass
@@ -333,16 +385,21 @@ class GraphStore:
 
         A batch that fails is rolled back whole; the error says how many rows had been committed.
         """
+        self.load_batches(name, batched(rows, batch_size), total=len(rows), database=database, advance=advance)
+
+    def load_batches(self, name: str, batches: Iterable[Sequence[dict[str, Any]]], *, total: int, database: str,
+                     advance: Callable[[int], None] = lambda n: None) -> None:
+        """``load`` for rows made batch by batch (only one batch exists at a time)."""
         statement = cypher.query(name)
         done = 0
         try:
             with self._session(database, write=True) as session:
-                for batch in batched(rows, batch_size):
+                for batch in batches:
                     session.execute_write(lambda tx, b=batch: tx.run(statement, rows=list(b)).consume())
                     done += len(batch)
                     advance(len(batch))
         except StoreError as exc:
-            raise StoreError(f"{name}: batch failed after {done:,} of {len(rows):,} rows were committed "
+            raise StoreError(f"{name}: batch failed after {done:,} of {total:,} rows were committed "
                              f"(the failed batch was rolled back): {exc}") from exc
 
     def close(self) -> None:
@@ -426,6 +483,5 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
     if version and version < MIN_SERVER_VERSION:
         backend.close()
         raise StoreError(f"{shown} runs Neo4j {'.'.join(map(str, version))}; aroma needs Neo4j 5 or newer")
-    if isinstance(backend, LocalArcadeBackend):
-        backend.clean_leftovers()
+    backend.clean_leftovers()
     return GraphStore(driver, backend, shown)
