@@ -155,6 +155,9 @@ def kg_build(
     string_min_score: Annotated[int, typer.Option(
         "--string-min-score", min=0, max=1000, help="load only STRING links with at least this combined score "
         "(400: STRING's medium confidence, 700: high; 0 keeps every link)")] = 400,
+    loader: Annotated[str, typer.Option(
+        "--loader", help="bulk: the database's own importer from one file (local database only); bolt: UNWIND "
+        "batches over Bolt; auto: bulk where the database has it")] = "auto",
 ) -> None:
     """Parse every source and load Gene-KG and Path-KG; the previous graph stays intact until the build succeeds."""
     from aroma.kg.build import build
@@ -165,13 +168,13 @@ def kg_build(
         outcomes = None  # the default is used only where it exists
     with _store(db, user, password, database, create=True) as store:
         report = build(directory, store=store, batch_size=batch_size, show_progress=not quiet, allow_shrink=allow_shrink,
-                       perturbqa=outcomes, string_min_score=string_min_score,
+                       perturbqa=outcomes, string_min_score=string_min_score, loader=loader,
                        log=(lambda m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/]")))
     seconds = report.stage_seconds
     out.print(
         f"built {report.nodes:,} nodes and {report.edges:,} edges into {report.target} "
         f"(database {report.database}, checksum {report.checksum}): parse+map {seconds['parse_and_map']:.1f} s, "
-        f"load {seconds['load']:.1f} s ({report.load_rows_per_second:,.0f} rows/s); STRING links scoring below "
+        f"load {seconds['load']:.1f} s ({report.loader}, {report.load_rows_per_second:,.0f} rows/s); STRING links scoring below "
         f"{report.string_min_score} not loaded: {report.string_below_min_score:,}"
     )
 
