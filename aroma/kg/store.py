@@ -292,7 +292,10 @@ class GraphStore:
                              else f"no database selected on {self.target}")
         mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
         try:
-            with self.driver.session(database=name, default_access_mode=mode) as session:
+            # One bookmark manager for every session: on a cluster a read routed to a secondary waits for this
+            # store's own earlier writes (causal consistency); on a single server it changes nothing.
+            with self.driver.session(database=name, default_access_mode=mode,
+                                     bookmark_manager=self.driver.execute_query_bookmark_manager) as session:
                 yield session
         except Neo4jError as exc:
             if exc.code == "Neo.ClientError.Database.DatabaseNotFound":
