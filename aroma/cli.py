@@ -156,8 +156,8 @@ def kg_build(
         "--string-min-score", min=0, max=1000, help="load only STRING links with at least this combined score "
         "(400: STRING's medium confidence, 700: high; 0 keeps every link)")] = 400,
     loader: Annotated[str, typer.Option(
-        "--loader", help="bulk: the database's own importer from one file (local database only); bolt: UNWIND "
-        "batches over Bolt; auto: bulk where the database has it")] = "auto",
+        "--loader", help="bolt: UNWIND batches over Bolt; bulk: the local database's own importer from one file "
+        "(same graph; slower at publisher scale)")] = "bolt",
 ) -> None:
     """Parse every source and load Gene-KG and Path-KG; the previous graph stays intact until the build succeeds."""
     from aroma.kg.build import build

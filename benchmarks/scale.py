@@ -1,7 +1,7 @@
 """Publisher-scale benchmark: a synthetic full-size STRING file, builds at several thresholds, one pair's latency.
 
     python benchmarks/scale.py --sources ../shared/data/sources [--lines 13700000] [--thresholds 0,400,700]
-                               [--work runs/scale] [--pair TP53,CDKN1A] [--seed 0] [--loader auto|bulk|bolt]
+                               [--work runs/scale] [--pair TP53,CDKN1A] [--seed 0] [--loader bolt|bulk]
 
 The synthetic sources are the shared ones (linked, not copied) with a STRING links file made of the shared
 lines plus seeded random pairs over the real protein ids, scored 150-399 and written in both directions,
@@ -80,7 +80,7 @@ def _server_peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def build_worker(sources: Path, db: Path, threshold: int, pair: list[str], loader: str = "auto") -> dict:
+def build_worker(sources: Path, db: Path, threshold: int, pair: list[str], loader: str = "bolt") -> dict:
     """One build in this process (so its peak memory is this build's), then one pair's evidence, timed."""
     from aroma.kg.build import build
     from aroma.kg.store import open_store
@@ -155,7 +155,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/scale"))
     parser.add_argument("--pair", default="TP53,CDKN1A")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--loader", default="auto", help="auto, bulk (the database's importer) or bolt")
+    parser.add_argument("--loader", default="bolt", help="bolt or bulk (the local database's importer)")
     parser.add_argument("--build-worker", nargs=3, metavar=("SOURCES", "DB", "THRESHOLD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     pair = args.pair.split(",")

@@ -113,7 +113,7 @@ def test_neo4j_routing_scheme_reads_and_refuses_bulk(neo4j_server: LocalNeo4j, s
         with pytest.raises(AromaError, match="no bulk import"):
             build(subset_sources, store=store, show_progress=False, loader="bulk")
         assert store.run("MATCH (n) RETURN count(n) AS n").rows == before
-        build(subset_sources, store=store, show_progress=False, loader="auto")
+        build(subset_sources, store=store, show_progress=False)
         assert store.read("stats/build_info")[0]["checksum"]
         assert store.read("queries/gene_neighbours", symbol="TP53", limit=3)
         assert list(store.stream("stats/labels"))
