@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aroma.errors import AromaError, SourceFormatError
+from aroma.errors import AromaError, SourceFormatError, StoreError
 from aroma.kg.adapters import string_db
 from aroma.kg.build import build
 from aroma.kg.heap import CAP_MB, FLOOR_MB, default_heap, server_heap
@@ -41,6 +41,11 @@ def test_bulk_and_bolt_builds_give_the_same_graph(subset_sources: Path, tmp_path
             reports[loader] = build(subset_sources, store=store, show_progress=False, loader=loader)
             samples[loader] = _sample(store)
             assert not list(store.backend.import_directory().iterdir())  # the import file is removed
+            if loader == "bulk":  # the server imports from its import folder only
+                outside = tmp_path / "outside.json"
+                outside.write_text('{"type":"node","id":"x","labels":["Gene"],"properties":{"id":"x"}}\n')
+                with pytest.raises(StoreError, match="is not allowed"):
+                    store.backend.bulk_import(store.database, outside)
     assert reports["bulk"].loader == "bulk" and reports["bolt"].loader == "bolt"
     assert reports["bulk"].checksum == reports["bolt"].checksum
     assert samples["bulk"]["edges"] and samples["bulk"] == samples["bolt"]
