@@ -72,7 +72,7 @@ def sft_model(base_model: Path, subset_dataset: Path, subset_embeddings: Path, t
     flood = [f"{w.category.__name__}: {w.message}" for w in caught
              if issubclass(w.category, (FutureWarning, DeprecationWarning))]
     assert not flood, flood[:3]  # library deprecations are silenced for users (AROMA_VERBOSE=1 shows them)
-    assert result["steps"] == 2 and (out / "checkpoints" / "checkpoint-1" / "fusion.pt").is_file()
+    assert result.steps == 2 and (out / "sft_log.json").is_file() and (out / "checkpoints" / "checkpoint-1" / "fusion.pt").is_file()
     return out
 
 
@@ -131,8 +131,8 @@ def test_grpo_step_changes_weights(sft_model: Path, subset_dataset: Path, tmp_pa
     result = grpo.run_grpo(subset_dataset, sft_model, tmp_path, _settings(
         "max_steps=1", "num_generations=2", "max_completion_length=8", "limit=4", "temperature=1.5",
         "save_merged=true"))
-    assert result["steps"] == 1
-    rewards = {k for entry in result["log"] for k in entry if k.startswith("rewards/")}
+    assert result.steps == 1 and json.loads((tmp_path / "grpo_log.json").read_text()) == result.log
+    rewards = {k for entry in result.log for k in entry if k.startswith("rewards/")}
     assert {"rewards/format_reward/mean", "rewards/correctness_reward/mean", "rewards/grounding_reward/mean"} <= rewards
     after = AromaLM.from_pretrained(tmp_path)
     changed = [k for k, v in after.lm.state_dict().items() if not torch.allclose(v, before.lm.state_dict()[k])]

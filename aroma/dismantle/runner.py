@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -126,3 +127,9 @@ def save_report(report: DismantleReport, out: Path) -> Path:
     path = out / "dismantle.json"
     path.write_text(json.dumps(report.to_dict(), indent=1))
     return path
+
+
+def default_out_dir(network: Network) -> Path:
+    """``runs/dismantle/NAME``, the network's name made safe for a directory."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", network.name).strip("_")[:80] or "network"
+    return Path("runs") / "dismantle" / slug

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from aroma.errors import AromaError
 from aroma.kg.store import GraphStore
+from aroma.model.protein import ProteinTable
 
 FILES = {"gene_kg": "gene_embeddings.pt", "path_kg": "path_embeddings.pt", "protein": "protein_embeddings.pt"}
 REQUIRED = ("gene_kg",)
@@ -35,6 +36,15 @@ class GeneSpace:
 
     def index_of(self) -> dict[str, int]:
         return {gene_id: i for i, gene_id in enumerate(self.ids)}
+
+
+def save_protein_embeddings(directory: Path, table: ProteinTable) -> Path:
+    """Write ``protein_embeddings.pt`` beside the graph embeddings (same keys, plus ``present`` and ``model``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / FILES["protein"]
+    torch.save({"graph": "protein", "checksum": table.checksum, "ids": table.ids, "symbols": table.symbols,
+                "embeddings": table.embeddings, "present": table.present, "model": table.model}, path)
+    return path
 
 
 def load_gene_space(directory: Path, store: GraphStore | None = None) -> GeneSpace:

@@ -115,3 +115,9 @@ def save_embeddings(path: Path, bundle: GraphBundle, graph: str, embeddings: Ten
     torch.save(record, path)
     (path.parent / f"{graph}_metrics.json").write_text(json.dumps(
         {"result": asdict(result), "config": asdict(config), "checksum": bundle.checksum}, indent=1))
+
+
+def save_encoder(path: Path, model: HeteroEncoder) -> None:
+    """The trained encoder's weights (``{graph}_encoder.pt``), beside its embeddings."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)

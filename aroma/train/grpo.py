@@ -15,7 +15,7 @@ from trl import GRPOConfig, GRPOTrainer
 
 from aroma.model.lm import AromaLM
 from aroma.train.config import TrainSettings
-from aroma.train.lm_setup import (FusionTrainingMixin, add_lora, base_reference, finish, load_split,
+from aroma.train.lm_setup import (FusionTrainingMixin, TrainRun, add_lora, base_reference, finish, load_split,
                                  quiet_libraries)
 from aroma.train.rewards import correctness_reward, format_reward, label_reward, make_grounding_reward
 from aroma.train.sft import sft_arguments
@@ -48,7 +48,7 @@ def reward_functions(model: AromaLM, symbols: list[str]) -> list:
     return [format_reward, label_reward, correctness_reward, make_grounding_reward(symbols)]
 
 
-def run_grpo(data: Path, init: Path, out: Path, settings: TrainSettings, resume: bool = False) -> dict[str, Any]:
+def run_grpo(data: Path, init: Path, out: Path, settings: TrainSettings, resume: bool = False) -> TrainRun:
     quiet_libraries()
     set_seed(settings.seed)  # before anything random is initialised (fusion, LoRA)
     model = AromaLM.from_pretrained(init, dtype=torch.bfloat16 if torch.cuda.is_available() else torch.float32)
@@ -64,7 +64,9 @@ def run_grpo(data: Path, init: Path, out: Path, settings: TrainSettings, resume:
                                fusion_learning_rate=settings.fusion_learning_rate)
     result = trainer.train(resume_from_checkpoint=resume or None)
     finish(model, out, base_reference(str(init)), settings.save_merged)  # the SFT model is GRPO's base
-    return {"train_loss": result.training_loss, "steps": result.global_step, "log": trainer.state.log_history}
+    run = TrainRun(result.global_step, result.training_loss, trainer.state.log_history)
+    run.write_log(out / "grpo_log.json")
+    return run
 
 
 def _symbols(model: AromaLM, data: Path) -> list[str]:

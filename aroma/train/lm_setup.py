@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,21 @@ class FusionTrainingMixin:
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         super()._load_from_checkpoint(resume_from_checkpoint, model)
         self.aroma.fusion.load_state_dict(torch.load(Path(resume_from_checkpoint) / "fusion.pt", weights_only=True))
+
+
+@dataclass
+class TrainRun:
+    """What one SFT or GRPO run did: optimizer steps, mean training loss and the trainer's log entries."""
+
+    steps: int
+    train_loss: float
+    log: list[dict[str, Any]]
+
+    def write_log(self, path: Path) -> Path:
+        """The log entries as JSON (``OUT/sft_log.json`` or ``OUT/grpo_log.json``)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.log, indent=1))
+        return path
 
 
 def finish(model: AromaLM, out: Path, base_model: str, merged: bool = False) -> None:
