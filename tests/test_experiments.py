@@ -17,6 +17,7 @@ from aroma.cli import app
 from aroma.dataset.generate import GenerateConfig, generate
 from aroma.dataset.perturbqa import read_cell_line
 from aroma.kg.store import GraphStore
+from aroma.retrieval.evidence import PairEvidence
 from aroma.retrieval.index import EvidenceIndex
 from aroma.retrieval.neighbours import KnockdownNeighbours, NeighbourSettings, neighbours_from_store
 from aroma.retrieval.outcomes import OutcomeTable
@@ -120,8 +121,11 @@ def test_retrieve_shows_similar_knockdowns(outcome_store: GraphStore, sample: tu
     db = str(outcome_store.backend.server.directory)
     shown = runner.invoke(app, ["retrieve", pair.pert, pair.gene, "--cell-line", "K562", "--db", db, "--json"])
     assert shown.exit_code == 0, shown.output
-    experiments = json.loads(shown.output)["experiments"]
+    evidence = json.loads(shown.output)
+    experiments = evidence["experiments"]
     assert experiments["cell_line"] == "K562" and experiments["neighbours"]
+    typed = PairEvidence.from_dict(evidence)  # the experiments read back as typed records too
+    assert typed.experiments is not None and typed.to_dict() == evidence
     similarities = [n["similarity"] for n in experiments["neighbours"]]
     assert similarities == sorted(similarities, reverse=True) and pair.pert not in {
         n["symbol"] for n in experiments["neighbours"]}

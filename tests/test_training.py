@@ -90,18 +90,32 @@ def test_saved_model_is_the_adapter_and_a_reference(sft_model: Path, base_model:
 
 
 def test_sft_step_changes_lm_and_fusion(sft_model: Path, base_model: Path, subset_embeddings: Path) -> None:
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, set_seed
 
     from aroma.model.assets import load_gene_space
     from aroma.train.lm_setup import build_model
 
     trained = AromaLM.from_pretrained(sft_model)
-    fresh = build_model(str(base_model), load_gene_space(subset_embeddings), _settings())
+    settings = _settings()
+    set_seed(settings.seed)  # as run_sft does before it builds the model: the fusion starts from the same weights
+    fresh = build_model(str(base_model), load_gene_space(subset_embeddings), settings)
     before = AutoModelForCausalLM.from_pretrained(base_model).model.layers[0].self_attn.q_proj.weight
     after = trained.lm.model.layers[0].self_attn.q_proj.weight  # LoRA merged into the LM
     assert not torch.allclose(before, after)
-    for key, value in _trainable(fresh).items():  # the fusion (seeded like training) moved too
-        assert not torch.allclose(value, trained.fusion.state_dict()[key]), key
+    # which fusion parameters get a gradient from pairs of genes in the tables (every one but the "missing" vectors)
+    genes = torch.arange(4)
+    sum(out.sum() for out in fresh.fusion(genes, genes.flip(0)).values()).backward()
+    graded = {name for name, p in fresh.fusion.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert graded and all(".missing" not in name for name in graded)
+    trained_state = trained.fusion.state_dict()
+    for name, value in fresh.fusion.named_parameters():
+        moved = not torch.equal(value.detach(), trained_state[name])
+        if name in graded:
+            assert moved, f"{name} got a gradient but did not move"
+        elif not moved:
+            continue  # no gradient, untouched: the seeded start is the same
+        else:
+            assert ".missing" in name, f"{name} moved without a gradient: the models did not start alike"
 
 
 def test_sft_resume_reproduces(base_model: Path, subset_dataset: Path, subset_embeddings: Path, sft_model: Path,
@@ -126,7 +140,7 @@ def test_grpo_step_changes_weights(sft_model: Path, subset_dataset: Path, tmp_pa
         return [float(len(set(c[0]["content"] if isinstance(c, list) else c))) for c in completions]
 
     real = grpo.reward_functions
-    monkeypatch.setattr(grpo, "reward_functions", lambda model, symbols: [*real(model, symbols), varied_reward])
+    monkeypatch.setattr(grpo, "reward_functions", lambda symbols: [*real(symbols), varied_reward])
     before = AromaLM.from_pretrained(sft_model)
     result = grpo.run_grpo(subset_dataset, sft_model, tmp_path, _settings(
         "max_steps=1", "num_generations=2", "max_completion_length=8", "limit=4", "temperature=1.5",

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from aroma import config
-from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, QuietOption, UserOption, err, fail, guard,
+from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, QuietOption, UserOption, err, guard,
                               out, sources_dir, store)
 
 kg_app = typer.Typer(help="Build and inspect Gene-KG and Path-KG.", no_args_is_help=True)

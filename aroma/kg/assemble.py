@@ -238,7 +238,6 @@ def _add_gene_sets(kg: KnowledgeGraph, genes: GeneIndex, key: str, collection: s
 
 def _add_string(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> None:
     names = string_db.read_protein_info(sources.path("string_info"))
-    kg.versions["string"] = "12.0"
     mapping = kg.mapping("string_links")
     best: dict[tuple[int, int], string_db.StringLink] = {}
     gene_of: dict[str, int | None] = {}

@@ -129,7 +129,7 @@ def heuristic(index: EvidenceIndex, pairs: Sequence[LabelledPair], ids: dict[str
     rows = []
     for pair in pairs:
         if pair.pert in ids and pair.gene in ids:
-            rows.append(evidence_heuristic(index.pair(ids[pair.pert], ids[pair.gene], pair.cell_line).to_dict()))
+            rows.append(evidence_heuristic(index.pair(ids[pair.pert], ids[pair.gene], pair.cell_line)))
         else:
             rows.append([0.95, 0.025, 0.025])
     return np.array(rows)
@@ -210,15 +210,15 @@ class CellLineBench:
         from aroma.train.classifier import ClassifierConfig, PairTensors, Standardiser, fit, predict
 
         assert self.space is not None
-        position = self.space.index_of()
+        position = self.space.rows
         scale = Standardiser.fit(fit_x)
 
         def tensors(pairs: list[LabelledPair], features: np.ndarray) -> tuple[PairTensors, list[int]]:
             keep = [i for i, p in enumerate(pairs) if self.ids.get(p.pert) in position and self.ids.get(p.gene)
                     in position]
             chosen = [pairs[i] for i in keep]
-            return PairTensors(chosen, torch.tensor([position[self.ids[p.pert]] for p in chosen]),
-                               torch.tensor([position[self.ids[p.gene]] for p in chosen]),
+            return PairTensors(chosen, position.rows(self.ids[p.pert] for p in chosen),
+                               position.rows(self.ids[p.gene] for p in chosen),
                                torch.tensor([p.label for p in chosen]), scale(features[keep])), keep
 
         train, _ = tensors(phase.fit, fit_x)

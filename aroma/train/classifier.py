@@ -74,15 +74,14 @@ def pair_tensors(pairs: list[LabelledPair], space: GeneSpace, store: GraphStore,
     """Gene indices per split; pairs whose genes are not in the graph are dropped (returned as a count).
     ``features``: per split, one row per pair of that split (in order), kept for the pairs kept."""
     ids = EvidenceIndex(store).resolve({p.pert for p in pairs} | {p.gene for p in pairs}, strict=False)
-    position = space.index_of()
+    position = space.rows
     splits = {}
     for split in ("train", "validation", "test"):
         in_split = [p for p in pairs if p.split == split]
         keep = [i for i, p in enumerate(in_split) if ids.get(p.pert) in position and ids.get(p.gene) in position]
         chosen = [in_split[i] for i in keep]
         splits[split] = PairTensors(
-            chosen, torch.tensor([position[ids[p.pert]] for p in chosen], dtype=torch.long),
-            torch.tensor([position[ids[p.gene]] for p in chosen], dtype=torch.long),
+            chosen, position.rows(ids[p.pert] for p in chosen), position.rows(ids[p.gene] for p in chosen),
             torch.tensor([p.label for p in chosen], dtype=torch.long),
             torch.as_tensor(features[split][keep], dtype=torch.float32) if features else None)
     kept = sum(len(t.pairs) for t in splits.values())

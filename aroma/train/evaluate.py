@@ -144,10 +144,10 @@ def predict_pair(model: AromaLM, evidence, names: tuple[str, str], max_new_token
     Progress) shows the tokens generated."""
     from aroma.dataset.prompts import chat_prompt
 
-    index = {g: i for i, g in enumerate(model.gene_ids or [])}
+    rows = model.gene_rows
     prompt = [{**m, "content": expand_placeholders(m["content"], model.fusion.config.tokens)}
               for m in chat_prompt(evidence, names)]
-    genes = ([index.get(evidence.perturbed.id, -1)], [index.get(evidence.target.id, -1)])
+    genes = ([rows.row(evidence.perturbed.id)], [rows.row(evidence.target.id)])
     text = model.tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
     ids = model.tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids
     device = next(model.lm.parameters()).device

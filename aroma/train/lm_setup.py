@@ -103,10 +103,6 @@ def add_lora(model: AromaLM, settings: TrainSettings) -> None:
         parameter.requires_grad = True
 
 
-def gene_index(model: AromaLM) -> dict[str, int]:
-    return {gene_id: i for i, gene_id in enumerate(model.gene_ids or [])}
-
-
 def sample_by_target_gene(dataset, pairs: int, seed: int = 0):
     """All pairs of randomly chosen target genes, about ``pairs`` in total: per-gene AUROC needs whole genes."""
     import random
@@ -143,7 +139,7 @@ def load_split(data: Path, split: str, model: AromaLM, settings: TrainSettings |
         dataset = dataset.select(range(min(settings.limit, len(dataset))))
     if genes_sample:
         dataset = sample_by_target_gene(dataset, genes_sample)
-    index = gene_index(model)
+    rows = model.gene_rows
     tokens = model.fusion.config.tokens
 
     def convert(example: dict) -> dict:
@@ -152,8 +148,8 @@ def load_split(data: Path, split: str, model: AromaLM, settings: TrainSettings |
         return {
             "prompt": prompt,
             "completion": [{"role": "assistant", "content": example["completion"]}],
-            "perturbed_index": index.get(evidence["perturbed"]["id"], -1),
-            "target_index": index.get(evidence["target"]["id"], -1),
+            "perturbed_index": rows.row(evidence["perturbed"]["id"]),
+            "target_index": rows.row(evidence["target"]["id"]),
         }
 
     keep = {"prompt", "completion", "label", "evidence", "gene", "pert", "cell_line"}
