@@ -70,8 +70,8 @@ def main() -> None:
                 "tokens_per_s": round(_tokens(sft.log) / sft_seconds), "final_loss": sft.log[-2].get("loss")},
         "grpo": {"steps": grpo.steps, "s_per_step": round(grpo_seconds / grpo.steps, 2),
                  "tokens_per_s": round(_tokens(grpo.log) / grpo_seconds), "last_rewards": rewards},
-        "eval": {"pairs": report["pairs"], "s_per_pair": round(eval_seconds / report["pairs"], 2),
-                 "metrics": report["metrics"]},
+        "eval": {"pairs": report.pairs, "s_per_pair": round(eval_seconds / report.pairs, 2),
+                 "metrics": report.metrics},
         **_memory(),
     }, indent=1))
 

@@ -165,8 +165,8 @@ def test_eval_report_and_predict(sft_model: Path, subset_dataset: Path, subset_s
     from aroma.train.evaluate import evaluate_model, predict_pair
 
     report = evaluate_model(sft_model, subset_dataset, "train", tmp_path, limit=8, batch_size=4, show_progress=False)
-    assert set(report["metrics"]) == {"aroma", "evidence heuristic"} and report["pairs"] >= 8
-    assert report["metrics"]["aroma"]["pairs"] == report["pairs"]
+    assert set(report.metrics) == {"aroma", "evidence heuristic"} and report.pairs >= 8
+    assert report.metrics["aroma"]["pairs"] == report.pairs
     assert (tmp_path / "roc_pr.png").read_bytes()[:4] == b"\x89PNG"
     def no_nan(name: str):
         raise AssertionError(f"{name} in eval_report.json is not JSON")

@@ -38,12 +38,12 @@ def eval_command(
     with (store(db, user, password, database) if classifier is not None else nullcontext()) as kg:
         report = evaluate_model(model_dir, data, split, out_dir, limit, classifier, embeddings, batch_size, store=kg)
     table = Table("method", "DE AUROC", "direction AUROC", "macro-F1", "accuracy",
-                  caption=f"{report['split']}: {report['pairs']} pairs; per-gene AUROC averaged over genes")
-    for name, m in report["metrics"].items():
+                  caption=f"{report.split}: {report.pairs} pairs; per-gene AUROC averaged over genes")
+    for name, m in report.metrics.items():
         table.add_row(name, *(f"{m[k]:.3f}" if m[k] is not None else "n/a"
                               for k in ("de_auroc", "direction_auroc", "macro_f1", "accuracy")))
     out.print(table)
-    for name, m in report["metrics"].items():
+    for name, m in report.metrics.items():
         for key, why in m.get("notes", {}).items():
             err.print(f"{name} {key}: n/a, {why}", highlight=False, markup=False)
     out.print(f"report: {out_dir / 'eval_report.json'}, plots: {out_dir / 'roc_pr.png'}", highlight=False)

@@ -103,7 +103,7 @@ def knockdown_effects(perturbqa: Path, cell_line: str) -> dict[str, float]:
     changed: dict[str, list[int]] = defaultdict(list)
     for pair in read_cell_line(perturbqa, cell_line):
         if pair.split == "train":
-            changed[pair.pert].append(int(pair.label != NOT_CHANGED))
+            changed[pair.perturbed].append(int(pair.label != NOT_CHANGED))
     return {gene: float(np.mean(flags)) for gene, flags in changed.items()}
 
 
