@@ -244,7 +244,6 @@ def _add_string(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> Non
     """STRING links above the threshold, mapped to genes and kept once per gene pair (the strongest line,
     the first of equals), as columns: the publisher's 13.7M lines never exist as Python objects."""
     names = string_db.read_protein_info(sources.path("string_info"))
-    kg.versions["string"] = "12.0"
     mapping = kg.mapping("string_links")
     gene_of: dict[str, int] = {}  # protein id → NCBI GeneID, -1 when it does not map
     keys, scores, channels = [], [], []
@@ -322,11 +321,11 @@ def _add_knockdown_effects(kg: KnowledgeGraph, genes: GeneIndex, directory: Path
         for pair in perturbqa.read_cell_line(directory, name):
             if pair.split != "train":
                 continue  # test labels never enter the graph
-            pert, target = genes.resolve_symbol(pair.pert), genes.resolve_symbol(pair.gene)
+            pert, target = genes.resolve_symbol(pair.perturbed), genes.resolve_symbol(pair.target)
             if pert is None or target is None:
-                mapping.miss("symbol not in NCBI", pair.pert if pert is None else pair.gene)
+                mapping.miss("symbol not in NCBI", pair.perturbed if pert is None else pair.target)
                 continue
             mapping.ok()
             kg.add_edge(Edge(gene_node_id(pert), gene_node_id(target), "KNOCKDOWN_EFFECT", GENE, GENE, {
                 "cell_line": pair.cell_line, "effect": LABELS[pair.label], "dataset": "PerturbQA",
-                "file": f"{name}-de.csv", "pert_symbol": pair.pert, "target_symbol": pair.gene}))
+                "file": f"{name}-de.csv", "pert_symbol": pair.perturbed, "target_symbol": pair.target}))

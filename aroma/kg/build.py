@@ -97,7 +97,6 @@ def _progress(enabled: bool) -> Progress:
 
 def build(
     sources: Path | str,
-    target: str | Path | None = None,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     show_progress: bool = True,
@@ -108,7 +107,7 @@ def build(
     string_min_score: int = DEFAULT_STRING_MIN_SCORE,
     loader: str = "bolt",
 ) -> BuildReport:
-    """Build Gene-KG and Path-KG from a sources directory into ``target`` (or an open ``store``).
+    """Build Gene-KG and Path-KG from a sources directory into ``store`` (default: the local database).
 
     ``perturbqa``: a PerturbQA directory whose training-split outcomes are loaded as ``KNOCKDOWN_EFFECT``
     edges (test-split labels are never read into the graph). ``string_min_score``: STRING links scoring
@@ -130,7 +129,7 @@ def build(
     source_dir = SourceDir(Path(sources).expanduser())
     source_dir.check_layout()
     own_store = store is None
-    store = store or open_store(target)
+    store = store or open_store()
     if loader == "bulk" and not store.backend.capabilities.bulk_import:
         if own_store:
             store.close()
