@@ -113,10 +113,14 @@ def _java_command(*args: str, heap: str | None = None) -> list[str]:
 
 
 def neo4j_admin(home: Path, *args: str, heap: str | None = None) -> subprocess.CompletedProcess:
-    """Run ``neo4j-admin ARGS`` with ``home`` as NEO4J_HOME (e.g. ``database import full neo4j …``)."""
+    """Run ``neo4j-admin ARGS`` with ``home`` as NEO4J_HOME (e.g. ``database import full neo4j …``).
+
+    It runs in ``home``, so files it writes to its working directory (``import.report``) stay there;
+    give paths in ARGS absolute."""
     home = Path(home).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(_java_command("admin", str(home), *args, heap=heap), capture_output=True, text=True)
+    result = subprocess.run(_java_command("admin", str(home), *args, heap=heap), capture_output=True, text=True,
+                            cwd=home)
     if result.returncode != 0:
         raise StoreError(f"neo4j-admin {' '.join(args[:3])} failed (exit {result.returncode}):\n"
                          f"{(result.stdout + result.stderr)[-3000:]}")
