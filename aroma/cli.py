@@ -16,10 +16,12 @@ from aroma import config
 from aroma.console import output_width
 from aroma.dismantle.cli import dismantle_app
 from aroma.errors import AromaError
+from aroma.kg.schema_cli import schema_command
 
 app = typer.Typer(help="AROMA toolkit: knowledge graphs and perturbation reasoning.", no_args_is_help=True)
 kg_app = typer.Typer(help="Build and inspect Gene-KG and Path-KG.", no_args_is_help=True)
 app.add_typer(kg_app, name="kg")
+kg_app.command("schema")(schema_command)
 dataset_app = typer.Typer(help="Build the PerturbReason dataset.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
 train_app = typer.Typer(help="Train graph encoders, the classifier, and the language model.", no_args_is_help=True)
