@@ -75,12 +75,19 @@ def rendered(schema: Schema = SCHEMA) -> dict[str, str]:
     return texts
 
 
-def write(root: Path | None = None, schema: Schema = SCHEMA) -> list[Path]:
-    """Write every rendered statement under ``root`` (default: the package's ``aroma/cypher``); return the
-    files that changed. A loader file with no schema entry is removed."""
+def write(root: Path | None = None, schema: Schema = SCHEMA, readme: Path | None = None) -> list[Path]:
+    """Write every rendered statement under ``root`` (default: the package's ``aroma/cypher``) and the graph
+    tables into ``readme`` (default: the README.md beside the package, in a source checkout); return the files
+    that changed. A loader file with no schema entry is removed."""
     root = root or Path(str(files("aroma.cypher")))
+    readme = readme or Path(str(files("aroma"))).parent / "README.md"
     texts = rendered(schema)
     changed = []
+    if readme.is_file():
+        old = readme.read_text(encoding="utf-8")
+        if (new := with_readme_tables(old, schema)) != old:
+            readme.write_text(new, encoding="utf-8")
+            changed.append(readme)
     for name, text in texts.items():
         path = root / f"{name}.cypher"
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
@@ -120,6 +127,17 @@ def readme_tables(schema: Schema = SCHEMA) -> str:
         rows.append(f"| {GRAPH_NAMES[first.graph]} | `({first.source})-[:{types}]->({first.target})` | "
                     f"{first.provenance} | {properties} |".replace("|  |", "| |"))
     return "\n".join(rows) + "\n"
+
+
+def with_readme_tables(readme: str, schema: Schema = SCHEMA) -> str:
+    """``readme`` with its node and edge tables (from the node table's header to the edge table's last row)
+    replaced by the schema's rendering."""
+    start = readme.find("| node | id | properties |")
+    edges = readme.find("| graph | edge | from | properties |", max(start, 0))
+    if start < 0 or edges < 0:
+        raise ValueError("the README has no graph tables (a line starting '| node | id | properties |')")
+    end = readme.find("\n\n", edges)
+    return readme[:start] + readme_tables(schema) + readme[end + 1 if end >= 0 else len(readme):]
 
 
 def _runtime_loader(name: str) -> str | None:
