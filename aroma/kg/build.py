@@ -191,7 +191,8 @@ def previous_counts(store: GraphStore) -> dict[str, int]:
     except StoreError:
         return {}
     # what a build loads is what the schema declares; anything else in the database is not its graph
-    counts = {f":{label}": n for label, n in stats.nodes.items() if label in SCHEMA.nodes}
+    counts = {f":{label}": n for label, n in stats.nodes.items()
+              if label in SCHEMA.nodes and not SCHEMA.nodes[label].metadata}
     counts.update({f"({e['source']})-[:{e['type']}]->({e['target']})": e["count"] for e in stats.edges
                    if (e["source"], e["type"], e["target"]) in SCHEMA.edges})
     return counts
