@@ -99,6 +99,22 @@ def kg_stats(
         out.print(shown)
 
 
+@kg_app.command("schema")
+def kg_schema(
+    write: Annotated[bool, typer.Option(
+        "--write", help="rewrite aroma/cypher/schema/constraints.cypher, aroma/cypher/load/*.cypher and the "
+                        "README's graph tables from aroma/kg/schema.py (after adding or changing an entry)")] = False,
+) -> None:
+    """The graph's node labels and edge kinds as declared once in aroma/kg/schema.py (the README's tables)."""
+    from aroma.kg import schema_files
+
+    if write:
+        for path in schema_files.write():
+            typer.echo(f"{'wrote' if path.exists() else 'removed'} {path}")
+        return
+    typer.echo(schema_files.readme_tables(), nl=False)
+
+
 class ExportFormat(str, Enum):
     neo4j_admin = "neo4j-admin"
     turtle = "turtle"

@@ -7,20 +7,36 @@ a file may hold several statements separated by ``;`` at the end of a line (sche
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 
 _ROOT = files(__name__)
 _STATEMENT_END = re.compile(r";\s*$", re.MULTILINE)
+_SOURCES: list[Callable[[str], str | None]] = []
+
+
+def add_source(source: Callable[[str], str | None]) -> None:
+    """Statements with no file, asked for by name after the files (the schema's loaders for an extension's
+    edge kinds, rendered by ``aroma.kg.schema_files``)."""
+    _SOURCES.append(source)
+
+
+def query(name: str) -> str:
+    """The text of one named query."""
+    text = _file_text(name)
+    for source in _SOURCES if text is None else ():
+        if (text := source(name)) is not None:
+            break
+    if text is None:
+        raise KeyError(f"no Cypher file aroma/cypher/{name}.cypher")
+    return text.strip()
 
 
 @cache
-def query(name: str) -> str:
-    """The text of one named query."""
+def _file_text(name: str) -> str | None:
     resource = _ROOT.joinpath(f"{name}.cypher")
-    if not resource.is_file():
-        raise KeyError(f"no Cypher file aroma/cypher/{name}.cypher")
-    return resource.read_text(encoding="utf-8").strip()
+    return resource.read_text(encoding="utf-8") if resource.is_file() else None
 
 
 def statements(name: str) -> list[str]:
@@ -44,3 +60,8 @@ def names(folder: str = "") -> list[str]:
     start = _ROOT.joinpath(folder) if folder else _ROOT
     walk(start, f"{folder.rstrip('/')}/" if folder else "")
     return sorted(found)
+
+
+def clear_cache() -> None:
+    """Forget the files read so far (after ``aroma kg schema --write`` rewrote some)."""
+    _file_text.cache_clear()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,14 +14,17 @@ from aroma.kg.edge_table import EdgeTable
 from aroma.kg.idmap import GeneIndex, SourceMapping, gene_node_id
 from aroma.kg.records import Edge, Node
 from aroma.errors import SourceFormatError
+from aroma.kg.schema import GENE, GO_TERM, PATHWAY, SCHEMA, SchemaError
 from aroma.kg.sources import SourceDir
 from aroma.tokens import LABELS
 
-GENE, GO_TERM, PATHWAY = "Gene", "GOTerm", "Pathway"
+# The edge kinds this module makes (each declared in aroma/kg/schema.py; assemble checks every record's kind)
+INTERACTS_WITH, REGULATES = (GENE, "INTERACTS_WITH", GENE), (GENE, "REGULATES", GENE)
+ANNOTATED_WITH, MEMBER_OF = (GENE, "ANNOTATED_WITH", GO_TERM), (GENE, "MEMBER_OF", PATHWAY)
+PARENT_OF, KNOCKDOWN_EFFECT = (PATHWAY, "PARENT_OF", PATHWAY), (GENE, "KNOCKDOWN_EFFECT", GENE)
 GO_ASPECTS = {"Function": "molecular_function", "Process": "biological_process", "Component": "cellular_component"}
 # MSigDB collections loaded as Pathway nodes: source key → (Pathway.source, id prefix)
 DEFAULT_STRING_MIN_SCORE = 400  # STRING's own "medium confidence"
-STRING_KIND = ("Gene", "INTERACTS_WITH", "Gene")
 GENE_SET_COLLECTIONS = {"msigdb_hallmark": "msigdb_hallmark", "msigdb_kegg": "kegg"}
 
 
@@ -55,10 +58,13 @@ class KnowledgeGraph:
 
 
 Step = Callable[[str], None]
+Adapter = Callable[[SourceDir, GeneIndex], Iterable[Node | Edge]]
+"""An extension's source: reads the sources directory, maps genes through the index, yields records whose
+label or kind is declared in the schema (``aroma.kg.schema``); its name is shown as a build stage."""
 
 
 def assemble(sources: SourceDir, step: Step = lambda name: None, perturbqa_dir: Path | None = None,
-             string_min_score: int = DEFAULT_STRING_MIN_SCORE) -> KnowledgeGraph:
+             string_min_score: int = DEFAULT_STRING_MIN_SCORE, adapters: Sequence[Adapter] = ()) -> KnowledgeGraph:
     """Parse every source of ``sources`` and map it onto one graph; ``step`` is told each stage.
 
     STRING links whose combined score is below ``string_min_score`` (0-1000) are not loaded.
@@ -91,17 +97,47 @@ def assemble(sources: SourceDir, step: Step = lambda name: None, perturbqa_dir: 
     if perturbqa_dir is not None:
         step("PerturbQA training outcomes")
         _add_knockdown_effects(kg, genes, perturbqa_dir)
+    for adapter in adapters:
+        step(getattr(adapter, "__name__", "adapter"))
+        for record in adapter(sources, genes):
+            if isinstance(record, Edge):
+                kg.add_edge(record)
+            else:
+                kg.add_node(record)
     _add_sizes(kg)
+    check_declared(kg)
     return kg
+
+
+def check_declared(kg: KnowledgeGraph) -> None:
+    """Raise ``SchemaError`` for a label, edge kind or property key that ``aroma/kg/schema.py`` does not declare."""
+    for label, nodes in kg.nodes.items():
+        _check_keys(SCHEMA.node(label).properties, nodes, f":{label}")
+    for kind, edges in kg.edges.items():
+        edge = SCHEMA.edge(kind)
+        if isinstance(edges, EdgeTable):  # columns: check their names, not millions of rows
+            _check_names(edge.properties, set(edges.order), edge.pattern)
+        else:
+            _check_keys(edge.properties, edges, edge.pattern)
+
+
+def _check_keys(declared, records: list, where: str) -> None:
+    _check_names(declared, set().union(*(r.properties.keys() for r in records)), where)
+
+
+def _check_names(declared, names: set[str], where: str) -> None:
+    extra = names - {p.name for p in declared}
+    if extra:
+        raise SchemaError(f"{where}: properties {sorted(extra)} are not declared in aroma/kg/schema.py")
 
 
 def _add_sizes(kg: KnowledgeGraph) -> None:
     """How specific each term and pathway is: directly annotated genes, members, and Reactome leaves."""
-    annotated = Counter(e.target for e in kg.edges[(GENE, "ANNOTATED_WITH", GO_TERM)])
+    annotated = Counter(e.target for e in kg.edges[ANNOTATED_WITH])
     for node in kg.nodes[GO_TERM]:
         node.properties["gene_count"] = annotated.get(node.id, 0)
-    members = Counter(e.target for e in kg.edges[(GENE, "MEMBER_OF", PATHWAY)])
-    parents = {e.source for e in kg.edges[(PATHWAY, "PARENT_OF", PATHWAY)]}
+    members = Counter(e.target for e in kg.edges[MEMBER_OF])
+    parents = {e.source for e in kg.edges[PARENT_OF]}
     for node in kg.nodes[PATHWAY]:
         node.properties["size"] = members.get(node.id, 0)
         node.properties["is_leaf"] = node.id not in parents
@@ -158,7 +194,7 @@ def _add_go(kg: KnowledgeGraph, ontology: go.GoOntology) -> dict[str, str]:
             mapping.miss("parent term missing or obsolete", f"line {line}: {child} {rel_type} {parent}")
             continue
         mapping.ok()
-        kg.add_edge(Edge(child, parent, rel_type, GO_TERM, GO_TERM))
+        kg.add_edge(Edge.of((GO_TERM, rel_type, GO_TERM), child, parent))
     return alt
 
 
@@ -180,12 +216,10 @@ def _add_go_annotations(kg: KnowledgeGraph, genes: GeneIndex, alt: dict[str, str
             found["aspect"].add(GO_ASPECTS.get(row.category, row.category))
     for (gene_id, term), found in pairs.items():
         kg.add_edge(
-            Edge(
+            Edge.of(
+                ANNOTATED_WITH,
                 gene_node_id(gene_id),
                 term,
-                "ANNOTATED_WITH",
-                GENE,
-                GO_TERM,
                 {
                     "evidence": sorted(found["evidence"]),
                     "qualifier": sorted(found["qualifier"]),
@@ -203,7 +237,7 @@ def _add_reactome(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> N
     for parent, child in reactome.read_relations(sources.path("reactome_relations")):
         if parent in pathways and child in pathways:
             mapping.ok()
-            kg.add_edge(Edge(parent, child, "PARENT_OF", PATHWAY, PATHWAY))
+            kg.add_edge(Edge.of(PARENT_OF, parent, child))
         else:
             mapping.miss("pathway not in ReactomePathways.txt", f"{parent} -> {child}")
     mapping = kg.mapping("reactome_uniprot")
@@ -218,7 +252,7 @@ def _add_reactome(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> N
             mapping.ok()
             members.setdefault((gene_id, row.pathway_id), row.evidence)
     for (gene_id, pathway_id), evidence in members.items():
-        kg.add_edge(Edge(gene_node_id(gene_id), pathway_id, "MEMBER_OF", GENE, PATHWAY, {"evidence": evidence}))
+        kg.add_edge(Edge.of(MEMBER_OF, gene_node_id(gene_id), pathway_id, {"evidence": evidence}))
 
 
 def _add_gene_sets(kg: KnowledgeGraph, genes: GeneIndex, key: str, collection: str, sources: SourceDir) -> None:
@@ -237,7 +271,7 @@ def _add_gene_sets(kg: KnowledgeGraph, genes: GeneIndex, key: str, collection: s
                 mapping.ok()
                 members.add(gene_id)
         for gene_id in sorted(members):
-            kg.add_edge(Edge(gene_node_id(gene_id), pathway_id, "MEMBER_OF", GENE, PATHWAY, {"evidence": "MSigDB"}))
+            kg.add_edge(Edge.of(MEMBER_OF, gene_node_id(gene_id), pathway_id, {"evidence": "MSigDB"}))
 
 
 def _add_string(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> None:
@@ -271,7 +305,7 @@ def _add_string(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> Non
     best = order[first]
     columns = {"combined_score": score[best]}
     columns.update({name: channel[best, i] for i, name in enumerate(string_db.CHANNELS)})
-    kg.edges[STRING_KIND] = EdgeTable(STRING_KIND, "ncbigene:", key[best] >> 32, key[best] & 0xFFFFFFFF, columns,
+    kg.edges[INTERACTS_WITH] = EdgeTable(INTERACTS_WITH, "ncbigene:", key[best] >> 32, key[best] & 0xFFFFFFFF, columns,
                                       {"score": ("combined_score", 1000.0)},
                                       ("combined_score", "score", *string_db.CHANNELS))
 
@@ -307,7 +341,7 @@ def _add_trrust(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> Non
             edges.setdefault((tf, target, row.sign), set()).update(row.pmids)
     for (tf, target, sign), pmids in edges.items():
         kg.add_edge(
-            Edge(gene_node_id(tf), gene_node_id(target), "REGULATES", GENE, GENE, {"sign": sign, "pmids": sorted(pmids)})
+            Edge.of(REGULATES, gene_node_id(tf), gene_node_id(target), {"sign": sign, "pmids": sorted(pmids)})
         )
 
 
@@ -326,6 +360,6 @@ def _add_knockdown_effects(kg: KnowledgeGraph, genes: GeneIndex, directory: Path
                 mapping.miss("symbol not in NCBI", pair.perturbed if pert is None else pair.target)
                 continue
             mapping.ok()
-            kg.add_edge(Edge(gene_node_id(pert), gene_node_id(target), "KNOCKDOWN_EFFECT", GENE, GENE, {
+            kg.add_edge(Edge.of(KNOCKDOWN_EFFECT, gene_node_id(pert), gene_node_id(target), {
                 "cell_line": pair.cell_line, "effect": LABELS[pair.label], "dataset": "PerturbQA",
                 "file": f"{name}-de.csv", "pert_symbol": pair.perturbed, "target_symbol": pair.target}))

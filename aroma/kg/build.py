@@ -5,17 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aroma import __version__, cypher
+from aroma import __version__
 from aroma.errors import AromaError, StoreError
-from aroma.kg.assemble import DEFAULT_STRING_MIN_SCORE, KnowledgeGraph, assemble
+from aroma.kg import schema_files
+from aroma.kg.assemble import DEFAULT_STRING_MIN_SCORE, Adapter, KnowledgeGraph, assemble
 from aroma.kg.records import Edge, Node
+from aroma.kg.schema import BUILD_INFO, SCHEMA
 from aroma.kg.adapters.perturbqa import cell_lines
 from aroma.kg.sources import SourceDir, sha256_of
 from aroma.kg.stats import graph_stats
@@ -49,14 +51,6 @@ class BuildReport:
     @property
     def load_rows_per_second(self) -> float:
         return (self.nodes + self.edges) / max(self.stage_seconds.get("load", 0.0), 1e-9)
-
-
-def node_query(label: str) -> str:
-    return f"load/node_{label.lower()}"
-
-
-def edge_query(kind: tuple[str, str, str]) -> str:
-    return "load/edge_" + "_".join(part.lower() for part in kind)
 
 
 def _row(record: Node | Edge) -> dict:
@@ -106,6 +100,7 @@ def build(
     perturbqa: Path | str | None = None,
     string_min_score: int = DEFAULT_STRING_MIN_SCORE,
     loader: str = "bolt",
+    adapters: Sequence[Adapter] = (),
 ) -> BuildReport:
     """Build Gene-KG and Path-KG from a sources directory into ``store`` (default: the local database).
 
@@ -116,7 +111,8 @@ def build(
     and has the database's own importer load the fresh staging database (where
     ``backend.capabilities.bulk_import``: the local ArcadeDB), ``bolt`` sends ``UNWIND`` batches over Bolt
     (every backend). Both give the same graph; ArcadeDB's importer is no faster than Bolt at the shared
-    sources' scale and exhausts a 4 GB heap at the publisher's, so Bolt is the default.
+    sources' scale and exhausts a 4 GB heap at the publisher's, so Bolt is the default. ``adapters``: an extension's sources
+    (``aroma.kg.assemble.Adapter``), whose records' labels and edge kinds are declared in the schema.
 
     One build runs per directory at a time. A node label or edge type that would vanish, or shrink by
     more than ``MAX_SHRINK`` of the graph being replaced, stops the build before anything is changed
@@ -139,7 +135,8 @@ def build(
     try:
         with store.backend.exclusive():
             return _build(source_dir, store, started, started_at, batch_size, show_progress, log, allow_shrink,
-                          Path(perturbqa).expanduser() if perturbqa is not None else None, string_min_score, bulk)
+                          Path(perturbqa).expanduser() if perturbqa is not None else None, string_min_score, bulk,
+                          adapters)
     finally:
         if own_store:
             store.close()
@@ -147,7 +144,8 @@ def build(
 
 def _build(source_dir: SourceDir, store: GraphStore, started: float, started_at: str, batch_size: int,
            show_progress: bool, log: Callable[[str], None], allow_shrink: bool,
-           perturbqa_dir: Path | None, string_min_score: int, bulk: bool = False) -> BuildReport:
+           perturbqa_dir: Path | None, string_min_score: int, bulk: bool = False,
+           adapters: Sequence[Adapter] = ()) -> BuildReport:
     stages: dict[str, float] = {}
     mark = time.monotonic()
     fingerprint = source_dir.fingerprint()
@@ -156,7 +154,8 @@ def _build(source_dir: SourceDir, store: GraphStore, started: float, started_at:
     stages["checksums"] = time.monotonic() - mark
 
     mark = time.monotonic()
-    graph = assemble(source_dir, lambda name: log(f"parsing and mapping: {name}"), perturbqa_dir, string_min_score)
+    graph = assemble(source_dir, lambda name: log(f"parsing and mapping: {name}"), perturbqa_dir, string_min_score,
+                     adapters)
     stages["parse_and_map"] = time.monotonic() - mark
     for key, version in graph.versions.items():
         if version and key in fingerprint:
@@ -174,7 +173,7 @@ def _build(source_dir: SourceDir, store: GraphStore, started: float, started_at:
         stages["load"] = time.monotonic() - mark
         checksum = build_checksum(fingerprint, graph)
         store.write(
-            "load/build_info",
+            SCHEMA.node(BUILD_INFO).loader,
             database=staging,
             id=checksum,
             checksum=checksum,
@@ -211,10 +210,11 @@ def previous_counts(store: GraphStore) -> dict[str, int]:
         stats = graph_stats(store)
     except StoreError:
         return {}
-    loaders = set(cypher.names("load"))  # what a build loads; anything else in the database is not its graph
-    counts = {f":{label}": n for label, n in stats.nodes.items() if node_query(label) in loaders}
+    # what a build loads is what the schema declares; anything else in the database is not its graph
+    counts = {f":{label}": n for label, n in stats.nodes.items()
+              if label in SCHEMA.nodes and not SCHEMA.nodes[label].metadata}
     counts.update({f"({e['source']})-[:{e['type']}]->({e['target']})": e["count"] for e in stats.edges
-                   if edge_query((e["source"], e["type"], e["target"])) in loaders})
+                   if (e["source"], e["type"], e["target"]) in SCHEMA.edges})
     return counts
 
 
@@ -231,25 +231,25 @@ def check_collapse(new: dict[str, int], previous: dict[str, int], target: str, m
 def _load(store: GraphStore, database: str, graph: KnowledgeGraph, batch_size: int, show_progress: bool) -> None:
     if not store.backend.capabilities.staging_databases:  # rebuilt in place: empty it first
         store.write("schema/clear", database=database)
-    store.write("schema/constraints", database=database)
+    store.write(schema_files.CONSTRAINTS, database=database)
     with _progress(show_progress) as progress:
-        for label, nodes in graph.nodes.items():
+        for label, nodes in sorted(graph.nodes.items(), key=lambda item: SCHEMA.order_key_node(item[0])):
             task = progress.add_task(f"nodes :{label}", total=len(nodes))
             rows = [_row(n) for n in nodes]
-            store.load(node_query(label), rows, batch_size=batch_size, database=database,
+            store.load(SCHEMA.node(label).loader, rows, batch_size=batch_size, database=database,
                        advance=lambda n, t=task: progress.advance(t, n))
-        for kind, edges in graph.edges.items():
+        for kind, edges in sorted(graph.edges.items(), key=lambda item: SCHEMA.order_key_edge(item[0])):
             task = progress.add_task(f"edges ({kind[0]})-[:{kind[1]}]->({kind[2]})", total=len(edges))
             batches = edges.batches(batch_size) if isinstance(edges, EdgeTable) else batched(
                 [_row(e) for e in edges], batch_size)
-            store.load_batches(edge_query(kind), batches, total=len(edges), database=database,
+            store.load_batches(SCHEMA.edge(kind).loader, batches, total=len(edges), database=database,
                                advance=lambda n, t=task: progress.advance(t, n))
 
 
 def _load_bulk(store: GraphStore, database: str, graph: KnowledgeGraph, show_progress: bool) -> float:
     """Constraints first, then the whole graph through the backend's importer from one file (removed after);
     the importer's counts must match the graph's. Returns the seconds spent writing the file."""
-    store.write("schema/constraints", database=database)
+    store.write(schema_files.CONSTRAINTS, database=database)
     path = store.backend.import_directory() / f"{database}.json"
     try:
         mark = time.monotonic()

@@ -2,7 +2,8 @@
 
 For builds too large for transactional loading: the records go straight from the sources to files,
 one node file per label and one relationship file per (label, type, label), headers typed per Neo4j's
-import format (``id:ID``, ``:START_ID``, ``:END_ID``, ``name:long``, ``name:string[]`` …).
+import format (``id:ID``, ``:START_ID``, ``:END_ID``, ``name:long``, ``name:string[]`` …) as the schema
+(``aroma.kg.schema``) declares each property.
 """
 
 from __future__ import annotations
@@ -14,32 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from aroma.kg.assemble import KnowledgeGraph
-from aroma.kg.records import Edge, Node
+from aroma.kg.schema import SCHEMA, Property
 
 ARRAY_DELIMITER = ";"
 
 
-def _type_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "long"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, list):
-        inner = {_type_of(v) for v in value} or {"string"}
-        return (inner.pop() if len(inner) == 1 else "string") + "[]"
-    return "string"
-
-
-def _columns(records: Sequence[Node | Edge]) -> list[tuple[str, str]]:
-    """Property names in first-seen order, each with the type of its first non-null value."""
-    types: dict[str, str] = {}
-    for record in records:
-        for key, value in record.properties.items():
-            if key not in types and value is not None and value != []:
-                types[key] = _type_of(value)
-    return list(types.items())
+def _columns(properties: Sequence[Property]) -> list[tuple[str, str]]:
+    """Each declared property with its declared type (aroma/kg/schema.py), in declaration order."""
+    return [(p.name, p.type) for p in properties]
 
 
 def _cell(value: Any) -> str:
@@ -68,13 +51,13 @@ def export_neo4j_admin(graph: KnowledgeGraph, out: Path, database: str = "neo4j"
     out.mkdir(parents=True, exist_ok=True)
     arguments = []
     for label, nodes in graph.nodes.items():
-        columns = _columns(nodes)
+        columns = _columns(SCHEMA.node(label).properties)
         path = out / f"nodes_{label}.csv"
         _write(path, ["id:ID"] + [f"{k}:{t}" for k, t in columns],
                ([n.id] + [_cell(n.properties.get(k)) for k, _ in columns] for n in nodes))
         arguments.append(f"--nodes={label}={path}")
     for (source, rel_type, target), edges in graph.edges.items():
-        columns = _columns(edges)
+        columns = _columns(SCHEMA.edge((source, rel_type, target)).properties)
         path = out / f"relationships_{source}_{rel_type}_{target}.csv"
         _write(path, [":START_ID", ":END_ID"] + [f"{k}:{t}" for k, t in columns],
                ([e.source, e.target] + [_cell(e.properties.get(k)) for k, _ in columns] for e in edges))

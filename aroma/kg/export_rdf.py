@@ -1,6 +1,6 @@
 """``aroma kg export --format turtle|nt``: the graph as RDF (rdflib), with standard identifier namespaces.
 
-Nodes: GO terms as OBO PURLs (``http://purl.obolibrary.org/obo/GO_0006915``), genes and Reactome
+Node IRIs follow the id forms declared in ``aroma.kg.schema``: GO terms as OBO PURLs (``http://purl.obolibrary.org/obo/GO_0006915``), genes and Reactome
 pathways as identifiers.org IRIs (``https://identifiers.org/ncbigene:7157``,
 ``https://identifiers.org/reactome:R-HSA-109581``), MSigDB sets by their MSigDB card URL. Each node
 gets ``rdf:type`` and one triple per property value. Each edge is one triple whose predicate is its
@@ -16,30 +16,27 @@ from typing import Any
 
 from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 
+from aroma.kg.schema import SCHEMA
 from aroma.kg.store import GraphStore
 
 AROMA = Namespace("https://w3id.org/aroma/vocab#")
 OBO = Namespace("http://purl.obolibrary.org/obo/")
-IDENTIFIERS = "https://identifiers.org/"
-MSIGDB_CARD = "https://www.gsea-msigdb.org/gsea/msigdb/cards/"
 FORMATS = {"turtle": "turtle", "nt": "nt"}
 
 
 def node_iri(node_id: str) -> URIRef:
-    if node_id.startswith("GO:"):
-        return OBO["GO_" + node_id[3:]]
-    if node_id.startswith("ncbigene:"):
-        return URIRef(IDENTIFIERS + node_id)
-    if node_id.startswith("R-"):
-        return URIRef(f"{IDENTIFIERS}reactome:{node_id}")
-    if node_id.startswith("msigdb:"):
-        return URIRef(MSIGDB_CARD + node_id.split(":", 1)[1])
+    """The IRI of a node id, by the id forms the schema declares (``aroma.kg.schema.IdPrefix``)."""
+    for form in SCHEMA.id_prefixes():
+        if node_id.startswith(form.prefix):
+            return URIRef(form.iri(node_id))
     return AROMA["node/" + node_id]
 
 
 def predicate(rel_type: str, properties: dict[str, Any]) -> URIRef:
-    if rel_type == "REGULATES" and "sign" in properties:  # TRRUST: one predicate per sign
-        return AROMA[f"REGULATES_{properties['sign'].upper()}"]
+    """An edge type's predicate; one per value of the property a schema entry splits it by (TRRUST's sign)."""
+    for edge in SCHEMA.edges.values():
+        if edge.type == rel_type and edge.predicate_by and edge.predicate_by in properties:
+            return AROMA[f"{rel_type}_{str(properties[edge.predicate_by]).upper()}"]
     return AROMA[rel_type]
 
 

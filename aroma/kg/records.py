@@ -29,6 +29,12 @@ class Edge:
     target_label: str
     properties: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, kind: tuple[str, str, str], source: str, target: str,
+           properties: dict[str, Any] | None = None) -> Edge:
+        """An edge of ``kind`` = (source label, type, target label)."""
+        return cls(source, target, kind[1], kind[0], kind[2], properties or {})
+
     @property
     def kind(self) -> tuple[str, str, str]:
         return (self.source_label, self.type, self.target_label)

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from aroma.kg.schema import SCHEMA
 from aroma.kg.store import GraphStore
 
 
@@ -29,8 +30,12 @@ class GraphStats:
 
 
 def graph_stats(store: GraphStore) -> GraphStats:
-    nodes = {row["label"]: row["count"] for row in store.read("stats/node_counts")}
-    edges = store.read("stats/edge_counts")
+    """Counts in the schema's declaration order (``aroma.kg.schema``); labels and kinds it does not declare follow,
+    by name."""
+    rows = sorted(store.read("stats/node_counts"), key=lambda row: SCHEMA.order_key_node(row["label"]))
+    nodes = {row["label"]: row["count"] for row in rows}
+    edges = sorted(store.read("stats/edge_counts"),
+                   key=lambda e: SCHEMA.order_key_edge((e["source"], e["type"], e["target"])))
     rows = store.read("stats/build_info")
     build: dict[str, Any] = {}
     if rows:

@@ -14,33 +14,20 @@ from dataclasses import dataclass
 import torch
 from torch_geometric.data import HeteroData
 
+from aroma.kg.schema import GENE, GO_TERM, MODEL_GRAPHS, PATHWAY, SCHEMA
 from aroma.kg.store import GraphStore
 
-GENE_TYPES = ("protein-coding", "ncRNA", "pseudo", "biological-region", "snoRNA", "rRNA", "tRNA", "snRNA",
-              "scRNA", "other", "unknown")
-NAMESPACES = ("biological_process", "molecular_function", "cellular_component")
-PATHWAY_SOURCES = ("reactome", "msigdb_hallmark", "kegg")
+# Feature vocabularies (one-hot order), declared on the schema's properties
+GENE_TYPES = SCHEMA.node(GENE).property("type").values
+NAMESPACES = SCHEMA.node(GO_TERM).property("namespace").values
+PATHWAY_SOURCES = SCHEMA.node(PATHWAY).property("source").values
 
-# graph name → {relationship type: (source node type, relation, target node type)}
-GRAPHS: dict[str, dict[str, tuple[str, str, str]]] = {
-    "gene": {
-        "INTERACTS_WITH": ("gene", "interacts_with", "gene"),
-        "REGULATES": ("gene", "regulates", "gene"),
-    },
-    "path": {
-        "ANNOTATED_WITH": ("gene", "annotated_with", "go_term"),
-        "MEMBER_OF": ("gene", "member_of", "pathway"),
-        "IS_A": ("go_term", "is_a", "go_term"),
-        "PART_OF": ("go_term", "part_of", "go_term"),
-        "REGULATES": ("go_term", "regulates", "go_term"),
-        "POSITIVELY_REGULATES": ("go_term", "positively_regulates", "go_term"),
-        "NEGATIVELY_REGULATES": ("go_term", "negatively_regulates", "go_term"),
-        "PARENT_OF": ("pathway", "parent_of", "pathway"),
-    },
-}
+# graph name → {relationship type: (source node type, relation, target node type)}, from the schema as
+# declared in aroma/kg/schema.py (``load_graph`` asks the schema at call time, extensions included)
+GRAPHS: dict[str, dict[str, tuple[str, str, str]]] = {graph: SCHEMA.model_relations(graph) for graph in MODEL_GRAPHS}
+NODE_TYPES = SCHEMA.model_node_types()
 # The edge type each graph's encoder is pretrained to predict.
-LINK_TARGETS = {"gene": ("gene", "interacts_with", "gene"), "path": ("gene", "annotated_with", "go_term")}
-NODE_TYPES = {"Gene": "gene", "GOTerm": "go_term", "Pathway": "pathway"}
+LINK_TARGETS = {"gene": GRAPHS["gene"]["INTERACTS_WITH"], "path": GRAPHS["path"]["ANNOTATED_WITH"]}
 
 
 def _one_hot(value: str | None, vocabulary: tuple[str, ...]) -> list[float]:
@@ -61,7 +48,8 @@ def load_graph(store: GraphStore, graph: str) -> GraphBundle:
     """Read one knowledge graph (``gene`` or ``path``) from the store into ``HeteroData``."""
     if graph not in GRAPHS:
         raise ValueError(f"unknown graph {graph!r}; expected one of {sorted(GRAPHS)}")
-    relations = GRAPHS[graph]
+    relations = SCHEMA.model_relations(graph)
+    node_types_of = SCHEMA.model_node_types()
     data = HeteroData()
     ids: dict[str, list[str]] = {}
     genes = store.read("model/gene_nodes")
@@ -83,7 +71,7 @@ def load_graph(store: GraphStore, graph: str) -> GraphBundle:
     weights: dict[tuple[str, str, str], list[float]] = {rel: [] for rel in relations.values()}
     for row in store.read("model/edges", types=sorted(relations)):
         rel = relations[row["type"]]
-        if NODE_TYPES.get(row["source_label"]) != rel[0] or NODE_TYPES.get(row["target_label"]) != rel[2]:
+        if node_types_of.get(row["source_label"]) != rel[0] or node_types_of.get(row["target_label"]) != rel[2]:
             continue  # e.g. TRRUST REGULATES when loading GO's REGULATES
         edges[rel].append((index[rel[0]][row["source"]], index[rel[2]][row["target"]]))
         weights[rel].append((row["score"] or 1000) / 1000)

@@ -2,4 +2,4 @@
 // `is_leaf` marks pathways with no sub-pathway (every MSigDB set).
 UNWIND $rows AS row
 CREATE (n:Pathway {id: row.id, name: row.name, source: row.source, url: row.url, size: row.size,
-                   is_leaf: row.is_leaf})
+    is_leaf: row.is_leaf})
