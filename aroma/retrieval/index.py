@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice, takewhile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aroma.errors import AromaError, shown
 from aroma.kg.adapters.string_db import CHANNELS
@@ -20,8 +20,11 @@ from aroma.kg.idmap import symbol_variants
 from aroma.kg.store import GraphStore, batched
 from aroma.retrieval.evidence import (ExperimentalEvidence, GeneFacts, GenePath, Interaction, PairEvidence,
                                       Regulation)
-from aroma.retrieval.neighbours import KnockdownNeighbours
+from aroma.retrieval.cache import DerivedCache
 from aroma.retrieval.string_source import NETWORK_CHANNELS, BoundedNetwork, StringSource, WholeNetwork
+
+if TYPE_CHECKING:  # numpy and scipy are imported only where similar knockdowns are used
+    from aroma.retrieval.neighbours import KnockdownNeighbours
 
 # GO molecular-function terms that make a gene a transcription factor.
 TF_TERMS = {
@@ -101,9 +104,10 @@ class EvidenceIndex:
     """Answers evidence for pairs from per-gene evidence fetched in batches and kept in memory."""
 
     def __init__(self, store: GraphStore, limits: RetrievalLimits | None = None, batch_size: int = 1000,
-                 *, whole_network: bool = False) -> None:
+                 *, whole_network: bool = False, cache: DerivedCache | None = None) -> None:
         """``whole_network``: read the whole STRING network once (for many pairs) instead of each pair's
-        neighbourhood; the evidence is the same either way."""
+        neighbourhood; the evidence is the same either way. ``cache``: where tables derived from the
+        whole graph are kept (default: ``DerivedCache.of(store)``, on disk beside the build)."""
         self.store = store
         self.whole_network = whole_network
         self.limits = limits or RetrievalLimits()
@@ -115,6 +119,20 @@ class EvidenceIndex:
         self._ranked: dict[str, list[str]] = {}
         self._facts: dict[str, GeneFacts] = {}
         self.outcomes: dict[str, KnockdownNeighbours] = {}  # cell line → what similar knockdowns did there
+        self._cache = cache
+
+    @property
+    def cache(self) -> DerivedCache:
+        """Tables derived from this build of the graph, kept on disk (``aroma.retrieval.cache``)."""
+        if self._cache is None:
+            self._cache = DerivedCache.of(self.store)
+        return self._cache
+
+    def outcome_cell_lines(self) -> list[str]:
+        """The cell lines whose training outcomes the graph holds."""
+        from aroma.retrieval.outcomes import outcome_cell_lines
+
+        return outcome_cell_lines(self.store, self.cache)
 
     def use_outcomes(self, neighbours: KnockdownNeighbours) -> None:
         """Add experimental evidence (similar training knockdowns) to pairs of ``neighbours``' cell line."""
@@ -179,7 +197,8 @@ class EvidenceIndex:
     @property
     def complex_terms(self) -> set[str]:
         if self._complexes is None:
-            self._complexes = {row["id"] for row in self.store.read("retrieval/complex_terms")}
+            self._complexes = set(self.cache.json(
+                "complex-terms", lambda: [row["id"] for row in self.store.read("retrieval/complex_terms")]))
         return self._complexes
 
     def _ranked_partners(self, gene_id: str) -> list[str]:

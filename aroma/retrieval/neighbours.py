@@ -14,7 +14,8 @@ import numpy as np
 
 from aroma.kg.store import GraphStore
 from aroma.retrieval.evidence import CrossCellLine, ExperimentalEvidence, Neighbour
-from aroma.retrieval.outcomes import LABEL_OF_SIGN, OutcomeTable
+from aroma.retrieval.cache import DerivedCache
+from aroma.retrieval.outcomes import LABEL_OF_SIGN, OutcomeTable, outcome_cell_lines
 from aroma.retrieval.similarity import GeneSimilarity
 from aroma.kg.adapters.perturbqa import LabelledPair
 from aroma.tokens import LABELS
@@ -105,20 +106,30 @@ class KnockdownNeighbours:
         return effects
 
     def evidence(self, pert: str | None, targets: Sequence[str | None]) -> list[ExperimentalEvidence]:
-        """Experimental evidence for (pert, t) for every t of ``targets``."""
+        """Experimental evidence for (pert, t) for every t of ``targets`` (all at once: one ranking, and one
+        ``Neighbour`` record per knockdown and effect, shared by the targets)."""
         order, similarity = self._order(pert)
         effects = self._effects(order, targets)
         measured = ~np.isnan(effects)
+        counts = measured.sum(0)
         first_k = measured & (np.cumsum(measured, axis=0) <= self.settings.k)
+        rows_of = np.split(*_column_rows(first_k))
+        made: dict[tuple[int, float], Neighbour] = {}
+        perts, symbols, strength = self.table.perts, self.table.symbols, self.strength
         found = []
         for j, target in enumerate(targets):
-            rows = np.flatnonzero(first_k[:, j])
-            neighbours = [Neighbour(self.table.symbols.get(self.table.perts[order[r]], self.table.perts[order[r]]),
-                                    self.table.perts[order[r]], round(float(similarity[r]), 3),
-                                    LABELS[LABEL_OF_SIGN[float(effects[r, j])]], round(float(self.strength[order[r]]), 3))
-                          for r in rows]
+            neighbours = []
+            for r in rows_of[j].tolist():
+                effect = float(effects[r, j])
+                neighbour = made.get((r, effect))
+                if neighbour is None:
+                    gene = perts[order[r]]
+                    neighbour = made[(r, effect)] = Neighbour(
+                        symbols.get(gene, gene), gene, round(float(similarity[r]), 3), LABELS[LABEL_OF_SIGN[effect]],
+                        round(float(strength[order[r]]), 3))
+                neighbours.append(neighbour)
             found.append(ExperimentalEvidence(self.table.cell_line, neighbours, self._cross(pert, target),
-                                              int(measured[:, j].sum())))
+                                              int(counts[j])))
         return found
 
     def _cross(self, pert: str | None, target: str | None) -> list[CrossCellLine]:
@@ -196,15 +207,24 @@ class KnockdownNeighbours:
         return np.stack([1 - changed_p, changed_p * (1 - up_p), changed_p * up_p], axis=1)
 
 
+def _column_rows(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The row indices of ``mask``'s true cells column by column (ascending within a column), and where each
+    column after the first starts: ``np.split`` of the two gives one array of rows per column."""
+    columns, rows = np.nonzero(mask.T)
+    return rows, np.searchsorted(columns, np.arange(1, mask.shape[1]))
+
+
 def neighbours_from_store(store: GraphStore, cell_line: str, similarity: GeneSimilarity | None = None,
-                          settings: NeighbourSettings | None = None, exclude: Sequence[str] = ()
-                          ) -> KnockdownNeighbours:
+                          settings: NeighbourSettings | None = None, exclude: Sequence[str] = (),
+                          cache: DerivedCache | None = None) -> KnockdownNeighbours:
     """Neighbours over the training outcomes of ``cell_line`` in the graph (less the ``exclude`` knockdowns),
-    with every other cell line of the graph for what P itself did there."""
-    table = OutcomeTable.from_store(store, cell_line).without(exclude)
-    others = [OutcomeTable.from_store(store, row["cell_line"]) for row in store.read("outcomes/cell_lines")
-              if row["cell_line"] != table.cell_line]
-    return KnockdownNeighbours(table, similarity or GeneSimilarity.from_store(store), settings, others)
+    with every other cell line of the graph for what P itself did there; what is read from the graph is
+    kept in the build's ``cache`` (default: ``DerivedCache.of(store)``)."""
+    cache = cache if cache is not None else DerivedCache.of(store)
+    table = OutcomeTable.from_store(store, cell_line, cache).without(exclude)
+    others = [OutcomeTable.from_store(store, name, cache) for name in outcome_cell_lines(store, cache)
+              if name != table.cell_line]
+    return KnockdownNeighbours(table, similarity or GeneSimilarity.from_store(store, cache=cache), settings, others)
 
 
 def per_perturbation(pairs: Sequence[LabelledPair], ids: dict[str, str],
