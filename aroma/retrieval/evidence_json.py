@@ -1,18 +1,16 @@
 """Evidence as JSON text for many pairs: the same bytes as ``json.dumps(evidence.to_dict(), sort_keys=True,
-ensure_ascii=False)``, with the parts many pairs share (gene facts, similar knockdowns) encoded once."""
+ensure_ascii=False)``, with each gene's facts (shared by all its pairs) encoded once."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import fields
-from functools import partial
 from typing import Any
 
-from aroma.retrieval.evidence import ExperimentalEvidence, GeneFacts, GenePath, PairEvidence, _plain
+from aroma.retrieval.evidence import GeneFacts, GenePath, PairEvidence, _plain
 
-_dumps = partial(json.dumps, sort_keys=True, ensure_ascii=False)
+_dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode  # json.dumps(…, sort_keys=True, ensure_ascii=False)
 _PAIR_FIELDS = sorted(f.name for f in fields(PairEvidence))
-_EXPERIMENT_FIELDS = sorted(f.name for f in fields(ExperimentalEvidence))
 
 
 class _ByIdentity:
@@ -37,9 +35,8 @@ class _ByIdentity:
 class EvidenceJson:
     """``encode(evidence)`` equals ``json.dumps(evidence.to_dict(), sort_keys=True, ensure_ascii=False)``."""
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 100_000) -> None:
         self._facts = _ByIdentity(limit)
-        self._neighbours = _ByIdentity(limit)
 
     def encode(self, evidence: PairEvidence) -> str:
         return _object((name, self._field(name, getattr(evidence, name))) for name in _PAIR_FIELDS)
@@ -47,15 +44,9 @@ class EvidenceJson:
     def _field(self, name: str, value: Any) -> str:
         if isinstance(value, GeneFacts):
             return self._facts(value)
-        if isinstance(value, ExperimentalEvidence):
-            return self._experiments(value)
         if name == "paths":
             return _array(_path(path) for path in value)
         return _dumps(_plain(value))
-
-    def _experiments(self, experiments: ExperimentalEvidence) -> str:
-        return _object((name, _array(map(self._neighbours, experiments.neighbours)) if name == "neighbours"
-                        else _dumps(_plain(getattr(experiments, name)))) for name in _EXPERIMENT_FIELDS)
 
 
 def _path(path: GenePath) -> str:

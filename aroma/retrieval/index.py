@@ -117,6 +117,7 @@ class EvidenceIndex:
         self._network: StringSource | None = None
         self._complexes: set[str] | None = None
         self._ranked: dict[str, list[str]] = {}
+        self._strongest: dict[str, list[str]] = {}
         self._facts: dict[str, GeneFacts] = {}
         self.outcomes: dict[str, KnockdownNeighbours] = {}  # cell line → what similar knockdowns did there
         self._cache = cache
@@ -190,7 +191,7 @@ class EvidenceIndex:
     def network(self) -> StringSource:
         """STRING partners: the whole network (read on first use) or the neighbourhoods asked for."""
         if self._network is None:
-            self._network = (WholeNetwork(self.store) if self.whole_network
+            self._network = (WholeNetwork(self.store, self.cache) if self.whole_network
                              else BoundedNetwork(self.store, self.batch_size))
         return self._network
 
@@ -209,10 +210,13 @@ class EvidenceIndex:
         return self._ranked[gene_id]
 
     def _strongest_partners(self, gene_id: str) -> list[str]:
-        """The ``path_fanout`` strongest partners scoring at least ``min_path_score`` (a prefix of the ranking)."""
-        partners = self.network.partners(gene_id)
-        strong = takewhile(lambda p: partners[p][0] >= self.limits.min_path_score, self._ranked_partners(gene_id))
-        return list(islice(strong, self.limits.path_fanout))
+        """The ``path_fanout`` strongest partners scoring at least ``min_path_score`` (a prefix of the ranking);
+        computed once per gene."""
+        if gene_id not in self._strongest:
+            partners = self.network.partners(gene_id)
+            strong = takewhile(lambda p: partners[p][0] >= self.limits.min_path_score, self._ranked_partners(gene_id))
+            self._strongest[gene_id] = list(islice(strong, self.limits.path_fanout))
+        return self._strongest[gene_id]
 
     def facts(self, gene_id: str) -> GeneFacts:
         """What a gene is; computed once per gene (a perturbation appears in many pairs)."""

@@ -72,6 +72,7 @@ class KnockdownNeighbours:
         self.pert_row = {p: i for i, p in enumerate(table.perts)}
         self.strength = table.strength
         self._last: tuple[str | None, tuple[np.ndarray, np.ndarray]] | None = None
+        self._similar_to: Callable[[Sequence[str | None]], np.ndarray] | None = None
         self.up_share = table.up_share
         self.target_rate, self.target_up = table.target_rates()
         self._other_index = [({p: i for i, p in enumerate(o.perts)}, {t: j for j, t in enumerate(o.targets)},
@@ -90,7 +91,9 @@ class KnockdownNeighbours:
         return self._last[1]
 
     def _compute_order(self, pert: str | None) -> tuple[np.ndarray, np.ndarray]:
-        similarity = self.similarity.matrix([pert], self.table.perts)[0]
+        if self._similar_to is None:
+            self._similar_to = self.similarity.against(self.table.perts)
+        similarity = self._similar_to([pert])[0]
         if pert in self.pert_row:
             similarity[self.pert_row[pert]] = -np.inf
         order = np.argsort(-similarity, kind="stable")
@@ -111,26 +114,22 @@ class KnockdownNeighbours:
         order, similarity = self._order(pert)
         effects = self._effects(order, targets)
         measured = ~np.isnan(effects)
-        counts = measured.sum(0)
+        counts = measured.sum(0).tolist()
         first_k = measured & (np.cumsum(measured, axis=0) <= self.settings.k)
-        rows_of = np.split(*_column_rows(first_k))
+        columns, rows = np.nonzero(first_k.T)  # by target, then by rank
         made: dict[tuple[int, float], Neighbour] = {}
         perts, symbols, strength = self.table.perts, self.table.symbols, self.strength
-        found = []
-        for j, target in enumerate(targets):
-            neighbours = []
-            for r in rows_of[j].tolist():
-                effect = float(effects[r, j])
-                neighbour = made.get((r, effect))
-                if neighbour is None:
-                    gene = perts[order[r]]
-                    neighbour = made[(r, effect)] = Neighbour(
-                        symbols.get(gene, gene), gene, round(float(similarity[r]), 3), LABELS[LABEL_OF_SIGN[effect]],
-                        round(float(strength[order[r]]), 3))
-                neighbours.append(neighbour)
-            found.append(ExperimentalEvidence(self.table.cell_line, neighbours, self._cross(pert, target),
-                                              int(counts[j])))
-        return found
+        chosen: list[list[Neighbour]] = [[] for _ in targets]
+        for j, r, effect in zip(columns.tolist(), rows.tolist(), effects[rows, columns].tolist()):
+            neighbour = made.get((r, effect))
+            if neighbour is None:
+                gene = perts[order[r]]
+                neighbour = made[(r, effect)] = Neighbour(
+                    symbols.get(gene, gene), gene, round(float(similarity[r]), 3), LABELS[LABEL_OF_SIGN[effect]],
+                    round(float(strength[order[r]]), 3))
+            chosen[j].append(neighbour)
+        return [ExperimentalEvidence(self.table.cell_line, neighbours, self._cross(pert, target), count)
+                for target, neighbours, count in zip(targets, chosen, counts)]
 
     def _cross(self, pert: str | None, target: str | None) -> list[CrossCellLine]:
         found = []
@@ -205,13 +204,6 @@ class KnockdownNeighbours:
         w = np.where(changed & (np.cumsum(changed, axis=0) <= settings.k_direction), weight, 0.0)
         up_p = ((w * (values > 0)).sum(0) + settings.prior * up_rate) / (w.sum(0) + settings.prior)
         return np.stack([1 - changed_p, changed_p * (1 - up_p), changed_p * up_p], axis=1)
-
-
-def _column_rows(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The row indices of ``mask``'s true cells column by column (ascending within a column), and where each
-    column after the first starts: ``np.split`` of the two gives one array of rows per column."""
-    columns, rows = np.nonzero(mask.T)
-    return rows, np.searchsorted(columns, np.arange(1, mask.shape[1]))
 
 
 def neighbours_from_store(store: GraphStore, cell_line: str, similarity: GeneSimilarity | None = None,

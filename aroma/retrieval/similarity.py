@@ -9,7 +9,7 @@ similarity of two genes is the weighted sum of their per-modality cosines, in [0
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -120,13 +120,24 @@ class GeneSimilarity:
     def matrix(self, queries: Sequence[str | None], candidates: Sequence[str | None]) -> np.ndarray:
         """Combined similarity ``[len(queries), len(candidates)]`` in [0, 1] (the weighted mean of the modality
         cosines); genes outside the graph score 0."""
-        q, c = self._rows(queries), self._rows(candidates)
-        total = np.zeros((len(q), len(c)), dtype=np.float64)
-        for modality, weight in self.config.weights.items():
-            if weight:
-                profile = self.profiles[modality]
-                total += weight * (profile[q] @ profile[c].T).toarray()
-        return total / max(sum(self.config.weights.values()), 1e-12)
+        return self.against(candidates)(queries)
+
+    def against(self, candidates: Sequence[str | None]) -> Callable[[Sequence[str | None]], np.ndarray]:
+        """``matrix(·, candidates)`` for many queries against the same candidates, whose profiles are sliced
+        and transposed once (a knockdown's neighbours are always ranked among the same training knockdowns)."""
+        c = self._rows(candidates)
+        weights = {m: w for m, w in self.config.weights.items() if w}
+        sliced = {m: self.profiles[m][c].T.tocsr() for m in weights}  # the form the product converts it to
+        scale = max(sum(self.config.weights.values()), 1e-12)
+
+        def matrix(queries: Sequence[str | None]) -> np.ndarray:
+            q = self._rows(queries)
+            total = np.zeros((len(q), len(c)), dtype=np.float64)
+            for modality, weight in weights.items():
+                total += weight * (self.profiles[modality][q] @ sliced[modality]).toarray()
+            return total / scale
+
+        return matrix
 
     def pairwise(self, a: Sequence[str | None], b: Sequence[str | None]) -> dict[str, np.ndarray]:
         """Per-modality cosine of each (a[i], b[i]) pair."""
