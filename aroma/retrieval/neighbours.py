@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -70,13 +71,34 @@ class KnockdownNeighbours:
         self.others = list(others)
         self.target_col = {t: j for j, t in enumerate(table.targets)}
         self.pert_row = {p: i for i, p in enumerate(table.perts)}
-        self.strength = table.strength
         self._last: tuple[str | None, tuple[np.ndarray, np.ndarray]] | None = None
         self._similar_to: Callable[[Sequence[str | None]], np.ndarray] | None = None
-        self.up_share = table.up_share
-        self.target_rate, self.target_up = table.target_rates()
-        self._other_index = [({p: i for i, p in enumerate(o.perts)}, {t: j for j, t in enumerate(o.targets)},
-                              o.strength, o.up_share) for o in self.others]
+
+    # per-knockdown and per-target rates over the whole table: computed on first use (one pair needs few)
+    @cached_property
+    def strength(self) -> np.ndarray:
+        return self.table.strength
+
+    @cached_property
+    def up_share(self) -> np.ndarray:
+        return self.table.up_share
+
+    @cached_property
+    def _target_rates(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.table.target_rates()
+
+    @property
+    def target_rate(self) -> np.ndarray:
+        return self._target_rates[0]
+
+    @property
+    def target_up(self) -> np.ndarray:
+        return self._target_rates[1]
+
+    @cached_property
+    def _other_index(self) -> list[tuple[dict[str, int], dict[str, int], np.ndarray, np.ndarray]]:
+        return [({p: i for i, p in enumerate(o.perts)}, {t: j for j, t in enumerate(o.targets)}, o.strength,
+                 o.up_share) for o in self.others]
 
     def without(self, perts: Sequence[str]) -> KnockdownNeighbours:
         """The same neighbours less some knockdowns (similarity and other cell lines shared, nothing re-read)."""

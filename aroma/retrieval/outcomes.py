@@ -79,6 +79,8 @@ class OutcomeTable:
     def without(self, perts: Iterable[str]) -> OutcomeTable:
         """The same table less some knockdowns (e.g. the validation perturbations, for model selection)."""
         dropped = set(perts)
+        if not dropped & set(self.perts):
+            return self  # nothing to leave out: the table is never modified, so it can be shared
         keep = [i for i, p in enumerate(self.perts) if p not in dropped]
         return OutcomeTable(self.cell_line, [self.perts[i] for i in keep], self.targets, self.effects[keep],
                             self.symbols)
