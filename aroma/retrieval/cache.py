@@ -2,15 +2,17 @@
 keyed by the graph's build checksum, so that one pair's evidence does not re-read whole edge sets.
 
 Where: ``DIR/cache/`` beside a local database directory, ``~/.aroma/cache/`` for a Neo4j URI (or
-``$AROMA_CACHE``; ``AROMA_CACHE=off`` turns the cache off). Each entry lives in ``<checksum>-v<FORMAT>/``:
-a rebuild changes the checksum, so stale entries are never read; beside a local database, directories of
-other checksums are removed when a new one is made. Files are written to a temporary name and renamed,
+``$AROMA_CACHE``; ``AROMA_CACHE=off`` turns the cache off). Each build's entries live in
+``<checksum>-<build time hash>-v<FORMAT>/`` (``retrieval/build_identity``): a rebuild gets a new directory,
+so stale entries are never read; beside a local database, other builds' directories are removed when a
+new one is made. Files are written to a temporary name and renamed,
 so concurrent processes see a whole file or none, and a file that cannot be read is recomputed.
 The cache holds only what the graph holds (training outcomes, never test labels).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -43,14 +45,17 @@ class DerivedCache:
         setting = os.environ.get(ENV, "")
         if setting.lower() in OFF:
             return cls(None)
-        rows = store.read("model/build_checksum")
+        rows = store.read("retrieval/build_identity")
         if not rows or not rows[0]["checksum"]:
             return cls(None)
+        # the checksum names the inputs; the finishing time tells apart two builds of the same inputs (a
+        # code change that keeps the counts alike would otherwise be answered from the old tables)
+        built = hashlib.sha256(str(rows[0]["finished_at"]).encode()).hexdigest()[:8]
         server = getattr(store.backend, "server", None)
         local = server is not None and not setting
         root = Path(setting).expanduser() if setting else \
             server.directory / "cache" if local else Path("~/.aroma/cache").expanduser()
-        directory = root / f"{rows[0]['checksum']}-v{FORMAT}"
+        directory = root / f"{rows[0]['checksum']}-{built}-v{FORMAT}"
         if local and not directory.is_dir():
             _prune(root, keep=directory.name)
         return cls(directory)
