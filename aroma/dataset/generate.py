@@ -71,23 +71,23 @@ _ENCODER = EvidenceJson()  # evidence JSON, with each gene's facts and each simi
 
 def _example(pair: LabelledPair, experiments: ExperimentalEvidence | None) -> dict[str, Any]:
     assert _INDEX is not None
-    p, t = _IDS.get(pair.pert), _IDS.get(pair.gene)
+    p, t = _IDS.get(pair.perturbed), _IDS.get(pair.target)
     if p and t:
         evidence = _INDEX.pair(p, t, pair.cell_line)
     else:
-        evidence = PairEvidence(pair.cell_line, _INDEX.facts(p) if p else _placeholder(pair.pert),
-                                _INDEX.facts(t) if t else _placeholder(pair.gene))
+        evidence = PairEvidence(pair.cell_line, _INDEX.facts(p) if p else _placeholder(pair.perturbed),
+                                _INDEX.facts(t) if t else _placeholder(pair.target))
     if experiments is not None:
         evidence.experiments = experiments
     return {
-        "id": f"{pair.cell_line}/{pair.pert}/{pair.gene}",
+        "id": f"{pair.cell_line}/{pair.perturbed}/{pair.target}",
         "cell_line": pair.cell_line,
-        "pert": pair.pert,
-        "gene": pair.gene,
+        "pert": pair.perturbed,
+        "gene": pair.target,
         "label": pair.label,
         "label_text": LABELS[pair.label],
         "split": pair.split,
-        "prompt": chat_prompt(evidence, (pair.pert, pair.gene)),
+        "prompt": chat_prompt(evidence, (pair.perturbed, pair.target)),
         "completion": completion(evidence, pair.label),
         "evidence": _ENCODER.encode(evidence),
         "has_direct_relation": evidence.has_direct_relation,
@@ -101,14 +101,14 @@ def _group_examples(group: list[LabelledPair]) -> list[dict[str, Any]]:
     """The examples of one (cell line, split, perturbation): its similar knockdowns found for all targets at once."""
     first = group[0]
     neighbours = _NEIGHBOURS.get((first.cell_line, first.split))
-    experiments = neighbours.evidence(_IDS.get(first.pert), [_IDS.get(pair.gene) for pair in group]) \
+    experiments = neighbours.evidence(_IDS.get(first.perturbed), [_IDS.get(pair.target) for pair in group]) \
         if neighbours is not None else [None] * len(group)
     return [_example(pair, found) for pair, found in zip(group, experiments)]
 
 
 def _groups(pairs: list[LabelledPair]) -> list[list[LabelledPair]]:
     """Consecutive pairs of the same cell line, split and perturbation (``load_pairs`` sorts them so)."""
-    return [list(group) for _, group in groupby(pairs, key=lambda p: (p.cell_line, p.split, p.pert))]
+    return [list(group) for _, group in groupby(pairs, key=lambda p: (p.cell_line, p.split, p.perturbed))]
 
 
 def _examples(pairs: list[LabelledPair], workers: int) -> Iterator[dict[str, Any]]:
@@ -131,7 +131,7 @@ def load_pairs(config: GenerateConfig) -> list[LabelledPair]:
             cell_pairs = random.Random(config.seed).sample(cell_pairs, config.limit)
         pairs.extend(cell_pairs)
     order = {s: i for i, s in enumerate(SPLIT_ORDER)}
-    return sorted(pairs, key=lambda p: (p.cell_line, order[p.split], p.pert, p.gene))
+    return sorted(pairs, key=lambda p: (p.cell_line, order[p.split], p.perturbed, p.target))
 
 
 def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = True) -> DatasetCard:
@@ -148,7 +148,7 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
     pairs = load_pairs(config)
     lap("labels")
     index = EvidenceIndex(store, whole_network=True)  # hundreds of thousands of pairs: read STRING once
-    symbols = sorted({p.pert for p in pairs} | {p.gene for p in pairs})
+    symbols = sorted({p.perturbed for p in pairs} | {p.target for p in pairs})
     with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), disable=not show_progress) as progress:
         ids = _retrieve_genes(index, symbols, progress)
@@ -158,8 +158,8 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
         _INDEX, _IDS = index, ids
         card = DatasetCard(pairs=len(pairs))
         for cell_line in config.cell_lines:
-            genes = {p.pert for p in pairs if p.cell_line == cell_line.upper()} | \
-                    {p.gene for p in pairs if p.cell_line == cell_line.upper()}
+            genes = {p.perturbed for p in pairs if p.cell_line == cell_line.upper()} | \
+                    {p.target for p in pairs if p.cell_line == cell_line.upper()}
             card.unknown_genes[cell_line.upper()] = sorted(genes - ids.keys())
         config.out.mkdir(parents=True, exist_ok=True)
         task = progress.add_task("building examples", total=len(pairs))
@@ -210,7 +210,7 @@ def _experiment_sources(store: GraphStore, pairs: list[LabelledPair], ids: dict[
     progress.advance(task)
     found = {}
     for cell_line in wanted:
-        held_out = [ids[p.pert] for p in pairs if p.cell_line == cell_line and p.split == "validation" and p.pert in ids]
+        held_out = [ids[p.perturbed] for p in pairs if p.cell_line == cell_line and p.split == "validation" and p.perturbed in ids]
         found[(cell_line, "test")] = neighbours_from_store(store, cell_line, similarity)
         found[(cell_line, "train")] = found[(cell_line, "validation")] = found[(cell_line, "test")].without(held_out)
         progress.advance(task)
