@@ -50,9 +50,9 @@ def test_cached_evidence_equals_the_graph_and_a_rebuild_is_not_answered_from_the
     directory = tmp_path_factory.mktemp("cache-db")
     for store in built_store(sources, directory, perturbqa=perturbqa):
         known = EvidenceIndex(store, cache=DerivedCache(None)).resolve(
-            {p.pert for p in labelled} | {p.gene for p in labelled}, strict=False)
+            {p.perturbed for p in labelled} | {p.target for p in labelled}, strict=False)
         pairs = [pair for split in ("test", "train") for pair in sorted(
-            {(p.pert, p.gene) for p in labelled if p.split == split and p.pert in known and p.gene in known})[::97][:3]]
+            {(p.perturbed, p.target) for p in labelled if p.split == split and p.perturbed in known and p.target in known})[::97][:3]]
         uncached = _evidence(store, pairs, DerivedCache(None))
         assert not (directory / "cache").exists()
         assert _evidence(store, pairs, None) == uncached  # computed and saved
