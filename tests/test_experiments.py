@@ -166,6 +166,43 @@ def test_reasoning_targets_rest_on_their_evidence(generated: Path) -> None:
         assert not re.search(r"compensatory|stress response|removes support", think)
 
 
+def test_examples_equal_a_pair_by_pair_reference(generated: Path, outcome_store: GraphStore) -> None:
+    """`dataset generate` finds the similar knockdowns of all targets of a perturbation at once and encodes
+    the evidence JSON from shared parts; each example must equal the one-pair-at-a-time path (bounded STRING
+    reads, uncached tables, one target per call, ``dataclasses.asdict`` + ``json.dumps``)."""
+    from dataclasses import asdict
+
+    from aroma.dataset.prompts import chat_prompt, completion
+    from aroma.retrieval.cache import DerivedCache
+    from aroma.retrieval.evidence import PairEvidence
+    from aroma.dataset.generate import _placeholder
+
+    index = EvidenceIndex(outcome_store, cache=DerivedCache(None))
+    examples = [e for split in ("train", "validation", "test") for e in _examples(generated, split)]
+    ids = index.resolve({e["pert"] for e in examples} | {e["gene"] for e in examples}, strict=False)
+    index.prefetch(ids.values())
+    checked = 0
+    for cell in ("K562", "RPE1"):
+        full = neighbours_from_store(outcome_store, cell, cache=DerivedCache(None))
+        held_out = [ids[e["pert"]] for e in examples if e["cell_line"] == cell and e["split"] == "validation"
+                    and e["pert"] in ids]
+        by_split = {"test": full, "train": full.without(held_out), "validation": full.without(held_out)}
+        for example in (e for e in examples if e["cell_line"] == cell):
+            p, t = ids.get(example["pert"]), ids.get(example["gene"])
+            evidence = index.pair(p, t, cell) if p and t else PairEvidence(
+                cell, index.facts(p) if p else _placeholder(example["pert"]),
+                index.facts(t) if t else _placeholder(example["gene"]))
+            evidence.experiments = by_split[example["split"]].evidence(p, [t])[0]
+            reference = asdict(evidence)
+            for path, raw in zip(evidence.paths, reference["paths"]):
+                raw["strength"] = path.strength
+            assert example["evidence"] == json.dumps(reference, sort_keys=True, ensure_ascii=False), example["id"]
+            assert example["prompt"] == chat_prompt(evidence, (example["pert"], example["gene"]))
+            assert example["completion"] == completion(evidence, example["label"])
+            checked += 1
+    assert checked == len(examples) > 1000
+
+
 def test_flipping_test_labels_changes_nothing_generated_for_test_pairs(
         sample: tuple[Path, Path], outcome_store: GraphStore, generated: Path,
         tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -43,5 +43,5 @@ def dataset_generate(
     with store(db, user, password, database) as graph:
         card = generate(graph, config, show_progress=not quiet)
     seconds = time.monotonic() - start
-    out.print(f"{card.pairs:,} examples in {out_dir} ({seconds:.0f} s, {card.pairs / seconds:,.0f} pairs/s); "
-              f"card: {out_dir / 'README.md'}", highlight=False)
+    out.print(f"{card.pairs:,} examples in {out_dir} ({seconds:.0f} s, {card.pairs / seconds:,.0f} pairs/s, peak "
+              f"memory {card.peak_rss_mb:,.0f} MB); card: {out_dir / 'README.md'}", highlight=False)

@@ -27,14 +27,18 @@ def retrieve_command(
     database: DatabaseOption = None,
 ) -> None:
     """Evidence from the knowledge graphs for one (perturbed gene, target gene) pair."""
+    from aroma.lean_import import import_driver_without_dataframes
+
+    import_driver_without_dataframes()  # one pair: start-up time matters
     from aroma.retrieval import EvidenceIndex, render_evidence
-    from aroma.retrieval.neighbours import neighbours_from_store
 
     note_cell_line(cell_line)
     with store(db, user, password, database) as graph:
         index = EvidenceIndex(graph)
-        if experiments and cell_line.upper() in {r["cell_line"] for r in graph.read("outcomes/cell_lines")}:
-            index.use_outcomes(neighbours_from_store(graph, cell_line))
+        if experiments and cell_line.upper() in index.outcome_cell_lines():
+            from aroma.retrieval.neighbours import neighbours_from_store
+
+            index.use_outcomes(neighbours_from_store(graph, cell_line, cache=index.cache))
         evidence = index.evidence(perturbed, target, cell_line.upper())
     if as_json:
         sys.stdout.write(json.dumps(evidence.to_dict(), indent=1, sort_keys=True) + "\n")

@@ -8,6 +8,7 @@ import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
+from itertools import groupby
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from aroma.dataset.perturbqa import LabelledPair, carve_validation, read_cell_line
 from aroma.dataset.prompts import chat_prompt, completion
 from aroma.kg.store import GraphStore
-from aroma.retrieval.evidence import GeneFacts, PairEvidence
+from aroma.retrieval.evidence import ExperimentalEvidence, GeneFacts, PairEvidence
+from aroma.retrieval.evidence_json import EvidenceJson
 from aroma.retrieval.index import EvidenceIndex
 from aroma.retrieval.neighbours import KnockdownNeighbours, neighbours_from_store
 from aroma.retrieval.similarity import GeneSimilarity
@@ -47,6 +49,7 @@ class DatasetCard:
     unknown_genes: dict[str, list[str]] = field(default_factory=dict)
     pairs: int = 0
     seconds: dict[str, float] = field(default_factory=dict)  # per stage; kept out of card.json (determinism)
+    peak_rss_mb: float = 0.0  # this process's peak resident memory so far; likewise kept out of card.json
 
     def as_dict(self) -> dict[str, Any]:
         return {"pairs": self.pairs, "counts": self.counts, "coverage": self.coverage,
@@ -63,9 +66,10 @@ _IDS: dict[str, str] = {}
 # (cell line, split) → similar training knockdowns: for train and validation pairs the validation
 # perturbations are left out, so that model selection on validation is not helped by its own labels
 _NEIGHBOURS: dict[tuple[str, str], KnockdownNeighbours] = {}
+_ENCODER = EvidenceJson()  # evidence JSON, with each gene's facts and each similar knockdown encoded once
 
 
-def _example(pair: LabelledPair) -> dict[str, Any]:
+def _example(pair: LabelledPair, experiments: ExperimentalEvidence | None) -> dict[str, Any]:
     assert _INDEX is not None
     p, t = _IDS.get(pair.perturbed), _IDS.get(pair.target)
     if p and t:
@@ -73,9 +77,8 @@ def _example(pair: LabelledPair) -> dict[str, Any]:
     else:
         evidence = PairEvidence(pair.cell_line, _INDEX.facts(p) if p else _placeholder(pair.perturbed),
                                 _INDEX.facts(t) if t else _placeholder(pair.target))
-    neighbours = _NEIGHBOURS.get((pair.cell_line, pair.split))
-    if neighbours is not None:
-        evidence.experiments = neighbours.evidence(p, [t])[0]
+    if experiments is not None:
+        evidence.experiments = experiments
     return {
         "id": f"{pair.cell_line}/{pair.perturbed}/{pair.target}",
         "cell_line": pair.cell_line,
@@ -86,7 +89,7 @@ def _example(pair: LabelledPair) -> dict[str, Any]:
         "split": pair.split,
         "prompt": chat_prompt(evidence, (pair.perturbed, pair.target)),
         "completion": completion(evidence, pair.label),
-        "evidence": json.dumps(evidence.to_dict(), sort_keys=True, ensure_ascii=False),
+        "evidence": _ENCODER.encode(evidence),
         "has_direct_relation": evidence.has_direct_relation,
         "has_path": evidence.has_path,
         "has_shared_pathway": evidence.has_shared_pathway,
@@ -94,12 +97,29 @@ def _example(pair: LabelledPair) -> dict[str, Any]:
     }
 
 
+def _group_examples(group: list[LabelledPair]) -> list[dict[str, Any]]:
+    """The examples of one (cell line, split, perturbation): its similar knockdowns found for all targets at once."""
+    first = group[0]
+    neighbours = _NEIGHBOURS.get((first.cell_line, first.split))
+    experiments = neighbours.evidence(_IDS.get(first.perturbed), [_IDS.get(pair.target) for pair in group]) \
+        if neighbours is not None else [None] * len(group)
+    return [_example(pair, found) for pair, found in zip(group, experiments)]
+
+
+def _groups(pairs: list[LabelledPair]) -> list[list[LabelledPair]]:
+    """Consecutive pairs of the same cell line, split and perturbation (``load_pairs`` sorts them so)."""
+    return [list(group) for _, group in groupby(pairs, key=lambda p: (p.cell_line, p.split, p.perturbed))]
+
+
 def _examples(pairs: list[LabelledPair], workers: int) -> Iterator[dict[str, Any]]:
+    groups = _groups(pairs)
     if workers <= 1:
-        yield from map(_example, pairs)
+        for group in groups:
+            yield from _group_examples(group)
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        yield from pool.imap(_example, pairs, chunksize=500)
+        for examples in pool.imap(_group_examples, groups, chunksize=4):
+            yield from examples
 
 
 def load_pairs(config: GenerateConfig) -> list[LabelledPair]:
@@ -116,13 +136,14 @@ def load_pairs(config: GenerateConfig) -> list[LabelledPair]:
 
 def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = True) -> DatasetCard:
     global _INDEX, _IDS
-    clock = [time.monotonic()]
+    clock = [time.monotonic(), time.process_time()]
     seconds: dict[str, float] = {}
 
     def lap(stage: str) -> None:
-        now = time.monotonic()
-        seconds[stage] = round(now - clock[0], 2)
-        clock[0] = now
+        now = [time.monotonic(), time.process_time()]
+        seconds[stage] = round(now[0] - clock[0], 2)
+        seconds[f"{stage}_cpu"] = round(now[1] - clock[1], 2)  # this process's CPU time (the rest is waiting)
+        clock[:] = now
 
     pairs = load_pairs(config)
     lap("labels")
@@ -166,7 +187,15 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
     write_card(card, config)
     lap("hf_dataset_and_card")
     card.seconds = seconds
+    card.peak_rss_mb = peak_rss_mb()
     return card
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MB (Linux reports kilobytes)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _experiment_sources(store: GraphStore, pairs: list[LabelledPair], ids: dict[str, str],

@@ -218,14 +218,23 @@ class PairEvidence:
         return data
 
 
+_LEAVES = (str, int, float, bool, type(None))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _plain(value: Any) -> Any:
     """Dataclasses as dicts, lists and dicts as new containers (like ``dataclasses.asdict``, leaves shared)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, _LEAVES):
+        return value
+    names = _FIELD_NAMES.get(type(value))
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {name: v if isinstance(v := getattr(value, name), _LEAVES) else _plain(v) for name in names}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [v if isinstance(v, _LEAVES) else _plain(v) for v in value]
     if isinstance(value, tuple):
         return tuple(_plain(v) for v in value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: v if isinstance(v, _LEAVES) else _plain(v) for k, v in value.items()}
     return value

@@ -12,17 +12,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice, takewhile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aroma.errors import AromaError, shown
 from aroma.kg.adapters.string_db import CHANNELS
 from aroma.kg.idmap import symbol_variants
 from aroma.kg.sources import STRING_NAME
 from aroma.kg.store import GraphStore, batched
+from aroma.retrieval.cache import DerivedCache
 from aroma.retrieval.evidence import (ExperimentalEvidence, GeneFacts, GenePath, Interaction, Interactor,
                                       PairEvidence, Process, Regulation, SharedPathway, SharedTerm)
-from aroma.retrieval.neighbours import KnockdownNeighbours
 from aroma.retrieval.string_source import NETWORK_CHANNELS, BoundedNetwork, StringSource, WholeNetwork
+
+if TYPE_CHECKING:  # numpy and scipy are imported only where similar knockdowns are used
+    from aroma.retrieval.neighbours import KnockdownNeighbours
 
 # GO molecular-function terms that make a gene a transcription factor.
 TF_TERMS = {
@@ -102,9 +105,10 @@ class EvidenceIndex:
     """Answers evidence for pairs from per-gene evidence fetched in batches and kept in memory."""
 
     def __init__(self, store: GraphStore, limits: RetrievalLimits | None = None, batch_size: int = 1000,
-                 *, whole_network: bool = False) -> None:
+                 *, whole_network: bool = False, cache: DerivedCache | None = None) -> None:
         """``whole_network``: read the whole STRING network once (for many pairs) instead of each pair's
-        neighbourhood; the evidence is the same either way."""
+        neighbourhood; the evidence is the same either way. ``cache``: where tables derived from the
+        whole graph are kept (default: ``DerivedCache.of(store)``, on disk beside the build)."""
         self.store = store
         self.whole_network = whole_network
         self.limits = limits or RetrievalLimits()
@@ -114,8 +118,23 @@ class EvidenceIndex:
         self._network: StringSource | None = None
         self._complexes: set[str] | None = None
         self._ranked: dict[str, list[str]] = {}
+        self._strongest: dict[str, list[str]] = {}
         self._facts: dict[str, GeneFacts] = {}
         self.outcomes: dict[str, KnockdownNeighbours] = {}  # cell line → what similar knockdowns did there
+        self._cache = cache
+
+    @property
+    def cache(self) -> DerivedCache:
+        """Tables derived from this build of the graph, kept on disk (``aroma.retrieval.cache``)."""
+        if self._cache is None:
+            self._cache = DerivedCache.of(self.store)
+        return self._cache
+
+    def outcome_cell_lines(self) -> list[str]:
+        """The cell lines whose training outcomes the graph holds."""
+        from aroma.retrieval.outcomes import outcome_cell_lines
+
+        return outcome_cell_lines(self.store, self.cache)
 
     def use_outcomes(self, neighbours: KnockdownNeighbours) -> None:
         """Add experimental evidence (similar training knockdowns) to pairs of ``neighbours``' cell line."""
@@ -173,14 +192,15 @@ class EvidenceIndex:
     def network(self) -> StringSource:
         """STRING partners: the whole network (read on first use) or the neighbourhoods asked for."""
         if self._network is None:
-            self._network = (WholeNetwork(self.store) if self.whole_network
+            self._network = (WholeNetwork(self.store, self.cache) if self.whole_network
                              else BoundedNetwork(self.store, self.batch_size))
         return self._network
 
     @property
     def complex_terms(self) -> set[str]:
         if self._complexes is None:
-            self._complexes = {row["id"] for row in self.store.read("retrieval/complex_terms")}
+            self._complexes = set(self.cache.json(
+                "complex-terms", lambda: [row["id"] for row in self.store.read("retrieval/complex_terms")]))
         return self._complexes
 
     def _ranked_partners(self, gene_id: str) -> list[str]:
@@ -191,10 +211,13 @@ class EvidenceIndex:
         return self._ranked[gene_id]
 
     def _strongest_partners(self, gene_id: str) -> list[str]:
-        """The ``path_fanout`` strongest partners scoring at least ``min_path_score`` (a prefix of the ranking)."""
-        partners = self.network.partners(gene_id)
-        strong = takewhile(lambda p: partners[p][0] >= self.limits.min_path_score, self._ranked_partners(gene_id))
-        return list(islice(strong, self.limits.path_fanout))
+        """The ``path_fanout`` strongest partners scoring at least ``min_path_score`` (a prefix of the ranking);
+        computed once per gene."""
+        if gene_id not in self._strongest:
+            partners = self.network.partners(gene_id)
+            strong = takewhile(lambda p: partners[p][0] >= self.limits.min_path_score, self._ranked_partners(gene_id))
+            self._strongest[gene_id] = list(islice(strong, self.limits.path_fanout))
+        return self._strongest[gene_id]
 
     def facts(self, gene_id: str) -> GeneFacts:
         """What a gene is; computed once per gene (a perturbation appears in many pairs)."""

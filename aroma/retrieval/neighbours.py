@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from aroma.kg.store import GraphStore
 from aroma.retrieval.evidence import CrossCellLine, ExperimentalEvidence, Neighbour
-from aroma.retrieval.outcomes import LABEL_OF_SIGN, OutcomeTable
+from aroma.retrieval.cache import DerivedCache
+from aroma.retrieval.outcomes import LABEL_OF_SIGN, OutcomeTable, outcome_cell_lines
 from aroma.retrieval.similarity import GeneSimilarity
 from aroma.kg.adapters.perturbqa import LabelledPair
 from aroma.tokens import LABELS
@@ -69,12 +71,34 @@ class KnockdownNeighbours:
         self.others = list(others)
         self.target_col = {t: j for j, t in enumerate(table.targets)}
         self.pert_row = {p: i for i, p in enumerate(table.perts)}
-        self.strength = table.strength
         self._last: tuple[str | None, tuple[np.ndarray, np.ndarray]] | None = None
-        self.up_share = table.up_share
-        self.target_rate, self.target_up = table.target_rates()
-        self._other_index = [({p: i for i, p in enumerate(o.perts)}, {t: j for j, t in enumerate(o.targets)},
-                              o.strength, o.up_share) for o in self.others]
+        self._similar_to: Callable[[Sequence[str | None]], np.ndarray] | None = None
+
+    # per-knockdown and per-target rates over the whole table: computed on first use (one pair needs few)
+    @cached_property
+    def strength(self) -> np.ndarray:
+        return self.table.strength
+
+    @cached_property
+    def up_share(self) -> np.ndarray:
+        return self.table.up_share
+
+    @cached_property
+    def _target_rates(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.table.target_rates()
+
+    @property
+    def target_rate(self) -> np.ndarray:
+        return self._target_rates[0]
+
+    @property
+    def target_up(self) -> np.ndarray:
+        return self._target_rates[1]
+
+    @cached_property
+    def _other_index(self) -> list[tuple[dict[str, int], dict[str, int], np.ndarray, np.ndarray]]:
+        return [({p: i for i, p in enumerate(o.perts)}, {t: j for j, t in enumerate(o.targets)}, o.strength,
+                 o.up_share) for o in self.others]
 
     def without(self, perts: Sequence[str]) -> KnockdownNeighbours:
         """The same neighbours less some knockdowns (similarity and other cell lines shared, nothing re-read)."""
@@ -89,7 +113,9 @@ class KnockdownNeighbours:
         return self._last[1]
 
     def _compute_order(self, pert: str | None) -> tuple[np.ndarray, np.ndarray]:
-        similarity = self.similarity.matrix([pert], self.table.perts)[0]
+        if self._similar_to is None:
+            self._similar_to = self.similarity.against(self.table.perts)
+        similarity = self._similar_to([pert])[0]
         if pert in self.pert_row:
             similarity[self.pert_row[pert]] = -np.inf
         order = np.argsort(-similarity, kind="stable")
@@ -105,21 +131,27 @@ class KnockdownNeighbours:
         return effects
 
     def evidence(self, pert: str | None, targets: Sequence[str | None]) -> list[ExperimentalEvidence]:
-        """Experimental evidence for (pert, t) for every t of ``targets``."""
+        """Experimental evidence for (pert, t) for every t of ``targets`` (all at once: one ranking, and one
+        ``Neighbour`` record per knockdown and effect, shared by the targets)."""
         order, similarity = self._order(pert)
         effects = self._effects(order, targets)
         measured = ~np.isnan(effects)
+        counts = measured.sum(0).tolist()
         first_k = measured & (np.cumsum(measured, axis=0) <= self.settings.k)
-        found = []
-        for j, target in enumerate(targets):
-            rows = np.flatnonzero(first_k[:, j])
-            neighbours = [Neighbour(self.table.symbols.get(self.table.perts[order[r]], self.table.perts[order[r]]),
-                                    self.table.perts[order[r]], round(float(similarity[r]), 3),
-                                    LABELS[LABEL_OF_SIGN[float(effects[r, j])]], round(float(self.strength[order[r]]), 3))
-                          for r in rows]
-            found.append(ExperimentalEvidence(self.table.cell_line, neighbours, self._cross(pert, target),
-                                              int(measured[:, j].sum())))
-        return found
+        columns, rows = np.nonzero(first_k.T)  # by target, then by rank
+        made: dict[tuple[int, float], Neighbour] = {}
+        perts, symbols, strength = self.table.perts, self.table.symbols, self.strength
+        chosen: list[list[Neighbour]] = [[] for _ in targets]
+        for j, r, effect in zip(columns.tolist(), rows.tolist(), effects[rows, columns].tolist()):
+            neighbour = made.get((r, effect))
+            if neighbour is None:
+                gene = perts[order[r]]
+                neighbour = made[(r, effect)] = Neighbour(
+                    symbols.get(gene, gene), gene, round(float(similarity[r]), 3), LABELS[LABEL_OF_SIGN[effect]],
+                    round(float(strength[order[r]]), 3))
+            chosen[j].append(neighbour)
+        return [ExperimentalEvidence(self.table.cell_line, neighbours, self._cross(pert, target), count)
+                for target, neighbours, count in zip(targets, chosen, counts)]
 
     def _cross(self, pert: str | None, target: str | None) -> list[CrossCellLine]:
         found = []
@@ -197,14 +229,16 @@ class KnockdownNeighbours:
 
 
 def neighbours_from_store(store: GraphStore, cell_line: str, similarity: GeneSimilarity | None = None,
-                          settings: NeighbourSettings | None = None, exclude: Sequence[str] = ()
-                          ) -> KnockdownNeighbours:
+                          settings: NeighbourSettings | None = None, exclude: Sequence[str] = (),
+                          cache: DerivedCache | None = None) -> KnockdownNeighbours:
     """Neighbours over the training outcomes of ``cell_line`` in the graph (less the ``exclude`` knockdowns),
-    with every other cell line of the graph for what P itself did there."""
-    table = OutcomeTable.from_store(store, cell_line).without(exclude)
-    others = [OutcomeTable.from_store(store, row["cell_line"]) for row in store.read("outcomes/cell_lines")
-              if row["cell_line"] != table.cell_line]
-    return KnockdownNeighbours(table, similarity or GeneSimilarity.from_store(store), settings, others)
+    with every other cell line of the graph for what P itself did there; what is read from the graph is
+    kept in the build's ``cache`` (default: ``DerivedCache.of(store)``)."""
+    cache = cache if cache is not None else DerivedCache.of(store)
+    table = OutcomeTable.from_store(store, cell_line, cache).without(exclude)
+    others = [OutcomeTable.from_store(store, name, cache) for name in outcome_cell_lines(store, cache)
+              if name != table.cell_line]
+    return KnockdownNeighbours(table, similarity or GeneSimilarity.from_store(store, cache=cache), settings, others)
 
 
 def per_perturbation(pairs: Sequence[LabelledPair], ids: dict[str, str],

@@ -10,6 +10,7 @@ import numpy as np
 
 from aroma.errors import AromaError
 from aroma.kg.store import GraphStore
+from aroma.retrieval.cache import DerivedCache
 from aroma.tokens import DOWN, LABELS, NOT_CHANGED, UP
 
 # effect code in the table: NaN = not measured
@@ -50,20 +51,36 @@ class OutcomeTable:
         return cls(cell_line.upper(), perts, targets, effects, dict(symbols or {}))
 
     @classmethod
-    def from_store(cls, store: GraphStore, cell_line: str) -> OutcomeTable:
-        """The training outcomes of ``cell_line`` (any case) as loaded by ``aroma kg build --perturbqa``."""
+    def from_store(cls, store: GraphStore, cell_line: str, cache: DerivedCache | None = None) -> OutcomeTable:
+        """The training outcomes of ``cell_line`` (any case) as loaded by ``aroma kg build --perturbqa``, kept
+        in the build's ``cache`` (default: ``DerivedCache.of(store)``)."""
+        cache = cache if cache is not None else DerivedCache.of(store)
+        name = cell_line.upper()
+        stored = cache.arrays(f"outcomes-{name}", lambda: cls._read(store, name)._arrays())
+        return cls(name, stored["perts"].tolist(), stored["targets"].tolist(), stored["effects"],
+                   dict(zip(stored["symbol_ids"].tolist(), stored["symbol_names"].tolist())))
+
+    @classmethod
+    def _read(cls, store: GraphStore, cell_line: str) -> OutcomeTable:
         label_of = {name: i for i, name in enumerate(LABELS)}
         rows, symbols = [], {}
-        for row in store.read("outcomes/knockdown_effects", cell_line=cell_line.upper()):
+        for row in store.read("outcomes/knockdown_effects", cell_line=cell_line):
             rows.append((row["perturbed"], row["target"], label_of[row["effect"]]))
             symbols[row["perturbed"]], symbols[row["target"]] = row["perturbed_symbol"], row["target_symbol"]
         if not rows:
-            raise NoOutcomes(cell_line, [r["cell_line"] for r in store.read("outcomes/cell_lines")])
+            raise NoOutcomes(cell_line, outcome_cell_lines(store))
         return cls.from_rows(cell_line, rows, symbols)
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"perts": np.array(self.perts, dtype=str), "targets": np.array(self.targets, dtype=str),
+                "effects": self.effects, "symbol_ids": np.array(list(self.symbols), dtype=str),
+                "symbol_names": np.array(list(self.symbols.values()), dtype=str)}
 
     def without(self, perts: Iterable[str]) -> OutcomeTable:
         """The same table less some knockdowns (e.g. the validation perturbations, for model selection)."""
         dropped = set(perts)
+        if not dropped & set(self.perts):
+            return self  # nothing to leave out: the table is never modified, so it can be shared
         keep = [i for i, p in enumerate(self.perts) if p not in dropped]
         return OutcomeTable(self.cell_line, [self.perts[i] for i in keep], self.targets, self.effects[keep],
                             self.symbols)
@@ -92,3 +109,9 @@ class OutcomeTable:
         measured = np.maximum(self.measured.sum(0), 1)
         up = np.where(changed > 0, (values > 0).sum(0) / np.maximum(changed, 1), 0.5)
         return (changed / measured).astype(np.float32), up.astype(np.float32)
+
+
+def outcome_cell_lines(store: GraphStore, cache: DerivedCache | None = None) -> list[str]:
+    """The cell lines whose training outcomes the graph holds (``outcomes/cell_lines``, kept in the cache)."""
+    cache = cache if cache is not None else DerivedCache.of(store)
+    return cache.json("outcome-cell-lines", lambda: [r["cell_line"] for r in store.read("outcomes/cell_lines")])

@@ -13,7 +13,23 @@ def score_text(value: int) -> str:
     return f"{value / 1000:.3f}"
 
 
+_GENE_LINES: dict[tuple[str, int], tuple[GeneFacts, list[str]]] = {}  # (role, id(facts)) → facts, lines
+_GENE_LINES_KEPT = 100_000
+
+
 def _gene_lines(role: str, gene: GeneFacts) -> list[str]:
+    """The lines of one gene; remembered per facts object (a dataset renders each gene in many pairs)."""
+    known = _GENE_LINES.get((role, id(gene)))
+    if known is not None and known[0] is gene:
+        return known[1]
+    if len(_GENE_LINES) >= _GENE_LINES_KEPT:
+        _GENE_LINES.clear()
+    lines = _render_gene(role, gene)
+    _GENE_LINES[(role, id(gene))] = (gene, lines)
+    return lines
+
+
+def _render_gene(role: str, gene: GeneFacts) -> list[str]:
     lines = [f"{role} {gene.symbol} ({gene.id or 'not in the graph'}): {gene.description or 'no description'}"
              f" [{gene.type or 'unknown type'}; NCBI Gene]"]
     if gene.is_tf:

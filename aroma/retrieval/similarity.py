@@ -9,13 +9,14 @@ similarity of two genes is the weighted sum of their per-modality cosines, in [0
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from aroma.kg.store import GraphStore
+from aroma.retrieval.cache import DerivedCache
 
 # modality → relationship types read through model/edges
 MODALITY_EDGES: dict[str, str] = {"go": "ANNOTATED_WITH", "pathway": "MEMBER_OF", "string": "INTERACTS_WITH"}
@@ -44,6 +45,33 @@ def _tfidf_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1 / norms) @ weighted)
 
 
+def _modality_profile(store: GraphStore, modality: str, row: dict[str, int]) -> sp.csr_matrix:
+    """The TF-IDF gene × feature profile of one modality, from its edges in the graph."""
+    rows, columns, values, feature = [], [], [], {}
+    for edge in store.read("model/edges", types=[MODALITY_EDGES[modality]]):
+        score = edge["score"] / 1000 if edge["score"] is not None else 1.0
+        ends = [(edge["source"], edge["target"])]
+        if modality == "string":  # undirected: each gene's partners are its features
+            ends.append((edge["target"], edge["source"]))
+        for gene, other in ends:
+            if gene in row:
+                rows.append(row[gene])
+                columns.append(feature.setdefault(other, len(feature)))
+                values.append(score)
+    if modality == "string":  # a gene is alike its strongest partners: itself as a feature
+        for gene, i in row.items():
+            rows.append(i)
+            columns.append(feature.setdefault(gene, len(feature)))
+            values.append(1.0)
+    matrix = sp.csr_matrix((values, (rows, columns)), shape=(len(row), max(len(feature), 1)))
+    return _tfidf_rows(matrix)
+
+
+def _csr_arrays(matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
+    return {"data": matrix.data, "indices": matrix.indices, "indptr": matrix.indptr,
+            "shape": np.array(matrix.shape, dtype=np.int64)}
+
+
 class GeneSimilarity:
     """Per-modality unit-length gene profiles; ``matrix`` gives the combined similarity of two gene lists."""
 
@@ -60,33 +88,21 @@ class GeneSimilarity:
 
     @classmethod
     def from_store(cls, store: GraphStore, config: SimilarityConfig | None = None,
-                   embeddings: np.ndarray | None = None, embedding_ids: Sequence[str] | None = None) -> GeneSimilarity:
-        """Read the graph's genes and their GO, pathway and STRING edges (named queries ``model/*``)."""
+                   embeddings: np.ndarray | None = None, embedding_ids: Sequence[str] | None = None,
+                   cache: DerivedCache | None = None) -> GeneSimilarity:
+        """Read the graph's genes and their GO, pathway and STRING edges (named queries ``model/*``); the
+        profiles are kept in the build's ``cache`` (default: ``DerivedCache.of(store)``)."""
         config = config or SimilarityConfig()
-        gene_ids = [row["id"] for row in store.read("model/gene_nodes")]
+        cache = cache if cache is not None else DerivedCache.of(store)
+        gene_ids = cache.json("genes", lambda: [row["id"] for row in store.read("model/gene_nodes")])
         row = {gene: i for i, gene in enumerate(gene_ids)}
         profiles: dict[str, sp.csr_matrix] = {}
-        for modality, edge_type in MODALITY_EDGES.items():
-            if not config.weights.get(modality):
-                continue
-            rows, columns, values, feature = [], [], [], {}
-            for edge in store.read("model/edges", types=[edge_type]):
-                score = edge["score"] / 1000 if edge["score"] is not None else 1.0
-                ends = [(edge["source"], edge["target"])]
-                if modality == "string":  # undirected: each gene's partners are its features
-                    ends.append((edge["target"], edge["source"]))
-                for gene, other in ends:
-                    if gene in row:
-                        rows.append(row[gene])
-                        columns.append(feature.setdefault(other, len(feature)))
-                        values.append(score)
-            if modality == "string":  # a gene is alike its strongest partners: itself as a feature
-                for gene, i in row.items():
-                    rows.append(i)
-                    columns.append(feature.setdefault(gene, len(feature)))
-                    values.append(1.0)
-            matrix = sp.csr_matrix((values, (rows, columns)), shape=(len(gene_ids), max(len(feature), 1)))
-            profiles[modality] = _tfidf_rows(matrix)
+        for modality in MODALITY_EDGES:
+            if config.weights.get(modality):
+                stored = cache.arrays(f"similarity-{modality}",
+                                      lambda: _csr_arrays(_modality_profile(store, modality, row)))
+                profiles[modality] = sp.csr_matrix((stored["data"], stored["indices"], stored["indptr"]),
+                                                   shape=tuple(stored["shape"]))
         if embeddings is not None and config.weights.get("embedding"):
             table = np.zeros((len(gene_ids), embeddings.shape[1]), dtype=np.float32)
             position = {gene: i for i, gene in enumerate(embedding_ids or [])}
@@ -104,13 +120,24 @@ class GeneSimilarity:
     def matrix(self, queries: Sequence[str | None], candidates: Sequence[str | None]) -> np.ndarray:
         """Combined similarity ``[len(queries), len(candidates)]`` in [0, 1] (the weighted mean of the modality
         cosines); genes outside the graph score 0."""
-        q, c = self._rows(queries), self._rows(candidates)
-        total = np.zeros((len(q), len(c)), dtype=np.float64)
-        for modality, weight in self.config.weights.items():
-            if weight:
-                profile = self.profiles[modality]
-                total += weight * (profile[q] @ profile[c].T).toarray()
-        return total / max(sum(self.config.weights.values()), 1e-12)
+        return self.against(candidates)(queries)
+
+    def against(self, candidates: Sequence[str | None]) -> Callable[[Sequence[str | None]], np.ndarray]:
+        """``matrix(·, candidates)`` for many queries against the same candidates, whose profiles are sliced
+        and transposed once (a knockdown's neighbours are always ranked among the same training knockdowns)."""
+        c = self._rows(candidates)
+        weights = {m: w for m, w in self.config.weights.items() if w}
+        sliced = {m: self.profiles[m][c].T.tocsr() for m in weights}  # the form the product converts it to
+        scale = max(sum(self.config.weights.values()), 1e-12)
+
+        def matrix(queries: Sequence[str | None]) -> np.ndarray:
+            q = self._rows(queries)
+            total = np.zeros((len(q), len(c)), dtype=np.float64)
+            for modality, weight in weights.items():
+                total += weight * (self.profiles[modality][q] @ sliced[modality]).toarray()
+            return total / scale
+
+        return matrix
 
     def pairwise(self, a: Sequence[str | None], b: Sequence[str | None]) -> dict[str, np.ndarray]:
         """Per-modality cosine of each (a[i], b[i]) pair."""

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from aroma.kg.store import GraphStore, batched
+from aroma.retrieval.cache import DerivedCache
 
 NETWORK_CHANNELS = ("experimental", "database", "coexpression", "neighborhood", "fusion", "cooccurence")
 
@@ -36,16 +37,20 @@ class StringSource(Protocol):
 
 
 class WholeNetwork:
-    """The whole STRING network in memory (``retrieval/string_network``): fastest for many pairs."""
+    """The whole STRING network in memory (``retrieval/string_network``): fastest for many pairs. With a
+    ``cache`` the rows are kept on disk beside the build (``aroma.retrieval.cache``) and read from there."""
 
-    def __init__(self, store: GraphStore) -> None:
+    def __init__(self, store: GraphStore, cache: DerivedCache | None = None) -> None:
         network: dict[str, dict[str, Link]] = defaultdict(dict)
         self._symbols: dict[str, str] = {}
-        for row in store.read("retrieval/string_network"):
-            link = _link(row)
-            network[row["a"]][row["b"]] = link
-            network[row["b"]][row["a"]] = link
-            self._symbols[row["a"]], self._symbols[row["b"]] = row["a_symbol"], row["b_symbol"]
+        rows = cache.arrays("string-network", lambda: _network_arrays(store)) if cache is not None else \
+            _network_arrays(store)
+        genes, symbols = rows["genes"].tolist(), rows["symbols"].tolist()
+        for a, b, scores in zip(rows["a"].tolist(), rows["b"].tolist(), rows["scores"].tolist()):
+            link = scores[0], {c: v for c, v in zip(NETWORK_CHANNELS, scores[1:]) if v}
+            network[genes[a]][genes[b]] = link
+            network[genes[b]][genes[a]] = link
+        self._symbols = dict(zip(genes, symbols))
         self._network = dict(network)
 
     def partners(self, gene_id: str) -> dict[str, Link]:
@@ -61,6 +66,27 @@ class WholeNetwork:
         ends = set(ys)
         return {x: {y: partners[y][0] for y in ends & partners.keys()}
                 for x in xs for partners in [self.partners(x)]}
+
+
+def _network_arrays(store: GraphStore) -> dict[str, Any]:
+    """The STRING rows as arrays: gene ids and symbols, each row's two genes, combined then channel scores
+    (0 where a channel is missing, as ``_link`` drops both)."""
+    import numpy as np
+
+    position: dict[str, int] = {}
+    symbols: list[str] = []
+    ends, scores = [], []
+    for row in store.read("retrieval/string_network"):
+        for gene, symbol in ((row["a"], row["a_symbol"]), (row["b"], row["b_symbol"])):
+            if gene not in position:
+                position[gene] = len(symbols)
+                symbols.append(symbol)
+        ends.append((position[row["a"]], position[row["b"]]))
+        scores.append([row["combined_score"]] + [row[c] or 0 for c in NETWORK_CHANNELS])
+    ends_array = np.array(ends, dtype=np.int32).reshape(-1, 2)
+    return {"genes": np.array(list(position), dtype=str), "symbols": np.array(symbols, dtype=str),
+            "a": ends_array[:, 0], "b": ends_array[:, 1],
+            "scores": np.array(scores, dtype=np.int32).reshape(-1, 1 + len(NETWORK_CHANNELS))}
 
 
 class BoundedNetwork:

@@ -1,0 +1,78 @@
+"""The on-disk cache of tables derived from a build (similarity profiles, outcome tables, complex terms):
+evidence read through it equals evidence computed from the graph, and a rebuild with another checksum is
+never answered from the old build's tables."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aroma.cli import app
+from aroma.dataset.perturbqa import read_cell_line
+from aroma.kg.build import build
+from aroma.kg.store import GraphStore
+from aroma.retrieval.cache import DerivedCache
+from aroma.retrieval.index import EvidenceIndex
+from aroma.retrieval.neighbours import neighbours_from_store
+from tests.conftest import built_store
+
+runner = CliRunner()
+
+
+def _evidence(store: GraphStore, pairs: list[tuple[str, str]], cache: DerivedCache | None) -> list[dict]:
+    """Evidence with experiments for each pair, read through ``cache`` (None: the store's own cache)."""
+    index = EvidenceIndex(store, cache=cache)
+    index.use_outcomes(neighbours_from_store(store, "K562", cache=index.cache))
+    return [index.evidence(p, t, "K562").to_dict() for p, t in pairs]
+
+
+def _drop_training_knockdown(source: Path, out: Path, pert: str) -> None:
+    """The same PerturbQA files less every training row of one knockdown."""
+    out.mkdir()
+    for path in source.glob("*.csv"):
+        with path.open() as handle:
+            rows = list(csv.DictReader(handle))
+        with (out / path.name).open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, ["pert", "gene", "label", "split"], lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(r for r in rows if not (r["pert"] == pert and r["split"] == "train"))
+
+
+def test_cached_evidence_equals_the_graph_and_a_rebuild_is_not_answered_from_the_old_cache(
+        sample: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sources, perturbqa = sample
+    labelled = read_cell_line(perturbqa, "k562")
+    directory = tmp_path_factory.mktemp("cache-db")
+    for store in built_store(sources, directory, perturbqa=perturbqa):
+        known = EvidenceIndex(store, cache=DerivedCache(None)).resolve(
+            {p.perturbed for p in labelled} | {p.target for p in labelled}, strict=False)
+        pairs = [pair for split in ("test", "train") for pair in sorted(
+            {(p.perturbed, p.target) for p in labelled if p.split == split and p.perturbed in known and p.target in known})[::97][:3]]
+        uncached = _evidence(store, pairs, DerivedCache(None))
+        assert not (directory / "cache").exists()
+        assert _evidence(store, pairs, None) == uncached  # computed and saved
+        [first] = [d for d in (directory / "cache").iterdir()]
+        assert {p.name for p in first.iterdir()} >= {"similarity-go.npz", "outcomes-K562.npz", "outcomes-RPE1.npz",
+                                                    "complex-terms.json", "genes.json"}
+        assert _evidence(store, pairs, None) == uncached  # read back
+        shown = runner.invoke(app, ["retrieve", *pairs[0], "--db", str(directory), "--json"])
+        assert shown.exit_code == 0, shown.output
+        assert json.loads(shown.output) == json.loads(json.dumps(uncached[0]))
+
+        # the nearest neighbour of the first pair loses its training outcomes: a new checksum
+        gone = uncached[0]["experiments"]["neighbours"][0]["symbol"]
+        changed = tmp_path_factory.mktemp("changed") / "perturbqa"
+        _drop_training_knockdown(perturbqa, changed, gone)
+        build(sources, store=store, show_progress=False, perturbqa=changed)
+        rebuilt = _evidence(store, pairs, DerivedCache(None))
+        assert gone not in {n["symbol"] for n in rebuilt[0]["experiments"]["neighbours"]}
+        assert _evidence(store, pairs, None) == rebuilt
+        [second] = [d for d in (directory / "cache").iterdir()]
+        assert second.name != first.name  # the old build's tables are gone
+        monkeypatch.setenv("AROMA_CACHE", "off")
+        assert DerivedCache.of(store).directory is None
