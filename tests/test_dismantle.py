@@ -83,6 +83,25 @@ def test_curve_matches_direct_evaluation(objective: str) -> None:
         assert values[k] == pytest.approx(value(network, alive, objective) / initial)
 
 
+@pytest.mark.parametrize("objective", ["lcc", "pairwise", "reach"])
+def test_one_step_features_match_removing_each_node(objective: str) -> None:
+    """The linear-time 'objective after removing v' equals removing v and recomputing; exact betweenness
+    equals networkx's."""
+    from aroma.dismantle.features import exact_betweenness, removal_values
+
+    rng = np.random.default_rng(7)
+    for kind in ("ba", "er", "ws"):
+        network = synthetic(kind, 35, rng, source_share=0.15)
+        adjacency = network.adjacency()
+        after = removal_values(adjacency, objective, network.sources)
+        for v in range(network.n):
+            alive = np.ones(network.n, dtype=bool)
+            alive[v] = False
+            assert after[v] == pytest.approx(value(network, alive, objective, adjacency))
+        reference = nx.betweenness_centrality(network.to_networkx(), normalized=False)
+        assert exact_betweenness(adjacency) == pytest.approx([reference[v] for v in range(network.n)])
+
+
 @pytest.mark.parametrize("network, optimal", [
     (STAR, {"degree", "adaptive_degree", "adaptive_betweenness", "collective_influence"}),
     (PATH, {"adaptive_betweenness", "collective_influence"}),
