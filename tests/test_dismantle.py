@@ -87,7 +87,7 @@ def test_curve_matches_direct_evaluation(objective: str) -> None:
 def test_one_step_features_match_removing_each_node(objective: str) -> None:
     """The linear-time 'objective after removing v' equals removing v and recomputing; exact betweenness
     equals networkx's."""
-    from aroma.dismantle.features import exact_betweenness, removal_values
+    from aroma.dismantle.features import collective_influence, exact_betweenness, removal_values
 
     rng = np.random.default_rng(7)
     for kind in ("ba", "er", "ws"):
@@ -100,6 +100,12 @@ def test_one_step_features_match_removing_each_node(objective: str) -> None:
             assert after[v] == pytest.approx(value(network, alive, objective, adjacency))
         reference = nx.betweenness_centrality(network.to_networkx(), normalized=False)
         assert exact_betweenness(adjacency) == pytest.approx([reference[v] for v in range(network.n)])
+    tree = nx.balanced_tree(3, 3)  # on a tree, collective influence's walk form is the ball-boundary sum
+    ci = collective_influence(Network.from_networkx("tree", tree).adjacency())
+    k = dict(tree.degree)
+    ball = [(k[i] - 1) * sum(k[j] - 1 for j, d in nx.single_source_shortest_path_length(tree, i, cutoff=2).items()
+                             if d == 2) for i in range(len(k))]
+    assert ci == pytest.approx(ball)
 
 
 @pytest.mark.parametrize("network, optimal", [

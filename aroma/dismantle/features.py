@@ -18,7 +18,7 @@ from aroma.errors import AromaError
 FEATURE_SETS = {
     "v1": ("one", "degree", "core", "degree_rank", "betweenness", "source"),
     "v2": ("one", "degree", "core", "degree_rank", "betweenness", "source", "drop", "drop_rank",
-           "collective_influence", "component_share", "betweenness_rank"),
+           "collective_influence", "component_share", "component_vs_largest", "betweenness_rank"),
 }
 PIVOTS = 32  # betweenness is estimated from the BFS trees of this many pivots in graphs over ALL_PIVOTS nodes
 ALL_PIVOTS = 256  # up to this many nodes every node is a pivot (v1) / betweenness is exact (v2)
@@ -98,17 +98,15 @@ def betweenness(adjacency: sp.csr_matrix, exact: bool = False) -> np.ndarray:
     return tree_betweenness(adjacency)
 
 
-def collective_influence(adjacency: sp.csr_matrix, radius: int = 2) -> np.ndarray:
-    """CI_l(i) = (k_i - 1) * sum of (k_j - 1) over nodes j at distance exactly l from i (Morone & Makse 2015)."""
-    a = adjacency.astype(np.float32).tocsr()
+def collective_influence(adjacency: sp.csr_matrix) -> np.ndarray:
+    """Collective influence at radius 2 in its message-passing form (Morone & Makse 2015):
+    (k_i - 1) * sum of (k_l - 1) over non-backtracking 2-step walks i-j-l; on locally tree-like networks
+    this is the sum over the ball's boundary, and it costs two sparse products even on all of STRING."""
+    a = adjacency.astype(np.float64).tocsr()
     k = np.asarray(a.sum(axis=1)).ravel()
-    reached = sp.identity(a.shape[0], dtype=np.float32, format="csr")
-    frontier = reached
-    for _ in range(radius):
-        step = ((frontier @ a) > 0).astype(np.float32)
-        frontier = ((step - step.multiply(reached > 0)) > 0).astype(np.float32)
-        reached = ((reached + frontier) > 0).astype(np.float32)
-    return (k - 1).clip(0) * (frontier @ (k - 1).clip(0))
+    excess = (k - 1).clip(0)
+    walks = a @ (a @ excess) - k * excess  # walks i-j-l less the ones that come back (l = i)
+    return excess * walks
 
 
 def _dfs_lowpoints(adjacency: sp.csr_matrix, sources: np.ndarray):
@@ -149,14 +147,16 @@ def _dfs_lowpoints(adjacency: sp.csr_matrix, sources: np.ndarray):
             np.array(below, dtype=np.float64))
 
 
-def removal_values(adjacency: sp.csr_matrix, objective: str, sources: np.ndarray | None = None) -> np.ndarray:
+def removal_values(adjacency: sp.csr_matrix, objective: str, sources: np.ndarray | None = None,
+                   labels: np.ndarray | None = None) -> np.ndarray:
     """The objective after removing each single node (with the others kept), for every node at once.
 
     Linear time: a DFS finds, per node, the subtrees its removal cuts off (children whose low point does
     not reach above it); its component splits into those subtrees and the rest."""
     n = adjacency.shape[0]
     src = np.zeros(n, dtype=bool) if sources is None else sources.astype(bool)
-    _, labels = connected_components(adjacency, directed=False)
+    if labels is None:
+        _, labels = connected_components(adjacency, directed=False)
     comp_size = np.bincount(labels).astype(np.float64)
     comp_src = np.bincount(labels, weights=src, minlength=len(comp_size))
     parent, disc, low, size, below = _dfs_lowpoints(adjacency, src)
@@ -214,21 +214,19 @@ def node_features(adjacency: sp.csr_matrix, sources: np.ndarray | None, objectiv
     columns = [np.ones(n), degree / max(degree.max(), 1), core / max(core.max(), 1), _rank(degree),
                between / max(between.max(), 1e-9), source]
     if feature_set == "v2":
-        after = removal_values(adjacency, objective, sources)
-        now = removal_values_baseline(adjacency, objective, sources)
+        _, labels = connected_components(adjacency, directed=False)
+        sizes = np.bincount(labels)
+        after = removal_values(adjacency, objective, sources, labels)
+        now = _objective(sizes.astype(np.float64), labels, objective, sources)
         drop = (now - after).clip(0)
         ci = collective_influence(adjacency)
-        _, labels = connected_components(adjacency, directed=False)
-        share = np.bincount(labels)[labels] / max(n, 1)
         columns += [drop / max(current if current else now, 1e-9), drop / max(drop.max(), 1e-9),
-                    ci / max(ci.max(), 1e-9), share, _rank(between)]
+                    ci / max(ci.max(), 1e-9), sizes[labels] / max(n, 1), sizes[labels] / sizes.max(), _rank(between)]
     return torch.tensor(np.stack(columns, axis=1), dtype=torch.float32)
 
 
-def removal_values_baseline(adjacency: sp.csr_matrix, objective: str, sources: np.ndarray | None) -> float:
-    """The objective of the network as it is (no removal)."""
-    _, labels = connected_components(adjacency, directed=False)
-    sizes = np.bincount(labels).astype(np.float64)
+def _objective(sizes: np.ndarray, labels: np.ndarray, objective: str, sources: np.ndarray | None) -> float:
+    """The objective of the network as it is, from its components."""
     if objective == "lcc":
         return float(sizes.max()) if len(sizes) else 0.0
     if objective == "pairwise":
