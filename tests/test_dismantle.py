@@ -126,7 +126,7 @@ def _tiny(objective: str = "lcc", episodes: int = 40, seed: int = 0, validate_ev
     return TrainConfig(objective=objective, episodes=episodes, min_nodes=8, max_nodes=16, warmup=40, learn_every=2,
                        batch_size=16, lr=1e-3, eps_decay_episodes=TINY_EPISODES // 2,
                        validate_every=validate_every or episodes, validation_graphs=4, checkpoint_every=10, seed=seed,
-                       q=QConfig(hidden=16, layers=2))
+                       reward_scale=10.0, q=QConfig(hidden=16, layers=2))
 
 
 @pytest.fixture(scope="module")
