@@ -75,7 +75,7 @@ def train_command(
     features: Annotated[str, typer.Option("--features", help="node feature set: v2 (with the one-step drop, "
                                           "collective influence, exact betweenness) or v1")] = "v2",
     double: Annotated[bool, typer.Option("--double/--no-double", help="double DQN targets")] = True,
-    reward_scale: Annotated[float, typer.Option("--reward-scale", help="rewards times this")] = 1.0,
+    reward_scale: Annotated[float, typer.Option("--reward-scale", help="rewards times this")] = 10.0,
     embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="gene_embeddings.pt from "
                                                        "`aroma train gnn --graph gene` as extra node inputs")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,

@@ -51,7 +51,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     real_share: float = 0.0  # share of episodes on Gene-KG subgraphs (when some are given)
     double: bool = True  # double DQN: the online network picks the next action, the target network scores it
-    reward_scale: float = 1.0  # rewards (and so Q) are multiplied by this; R is unaffected
+    reward_scale: float = 10.0  # rewards (and so Q) are multiplied by this; R is unaffected
     seed: int = 0
     q: QConfig = field(default_factory=QConfig)
 
