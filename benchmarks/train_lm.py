@@ -63,15 +63,15 @@ def main() -> None:
                             classifier=args.classifier, embeddings=args.embeddings if args.classifier else None,
                             show_progress=False)
     eval_seconds = time.monotonic() - start
-    rewards = {k: v for entry in grpo["log"] for k, v in entry.items() if k.startswith("rewards/") and k.endswith("/mean")}
+    rewards = {k: v for entry in grpo.log for k, v in entry.items() if k.startswith("rewards/") and k.endswith("/mean")}
     print(json.dumps({
         "device": device,
-        "sft": {"steps": sft["steps"], "s_per_step": round(sft_seconds / sft["steps"], 2),
-                "tokens_per_s": round(_tokens(sft["log"]) / sft_seconds), "final_loss": sft["log"][-2].get("loss")},
-        "grpo": {"steps": grpo["steps"], "s_per_step": round(grpo_seconds / grpo["steps"], 2),
-                 "tokens_per_s": round(_tokens(grpo["log"]) / grpo_seconds), "last_rewards": rewards},
-        "eval": {"pairs": report["pairs"], "s_per_pair": round(eval_seconds / report["pairs"], 2),
-                 "metrics": report["metrics"]},
+        "sft": {"steps": sft.steps, "s_per_step": round(sft_seconds / sft.steps, 2),
+                "tokens_per_s": round(_tokens(sft.log) / sft_seconds), "final_loss": sft.log[-2].get("loss")},
+        "grpo": {"steps": grpo.steps, "s_per_step": round(grpo_seconds / grpo.steps, 2),
+                 "tokens_per_s": round(_tokens(grpo.log) / grpo_seconds), "last_rewards": rewards},
+        "eval": {"pairs": report.pairs, "s_per_pair": round(eval_seconds / report.pairs, 2),
+                 "metrics": report.metrics},
         **_memory(),
     }, indent=1))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import csv
 import re
-import shutil
 from pathlib import Path
 
 from aroma.kg.sources import SOURCES_BY_KEY
@@ -64,7 +63,6 @@ def make_subset(full: Path, out: Path, extra_symbols: set[str] = frozenset()) ->
     _write(dst["reactome_relations"], [
         l for l in _lines(src["reactome_relations"]) if set(l.rstrip("\n").split("\t")) <= pathways
     ])
-    _write(dst["reactome_gmt"], [l for l in _lines(src["reactome_gmt"]) if l.split("\t")[1] in pathways])
 
     info = _lines(src["string_info"])
     kept_info = [l for l in info[1:] if l.split("\t")[1] in symbols]
@@ -105,10 +103,6 @@ def _write_go_closure(src: Path, dst: Path, seeds: set[str]) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     body = "\n".join([header] + [terms[t] for t in terms if t in keep] + others)
     dst.write_text(body if body.endswith("\n") else body + "\n", encoding="utf-8")
-
-
-def copy_sources(full: Path, out: Path) -> None:
-    shutil.copytree(full, out, ignore=shutil.ignore_patterns("README.md", "MANIFEST.json"))
 
 
 def make_perturbqa_sample(full: Path, out: Path, train: int = 60, test: int = 15) -> set[str]:

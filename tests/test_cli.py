@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from aroma.cli import app
+from aroma.kg.sources import SOURCES
 from tests.engines import EngineStore
 
 runner = CliRunner()
@@ -74,4 +75,4 @@ def test_fetch_from_mirror(subset_sources: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     manifest = json.loads((dest / "MANIFEST.json").read_text())
     assert (dest / "go/go-basic.obo").read_bytes() == (subset_sources / "go/go-basic.obo").read_bytes()
-    assert len(manifest) == 13 and all(len(v["sha256"]) == 64 for v in manifest.values())
+    assert len(manifest) == len(SOURCES) and all(len(v["sha256"]) == 64 for v in manifest.values())

@@ -33,14 +33,14 @@ def test_label_merge_against_raw_files(perturbqa: Path, cell: str) -> None:
     pairs = read_cell_line(perturbqa, cell)
     assert len(pairs) == len(de)
     for pair in pairs:
-        raw = de[(pair.pert, pair.gene)]
-        expected = 0 if raw["label"] == "0" else (2 if direction[(pair.pert, pair.gene)] == "1" else 1)
+        raw = de[(pair.perturbed, pair.target)]
+        expected = 0 if raw["label"] == "0" else (2 if direction[(pair.perturbed, pair.target)] == "1" else 1)
         assert pair.label == expected and pair.split == raw["split"] and pair.cell_line == cell.upper()
 
 
 def test_validation_split_never_mixes_perturbations(perturbqa: Path) -> None:
     pairs = carve_validation(read_cell_line(perturbqa, "k562"), 0.1, seed=0)
-    perts = {split: {p.pert for p in pairs if p.split == split} for split in ("train", "validation", "test")}
+    perts = {split: {p.perturbed for p in pairs if p.split == split} for split in ("train", "validation", "test")}
     assert perts["validation"] and not perts["test"] & (perts["train"] | perts["validation"])
     assert not perts["train"] & perts["validation"]
     assert abs(len(perts["validation"]) / (len(perts["train"]) + len(perts["validation"])) - 0.1) < 0.01

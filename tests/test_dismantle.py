@@ -235,8 +235,8 @@ def test_knockdown_effects_use_the_training_split_only(data_root: Path) -> None:
 
     effects = knockdown_effects(data_root / "perturbqa", "k562")
     pairs = read_cell_line(data_root / "perturbqa", "k562")
-    test_only = {p.pert for p in pairs if p.split == "test"} - {p.pert for p in pairs if p.split == "train"}
+    test_only = {p.perturbed for p in pairs if p.split == "test"} - {p.perturbed for p in pairs if p.split == "train"}
     assert test_only and not (test_only & set(effects))
     gene = sorted(effects)[0]
-    rows = [p for p in pairs if p.pert == gene and p.split == "train"]
+    rows = [p for p in pairs if p.perturbed == gene and p.split == "train"]
     assert effects[gene] == pytest.approx(sum(p.label != 0 for p in rows) / len(rows))

@@ -17,6 +17,7 @@ from aroma.cli import app
 from aroma.dataset.generate import GenerateConfig, generate
 from aroma.dataset.perturbqa import read_cell_line
 from aroma.kg.store import GraphStore
+from aroma.retrieval.evidence import PairEvidence
 from aroma.retrieval.index import EvidenceIndex
 from aroma.retrieval.neighbours import KnockdownNeighbours, NeighbourSettings, neighbours_from_store
 from aroma.retrieval.outcomes import OutcomeTable
@@ -94,23 +95,23 @@ def test_graph_holds_training_outcomes_only(outcome_store: GraphStore, sample: t
     _, perturbqa = sample
     for name in ("k562", "rpe1"):
         pairs = read_cell_line(perturbqa, name)
-        ids = EvidenceIndex(outcome_store).resolve({p.pert for p in pairs} | {p.gene for p in pairs}, strict=False)
+        ids = EvidenceIndex(outcome_store).resolve({p.perturbed for p in pairs} | {p.target for p in pairs}, strict=False)
         table = OutcomeTable.from_store(outcome_store, name)
         loaded = {(table.perts[i], table.targets[j]) for i, j in zip(*np.nonzero(table.measured))}
-        train = {(ids[p.pert], ids[p.gene]) for p in pairs if p.split == "train" and p.pert in ids and p.gene in ids}
-        test = {(ids[p.pert], ids[p.gene]) for p in pairs if p.split == "test" and p.pert in ids and p.gene in ids}
+        train = {(ids[p.perturbed], ids[p.target]) for p in pairs if p.split == "train" and p.perturbed in ids and p.target in ids}
+        test = {(ids[p.perturbed], ids[p.target]) for p in pairs if p.split == "test" and p.perturbed in ids and p.target in ids}
         assert loaded == train and test and not loaded & test
-        down = {(ids[p.pert], ids[p.gene]) for p in pairs if p.split == "train" and p.label == DOWN and p.pert in ids
-                and p.gene in ids}
+        down = {(ids[p.perturbed], ids[p.target]) for p in pairs if p.split == "train" and p.label == DOWN and p.perturbed in ids
+                and p.target in ids}
         assert {(table.perts[i], table.targets[j]) for i, j in zip(*np.nonzero(table.effects == -1))} == down
 
 
 def test_cypher_answers_what_a_knockdown_changed(outcome_store: GraphStore, sample: tuple[Path, Path]) -> None:
     _, perturbqa = sample
     pairs = [p for p in read_cell_line(perturbqa, "k562") if p.split == "train" and p.label != NOT_CHANGED]
-    pert = pairs[0].pert
+    pert = pairs[0].perturbed
     rows = outcome_store.read("queries/knockdown_changes", symbol=pert, cell_line="K562")
-    expected = {(p.gene, LABELS[p.label]) for p in pairs if p.pert == pert}
+    expected = {(p.target, LABELS[p.label]) for p in pairs if p.perturbed == pert}
     assert {(r["target"], r["effect"]) for r in rows} <= expected and len(rows) >= len(expected) - 2  # unmapped
 
 
@@ -118,16 +119,19 @@ def test_retrieve_shows_similar_knockdowns(outcome_store: GraphStore, sample: tu
     _, perturbqa = sample
     pair = next(p for p in read_cell_line(perturbqa, "k562") if p.split == "test")
     db = str(outcome_store.backend.server.directory)
-    shown = runner.invoke(app, ["retrieve", pair.pert, pair.gene, "--cell-line", "K562", "--db", db, "--json"])
+    shown = runner.invoke(app, ["retrieve", pair.perturbed, pair.target, "--cell-line", "K562", "--db", db, "--json"])
     assert shown.exit_code == 0, shown.output
-    experiments = json.loads(shown.output)["experiments"]
+    evidence = json.loads(shown.output)
+    experiments = evidence["experiments"]
     assert experiments["cell_line"] == "K562" and experiments["neighbours"]
+    typed = PairEvidence.from_dict(evidence)  # the experiments read back as typed records too
+    assert typed.experiments is not None and typed.to_dict() == evidence
     similarities = [n["similarity"] for n in experiments["neighbours"]]
-    assert similarities == sorted(similarities, reverse=True) and pair.pert not in {
+    assert similarities == sorted(similarities, reverse=True) and pair.perturbed not in {
         n["symbol"] for n in experiments["neighbours"]}
-    text = runner.invoke(app, ["retrieve", pair.pert, pair.gene, "--cell-line", "K562", "--db", db])
+    text = runner.invoke(app, ["retrieve", pair.perturbed, pair.target, "--cell-line", "K562", "--db", db])
     assert "training knockdowns in K562 most like" in text.output
-    assert "Experiments" not in runner.invoke(app, ["retrieve", pair.pert, pair.gene, "--db", db,
+    assert "Experiments" not in runner.invoke(app, ["retrieve", pair.perturbed, pair.target, "--db", db,
                                                     "--no-experiments"]).output
 
 
@@ -198,7 +202,7 @@ def _test_predictions(store: GraphStore, perturbqa: Path, name: str) -> tuple[np
     tables = {n: OutcomeTable.from_store(store, n) for n in ("K562", "RPE1")}
     bench = CellLineBench(store, perturbqa, name, similarity, EvidenceIndex(store), tables, settings)
     phase = bench.phase("test")
-    features = np.concatenate([phase.neighbours.features(bench.ids.get(p.pert), [bench.ids.get(p.gene)], True)
+    features = np.concatenate([phase.neighbours.features(bench.ids.get(p.perturbed), [bench.ids.get(p.target)], True)
                                for p in phase.score])
     return features, {m: p.probabilities for m, p in bench.predict(phase).items()}
 
@@ -260,7 +264,7 @@ def test_classifier_takes_what_similar_knockdowns_did(outcome_store: GraphStore,
 
     index = EvidenceIndex(outcome_store)
     pairs = [p for p in read_cell_line(sample[1], "k562") if p.split == "test"][:20]
-    evidence = [json.dumps(index.evidence(p.pert, p.gene, "K562").to_dict()) for p in pairs]
+    evidence = [json.dumps(index.evidence(p.perturbed, p.target, "K562").to_dict()) for p in pairs]
     probabilities = classifier_probabilities(tmp_path / "classifier", embeddings, evidence, outcome_store)
     assert probabilities.shape == (20, 3) and np.allclose(probabilities.sum(axis=1), 1)
     with pytest.raises(AromaError, match="needs the graph"):

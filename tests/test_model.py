@@ -147,3 +147,32 @@ def test_classifier_trains_and_reports(space, subset_store: GraphStore, data_roo
     assert report["dropped_pairs"] > 0 and len(report["history"]) == 2
     assert report["test"]["pairs"] > 0 and (tmp_path / "classifier.pt").exists()
     assert set(report["modalities"]) == {"gene_kg", "path_kg"}
+
+
+@pytest.mark.parametrize("graph", ["gene", "path"])
+def test_link_split_negatives_are_never_links(bundles: dict, graph: str) -> None:
+    """Held-out and training negatives are no link of the target relation (a symmetric one: in either direction)."""
+    from aroma.model.graph_data import LINK_TARGETS
+    from aroma.train.gnn import GnnTrainConfig, split_links
+
+    target = LINK_TARGETS[graph]
+    symmetric = target[0] == target[2]
+    links = split_links(bundles[graph], graph, GnnTrainConfig())
+
+    def pairs(index: torch.Tensor, both_ways: bool = False) -> set[tuple[int, int]]:
+        found = set(zip(index[0].tolist(), index[1].tolist()))
+        return found | {(b, a) for a, b in found} if both_ways else found
+
+    every = pairs(bundles[graph].data[target].edge_index, symmetric)
+    train = pairs(links.train_positives, symmetric)
+    held_out = []
+    for index, label in ((links.val_index, links.val_label), (links.test_index, links.test_label)):
+        positives, negatives = pairs(index[:, label == 1]), pairs(index[:, label == 0])
+        assert positives and len(negatives) == len(positives)
+        assert positives <= every and not positives & train  # held out: not in the message graph
+        assert not negatives & every, sorted(negatives & every)[:3]
+        held_out.append(positives)
+    assert not held_out[0] & held_out[1]
+    assert pairs(links.message[target].edge_index) <= train  # messages never carry a held-out link
+    sampled = pairs(links.train_negatives(5 * links.train_positives.shape[1]))
+    assert sampled and not sampled & train, sorted(sampled & train)[:3]

@@ -13,6 +13,7 @@ from aroma.cli import app
 from aroma.kg.store import GraphStore
 from tests.engines import EngineStore
 from aroma.retrieval import EvidenceIndex, UnknownGene, render_evidence
+from aroma.retrieval.evidence import PairEvidence
 from aroma.retrieval.index import EXPERIMENTAL_CODES, HIGH_THROUGHPUT_CODES
 from aroma.retrieval.string_source import BoundedNetwork
 
@@ -71,12 +72,12 @@ def test_shared_items_are_shared_and_specific_first(index: EvidenceIndex, engine
     evidence = index.evidence("CASP3", "CASP9", "K562")
     for item in evidence.shared_pathways + evidence.shared_hallmarks:
         rows = engine_store.store.run("MATCH (g:Gene)-[:MEMBER_OF]->(p:Pathway {id: $id}) WHERE g.symbol IN ['CASP3', 'CASP9'] "
-                                "RETURN count(g) AS n", {"id": item["id"]}).rows
+                                "RETURN count(g) AS n", {"id": item.id}).rows
         assert rows[0]["n"] == 2, item
     assert evidence.shared_pathways and evidence.shared_go_terms
-    counts = [t["gene_count"] for t in evidence.shared_go_terms]
+    counts = [t.gene_count for t in evidence.shared_go_terms]
     assert counts == sorted(counts) and all(c <= index.limits.max_term_genes for c in counts)
-    assert "GO:0008150" not in {t["id"] for t in evidence.shared_go_terms}  # never the root
+    assert "GO:0008150" not in {t.id for t in evidence.shared_go_terms}  # never the root
 
 
 def test_aliases_and_unknown_genes(index: EvidenceIndex, engine_store: EngineStore) -> None:
@@ -122,13 +123,13 @@ def test_main_processes_put_experimental_evidence_first(index: EvidenceIndex, su
         experimental = {t for (g, t), c in codes.items() if g == gene and c & EXPERIMENTAL_CODES}
         assert len(facts.processes) == index.limits.processes and len(experimental) >= index.limits.processes
         for process in facts.processes:  # enough experimental terms: every main process is one of them
-            assert process["id"] in experimental, (symbol, process)
-            assert set(process["evidence"]) == codes[(gene, process["id"])]
+            assert process.id in experimental, (symbol, process)
+            assert set(process.evidence) == codes[(gene, process.id)]
         experiments = EXPERIMENTAL_CODES | HIGH_THROUGHPUT_CODES
-        ranks = [(-len(set(p["evidence"]) & experiments), p["gene_count"]) for p in facts.processes]
+        ranks = [(-len(set(p.evidence) & experiments), p.gene_count) for p in facts.processes]
         assert ranks == sorted(ranks)
     mdm2 = index.evidence("MDM2", "BAX", "K562").perturbed.processes
-    assert "GO:0003181" not in {p["id"] for p in mdm2}  # atrioventricular valve morphogenesis: IEA only
+    assert "GO:0003181" not in {p.id for p in mdm2}  # atrioventricular valve morphogenesis: IEA only
 
 
 def test_evidence_dict_is_asdict_plus_path_strength(index: EvidenceIndex) -> None:
@@ -141,6 +142,8 @@ def test_evidence_dict_is_asdict_plus_path_strength(index: EvidenceIndex) -> Non
     assert evidence.paths and evidence.to_dict() == expected
     evidence.to_dict()["perturbed"]["processes"].clear()  # new containers: the cached facts are untouched
     assert evidence.perturbed.processes
+    # the dataset's JSON reads back into the same typed records
+    assert PairEvidence.from_dict(json.loads(json.dumps(evidence.to_dict()))) == evidence
 
 
 def test_rendered_text_names_sources(index: EvidenceIndex) -> None:

@@ -72,7 +72,7 @@ def sft_model(base_model: Path, subset_dataset: Path, subset_embeddings: Path, t
     flood = [f"{w.category.__name__}: {w.message}" for w in caught
              if issubclass(w.category, (FutureWarning, DeprecationWarning))]
     assert not flood, flood[:3]  # library deprecations are silenced for users (AROMA_VERBOSE=1 shows them)
-    assert result["steps"] == 2 and (out / "checkpoints" / "checkpoint-1" / "fusion.pt").is_file()
+    assert result.steps == 2 and (out / "sft_log.json").is_file() and (out / "checkpoints" / "checkpoint-1" / "fusion.pt").is_file()
     return out
 
 
@@ -90,18 +90,32 @@ def test_saved_model_is_the_adapter_and_a_reference(sft_model: Path, base_model:
 
 
 def test_sft_step_changes_lm_and_fusion(sft_model: Path, base_model: Path, subset_embeddings: Path) -> None:
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, set_seed
 
     from aroma.model.assets import load_gene_space
     from aroma.train.lm_setup import build_model
 
     trained = AromaLM.from_pretrained(sft_model)
-    fresh = build_model(str(base_model), load_gene_space(subset_embeddings), _settings())
+    settings = _settings()
+    set_seed(settings.seed)  # as run_sft does before it builds the model: the fusion starts from the same weights
+    fresh = build_model(str(base_model), load_gene_space(subset_embeddings), settings)
     before = AutoModelForCausalLM.from_pretrained(base_model).model.layers[0].self_attn.q_proj.weight
     after = trained.lm.model.layers[0].self_attn.q_proj.weight  # LoRA merged into the LM
     assert not torch.allclose(before, after)
-    for key, value in _trainable(fresh).items():  # the fusion (seeded like training) moved too
-        assert not torch.allclose(value, trained.fusion.state_dict()[key]), key
+    # which fusion parameters get a gradient from pairs of genes in the tables (every one but the "missing" vectors)
+    genes = torch.arange(4)
+    sum(out.sum() for out in fresh.fusion(genes, genes.flip(0)).values()).backward()
+    graded = {name for name, p in fresh.fusion.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert graded and all(".missing" not in name for name in graded)
+    trained_state = trained.fusion.state_dict()
+    for name, value in fresh.fusion.named_parameters():
+        moved = not torch.equal(value.detach(), trained_state[name])
+        if name in graded:
+            assert moved, f"{name} got a gradient but did not move"
+        elif not moved:
+            continue  # no gradient, untouched: the seeded start is the same
+        else:
+            assert ".missing" in name, f"{name} moved without a gradient: the models did not start alike"
 
 
 def test_sft_resume_reproduces(base_model: Path, subset_dataset: Path, subset_embeddings: Path, sft_model: Path,
@@ -126,13 +140,13 @@ def test_grpo_step_changes_weights(sft_model: Path, subset_dataset: Path, tmp_pa
         return [float(len(set(c[0]["content"] if isinstance(c, list) else c))) for c in completions]
 
     real = grpo.reward_functions
-    monkeypatch.setattr(grpo, "reward_functions", lambda model, symbols: [*real(model, symbols), varied_reward])
+    monkeypatch.setattr(grpo, "reward_functions", lambda symbols: [*real(symbols), varied_reward])
     before = AromaLM.from_pretrained(sft_model)
     result = grpo.run_grpo(subset_dataset, sft_model, tmp_path, _settings(
         "max_steps=1", "num_generations=2", "max_completion_length=8", "limit=4", "temperature=1.5",
         "save_merged=true"))
-    assert result["steps"] == 1
-    rewards = {k for entry in result["log"] for k in entry if k.startswith("rewards/")}
+    assert result.steps == 1 and json.loads((tmp_path / "grpo_log.json").read_text()) == result.log
+    rewards = {k for entry in result.log for k in entry if k.startswith("rewards/")}
     assert {"rewards/format_reward/mean", "rewards/correctness_reward/mean", "rewards/grounding_reward/mean"} <= rewards
     after = AromaLM.from_pretrained(tmp_path)
     changed = [k for k, v in after.lm.state_dict().items() if not torch.allclose(v, before.lm.state_dict()[k])]
@@ -151,8 +165,8 @@ def test_eval_report_and_predict(sft_model: Path, subset_dataset: Path, subset_s
     from aroma.train.evaluate import evaluate_model, predict_pair
 
     report = evaluate_model(sft_model, subset_dataset, "train", tmp_path, limit=8, batch_size=4, show_progress=False)
-    assert set(report["metrics"]) == {"aroma", "evidence heuristic"} and report["pairs"] >= 8
-    assert report["metrics"]["aroma"]["pairs"] == report["pairs"]
+    assert set(report.metrics) == {"aroma", "evidence heuristic"} and report.pairs >= 8
+    assert report.metrics["aroma"]["pairs"] == report.pairs
     assert (tmp_path / "roc_pr.png").read_bytes()[:4] == b"\x89PNG"
     def no_nan(name: str):
         raise AssertionError(f"{name} in eval_report.json is not JSON")

@@ -67,24 +67,24 @@ _NEIGHBOURS: dict[tuple[str, str], KnockdownNeighbours] = {}
 
 def _example(pair: LabelledPair) -> dict[str, Any]:
     assert _INDEX is not None
-    p, t = _IDS.get(pair.pert), _IDS.get(pair.gene)
+    p, t = _IDS.get(pair.perturbed), _IDS.get(pair.target)
     if p and t:
         evidence = _INDEX.pair(p, t, pair.cell_line)
     else:
-        evidence = PairEvidence(pair.cell_line, _INDEX.facts(p) if p else _placeholder(pair.pert),
-                                _INDEX.facts(t) if t else _placeholder(pair.gene))
+        evidence = PairEvidence(pair.cell_line, _INDEX.facts(p) if p else _placeholder(pair.perturbed),
+                                _INDEX.facts(t) if t else _placeholder(pair.target))
     neighbours = _NEIGHBOURS.get((pair.cell_line, pair.split))
     if neighbours is not None:
         evidence.experiments = neighbours.evidence(p, [t])[0]
     return {
-        "id": f"{pair.cell_line}/{pair.pert}/{pair.gene}",
+        "id": f"{pair.cell_line}/{pair.perturbed}/{pair.target}",
         "cell_line": pair.cell_line,
-        "pert": pair.pert,
-        "gene": pair.gene,
+        "pert": pair.perturbed,
+        "gene": pair.target,
         "label": pair.label,
         "label_text": LABELS[pair.label],
         "split": pair.split,
-        "prompt": chat_prompt(evidence, (pair.pert, pair.gene)),
+        "prompt": chat_prompt(evidence, (pair.perturbed, pair.target)),
         "completion": completion(evidence, pair.label),
         "evidence": json.dumps(evidence.to_dict(), sort_keys=True, ensure_ascii=False),
         "has_direct_relation": evidence.has_direct_relation,
@@ -111,7 +111,7 @@ def load_pairs(config: GenerateConfig) -> list[LabelledPair]:
             cell_pairs = random.Random(config.seed).sample(cell_pairs, config.limit)
         pairs.extend(cell_pairs)
     order = {s: i for i, s in enumerate(SPLIT_ORDER)}
-    return sorted(pairs, key=lambda p: (p.cell_line, order[p.split], p.pert, p.gene))
+    return sorted(pairs, key=lambda p: (p.cell_line, order[p.split], p.perturbed, p.target))
 
 
 def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = True) -> DatasetCard:
@@ -127,7 +127,7 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
     pairs = load_pairs(config)
     lap("labels")
     index = EvidenceIndex(store, whole_network=True)  # hundreds of thousands of pairs: read STRING once
-    symbols = sorted({p.pert for p in pairs} | {p.gene for p in pairs})
+    symbols = sorted({p.perturbed for p in pairs} | {p.target for p in pairs})
     with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), disable=not show_progress) as progress:
         ids = _retrieve_genes(index, symbols, progress)
@@ -137,8 +137,8 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
         _INDEX, _IDS = index, ids
         card = DatasetCard(pairs=len(pairs))
         for cell_line in config.cell_lines:
-            genes = {p.pert for p in pairs if p.cell_line == cell_line.upper()} | \
-                    {p.gene for p in pairs if p.cell_line == cell_line.upper()}
+            genes = {p.perturbed for p in pairs if p.cell_line == cell_line.upper()} | \
+                    {p.target for p in pairs if p.cell_line == cell_line.upper()}
             card.unknown_genes[cell_line.upper()] = sorted(genes - ids.keys())
         config.out.mkdir(parents=True, exist_ok=True)
         task = progress.add_task("building examples", total=len(pairs))
@@ -181,7 +181,7 @@ def _experiment_sources(store: GraphStore, pairs: list[LabelledPair], ids: dict[
     progress.advance(task)
     found = {}
     for cell_line in wanted:
-        held_out = [ids[p.pert] for p in pairs if p.cell_line == cell_line and p.split == "validation" and p.pert in ids]
+        held_out = [ids[p.perturbed] for p in pairs if p.cell_line == cell_line and p.split == "validation" and p.perturbed in ids]
         found[(cell_line, "test")] = neighbours_from_store(store, cell_line, similarity)
         found[(cell_line, "train")] = found[(cell_line, "validation")] = found[(cell_line, "test")].without(held_out)
         progress.advance(task)

@@ -12,6 +12,6 @@ __all__ = ["LabelledPair", "carve_validation", "cell_lines", "read_cell_line"]
 
 def carve_validation(pairs: list[LabelledPair], fraction: float, seed: int) -> list[LabelledPair]:
     """Move a seeded share of the training perturbations (all their pairs) to a validation split."""
-    perts = sorted({p.pert for p in pairs if p.split == "train"})
+    perts = sorted({p.perturbed for p in pairs if p.split == "train"})
     chosen = set(random.Random(seed).sample(perts, round(len(perts) * fraction)))
-    return [replace(p, split="validation") if p.split == "train" and p.pert in chosen else p for p in pairs]
+    return [replace(p, split="validation") if p.split == "train" and p.perturbed in chosen else p for p in pairs]

@@ -52,14 +52,15 @@ def reasoning(evidence: PairEvidence, label: int) -> str:
         best = evidence.paths[0]
         sentences.append(f"They are connected through {' – '.join(best.symbols)} "
                          f"(weakest edge {score_text(best.strength)}).")
-    context = [x["name"] for x in evidence.shared_pathways[:2]] + [x["name"] for x in evidence.shared_hallmarks[:1]]
+    context = [x.name for x in evidence.shared_pathways[:2]] + [x.name for x in evidence.shared_hallmarks[:1]]
     if context:
         sentences.append("Both belong to " + "; ".join(context) + ".")
     if evidence.shared_go_terms:
-        sentences.append(f"They share the GO term {evidence.shared_go_terms[0]['name']} "
-                         f"({evidence.shared_go_terms[0]['id']}).")
+        term = evidence.shared_go_terms[0]
+        sentences.append(f"They share the GO term {term.name} ({term.id}).")
     if evidence.shared_complexes:
-        sentences.append(f"Both are part of {evidence.shared_complexes[0]['name']} ({evidence.shared_complexes[0]['id']}).")
+        complex_ = evidence.shared_complexes[0]
+        sentences.append(f"Both are part of {complex_.name} ({complex_.id}).")
     if not (evidence.has_direct_relation or evidence.has_path or evidence.has_shared_pathway):
         sentences.append(f"The graphs hold no direct relation, path or shared pathway between {p.symbol} and {t.symbol}.")
     sentences.append(_conclusion(evidence, label))

@@ -9,6 +9,7 @@ TRRUST transcription factors instead.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -183,3 +184,34 @@ def training_pathways(store: GraphStore, count: int, seed: int, min_score: int =
         if len(network.edges) and network.sources is not None and network.sources.any():
             networks.append(network)
     return networks
+
+
+@dataclass
+class NetworkChoice:
+    """Which network ``aroma dismantle run`` attacks: exactly one of a pathway, a hallmark, genes or a graph."""
+
+    pathway: str | None = None
+    hallmark: str | None = None
+    genes: str | None = None  # comma-separated official symbols
+    graph: str | None = None  # gene-kg or trrust
+    min_score: int = DEFAULT_MIN_SCORE
+
+    def check(self) -> None:
+        named = [value for value in (self.pathway, self.hallmark, self.genes, self.graph) if value]
+        if len(named) != 1:
+            raise AromaError("name exactly one network: --pathway, --hallmark, --genes or --graph")
+
+
+def chosen_network(store: GraphStore, choice: NetworkChoice, objective: str) -> Network:
+    choice.check()
+    if choice.pathway:
+        return pathway_network(store, choice.pathway, choice.min_score)
+    if choice.hallmark:
+        return hallmark_network(store, choice.hallmark, choice.min_score)
+    if choice.genes:
+        return gene_list_network(store, choice.genes.split(","), choice.min_score)
+    if choice.graph == "gene-kg":
+        return gene_kg_network(store, choice.min_score, with_sources=objective == "reach")
+    if choice.graph == "trrust":
+        return trrust_network(store)
+    raise AromaError(f"--graph must be gene-kg or trrust, not {choice.graph!r}")

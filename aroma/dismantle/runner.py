@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -102,7 +103,7 @@ def knockdown_effects(perturbqa: Path, cell_line: str) -> dict[str, float]:
     changed: dict[str, list[int]] = defaultdict(list)
     for pair in read_cell_line(perturbqa, cell_line):
         if pair.split == "train":
-            changed[pair.pert].append(int(pair.label != NOT_CHANGED))
+            changed[pair.perturbed].append(int(pair.label != NOT_CHANGED))
     return {gene: float(np.mean(flags)) for gene, flags in changed.items()}
 
 
@@ -126,3 +127,9 @@ def save_report(report: DismantleReport, out: Path) -> Path:
     path = out / "dismantle.json"
     path.write_text(json.dumps(report.to_dict(), indent=1))
     return path
+
+
+def default_out_dir(network: Network) -> Path:
+    """``runs/dismantle/NAME``, the network's name made safe for a directory."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", network.name).strip("_")[:80] or "network"
+    return Path("runs") / "dismantle" / slug

@@ -238,7 +238,6 @@ def _add_gene_sets(kg: KnowledgeGraph, genes: GeneIndex, key: str, collection: s
 
 def _add_string(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> None:
     names = string_db.read_protein_info(sources.path("string_info"))
-    kg.versions["string"] = "12.0"
     mapping = kg.mapping("string_links")
     best: dict[tuple[int, int], string_db.StringLink] = {}
     gene_of: dict[str, int | None] = {}
@@ -295,11 +294,11 @@ def _add_knockdown_effects(kg: KnowledgeGraph, genes: GeneIndex, directory: Path
         for pair in perturbqa.read_cell_line(directory, name):
             if pair.split != "train":
                 continue  # test labels never enter the graph
-            pert, target = genes.resolve_symbol(pair.pert), genes.resolve_symbol(pair.gene)
+            pert, target = genes.resolve_symbol(pair.perturbed), genes.resolve_symbol(pair.target)
             if pert is None or target is None:
-                mapping.miss("symbol not in NCBI", pair.pert if pert is None else pair.gene)
+                mapping.miss("symbol not in NCBI", pair.perturbed if pert is None else pair.target)
                 continue
             mapping.ok()
             kg.add_edge(Edge(gene_node_id(pert), gene_node_id(target), "KNOCKDOWN_EFFECT", GENE, GENE, {
                 "cell_line": pair.cell_line, "effect": LABELS[pair.label], "dataset": "PerturbQA",
-                "file": f"{name}-de.csv", "pert_symbol": pair.pert, "target_symbol": pair.gene}))
+                "file": f"{name}-de.csv", "pert_symbol": pair.perturbed, "target_symbol": pair.target}))

@@ -93,7 +93,6 @@ def _progress(enabled: bool) -> Progress:
 
 def build(
     sources: Path | str,
-    target: str | Path | None = None,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     show_progress: bool = True,
@@ -103,7 +102,7 @@ def build(
     perturbqa: Path | str | None = None,
     string_min_score: int = DEFAULT_STRING_MIN_SCORE,
 ) -> BuildReport:
-    """Build Gene-KG and Path-KG from a sources directory into ``target`` (or an open ``store``).
+    """Build Gene-KG and Path-KG from a sources directory into ``store`` (default: the local database).
 
     ``perturbqa``: a PerturbQA directory whose training-split outcomes are loaded as ``KNOCKDOWN_EFFECT``
     edges (test-split labels are never read into the graph). ``string_min_score``: STRING links scoring
@@ -119,7 +118,7 @@ def build(
     source_dir = SourceDir(Path(sources).expanduser())
     source_dir.check_layout()
     own_store = store is None
-    store = store or open_store(target)
+    store = store or open_store()
     try:
         with store.backend.exclusive():
             return _build(source_dir, store, started, started_at, batch_size, show_progress, log, allow_shrink,

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -78,13 +76,7 @@ def fetch(dest: Path, mirror: Path | None = None, keys: Iterable[str] | None = N
             if mirror is not None:
                 _from_mirror(mirror, source, part, progress, task)
             else:
-                download = part.with_name(part.name + (".zip" if source.zip_member else ""))
-                _download(source.url, download, progress, task)
-                if source.zip_member:
-                    with zipfile.ZipFile(download) as archive, archive.open(source.zip_member) as member, \
-                            part.open("wb") as out:
-                        shutil.copyfileobj(member, out)
-                    download.unlink()
+                _download(source.url, part, progress, task)
             part.replace(final)
             manifest[source.path] = {"bytes": final.stat().st_size, "sha256": sha256_of(final), "url": source.url}
             manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))

@@ -13,6 +13,8 @@ from aroma.errors import AromaError, SourceFormatError
 MANIFEST = "MANIFEST.json"
 # Files a sources directory may hold besides the sources themselves.
 IGNORED_NAMES = {MANIFEST, "README.md", "README", "LICENSE"}
+# Files that earlier releases fetched and nothing reads any more: tolerated in a sources directory, never required.
+RETIRED_PATHS = {"reactome/ReactomePathways.gmt"}  # Reactome memberships come from UniProt2Reactome_All_Levels
 
 
 @dataclass(frozen=True)
@@ -23,8 +25,6 @@ class SourceFile:
     path: str
     url: str
     publisher: str
-    # Publishers that serve a zip around the file: the member to extract.
-    zip_member: str | None = None
 
     @property
     def version(self) -> str | None:
@@ -58,13 +58,6 @@ SOURCES: tuple[SourceFile, ...] = (
         "reactome/UniProt2Reactome_All_Levels.txt",
         f"{REACTOME}/UniProt2Reactome_All_Levels.txt",
         "Reactome",
-    ),
-    SourceFile(
-        "reactome_gmt",
-        "reactome/ReactomePathways.gmt",
-        f"{REACTOME}/ReactomePathways.gmt.zip",
-        "Reactome",
-        zip_member="ReactomePathways.gmt",
     ),
     SourceFile(
         "string_links",
@@ -106,6 +99,9 @@ SOURCES: tuple[SourceFile, ...] = (
 )
 
 SOURCES_BY_KEY = {source.key: source for source in SOURCES}
+# STRING's release, parsed once from the file name ("12.0"), and how evidence names it ("STRING v12").
+STRING_VERSION: str = SOURCES_BY_KEY["string_links"].version or ""
+STRING_NAME = f"STRING v{STRING_VERSION.split('.')[0]}"
 
 
 def sha256_of(path: Path) -> str:
@@ -139,7 +135,7 @@ class SourceDir:
         known = {s.path for s in SOURCES}
         for path in sorted(self.root.rglob("*")):
             relative = path.relative_to(self.root).as_posix()
-            if path.is_file() and relative not in known and path.name not in IGNORED_NAMES \
+            if path.is_file() and relative not in known | RETIRED_PATHS and path.name not in IGNORED_NAMES \
                     and not path.name.startswith("."):
                 raise SourceFormatError(
                     path, None, "unknown source file; expected one of: " + ", ".join(sorted(known))

@@ -221,6 +221,8 @@ def batched(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 class GraphStore:
     """A connection to one graph database; all Cypher goes through here."""
 
+    local_server: LocalArcadeDB | None = None  # the server of a local directory (None for a URI)
+
     def __init__(self, driver: neo4j.Driver, backend: Backend, target: str) -> None:
         self.driver = driver
         self.backend = backend
@@ -370,8 +372,10 @@ def _no_graph_message(directory: Path) -> str:
 
 
 def open_store(target: str | Path | None = None, *, user: str | None = None, password: str | None = None,
-               database: str | None = None, create: bool = True) -> GraphStore:
+               database: str | None = None, create: bool = True, bolt_port: int | None = None) -> GraphStore:
     """Open a Neo4j URI or a local ArcadeDB directory (started or reused here) as a ``GraphStore``.
+
+    ``bolt_port`` chooses the port of a local server this call starts (default: any free one).
 
     With ``create=False`` a local directory without a built graph is an error, and nothing (no
     directory, credentials or server) is created: read-only commands open stores this way.
@@ -392,7 +396,7 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
             directory = Path(target).expanduser()
             if not create and not has_graph(directory):
                 raise StoreError(_no_graph_message(directory))
-            server = LocalArcadeDB(directory).start()
+            server = LocalArcadeDB(directory).start(bolt_port)
             try:
                 driver = GraphDatabase.driver(server.bolt_uri, auth=server.auth)
             except Exception:
@@ -428,4 +432,6 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
         raise StoreError(f"{shown} runs Neo4j {'.'.join(map(str, version))}; aroma needs Neo4j 5 or newer")
     if isinstance(backend, LocalArcadeBackend):
         backend.clean_leftovers()
-    return GraphStore(driver, backend, shown)
+    store = GraphStore(driver, backend, shown)
+    store.local_server = server
+    return store

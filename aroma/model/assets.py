@@ -9,6 +9,7 @@ against a rebuilt graph is refused, so stale embeddings are never used silently.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -16,6 +17,8 @@ from torch import Tensor
 
 from aroma.errors import AromaError
 from aroma.kg.store import GraphStore
+from aroma.model.gene_rows import GeneRows
+from aroma.model.protein import ProteinTable
 
 FILES = {"gene_kg": "gene_embeddings.pt", "path_kg": "path_embeddings.pt", "protein": "protein_embeddings.pt"}
 REQUIRED = ("gene_kg",)
@@ -30,11 +33,22 @@ class GeneSpace:
     ids: list[str]
     symbols: list[str]
     tables: dict[str, tuple[Tensor, Tensor]]  # modality → (vectors [N, d], present [N])
-    neighbours: Tensor  # [N, 16]
+    neighbours: Tensor  # [N, FusionConfig.neighbours]: each gene's strongest STRING partners (−1: fewer)
     checksum: str
 
-    def index_of(self) -> dict[str, int]:
-        return {gene_id: i for i, gene_id in enumerate(self.ids)}
+    @cached_property
+    def rows(self) -> GeneRows:
+        """Gene id → row of the tables."""
+        return GeneRows(self.ids)
+
+
+def save_protein_embeddings(directory: Path, table: ProteinTable) -> Path:
+    """Write ``protein_embeddings.pt`` beside the graph embeddings (same keys, plus ``present`` and ``model``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / FILES["protein"]
+    torch.save({"graph": "protein", "checksum": table.checksum, "ids": table.ids, "symbols": table.symbols,
+                "embeddings": table.embeddings, "present": table.present, "model": table.model}, path)
+    return path
 
 
 def load_gene_space(directory: Path, store: GraphStore | None = None) -> GeneSpace:

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
+from aroma.errors import AromaError
+
 
 @dataclass
 class FusionConfig:
@@ -94,6 +96,9 @@ class MultimodalFusion(nn.Module):
         super().__init__()
         self.config = config
         self.tables = nn.ModuleDict(tables)
+        if neighbours.shape[1] < config.neighbours:
+            raise AromaError(f"the gene embeddings hold {neighbours.shape[1]} STRING neighbours per gene, fewer than "
+                             f"the {config.neighbours} the fusion attends to: retrain `aroma train gnn --graph gene`")
         self.register_buffer("neighbours", neighbours[:, : config.neighbours].clone())
         self.attend = nn.ModuleDict({m: NeighbourhoodCrossAttention(t.dim, config) for m, t in tables.items()})
         self.last_attention: dict[str, Tensor] = {}

@@ -8,22 +8,32 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from torch_geometric.nn import GATConv, HeteroConv, SAGEConv
+from torch_geometric.transforms import ToUndirected
+from torch_geometric.utils import to_undirected
 
 SYMMETRIC = {"interacts_with"}  # relations stored once per pair
 
 
+def reverse_type(edge_type: tuple[str, str, str]) -> tuple[str, str, str] | None:
+    """The relation ``add_reverse_edges`` adds for messages against ``edge_type`` (None: symmetric, in place)."""
+    src, rel, dst = edge_type
+    return None if rel in SYMMETRIC else (dst, f"rev_{rel}", src)
+
+
 def add_reverse_edges(data: HeteroData) -> HeteroData:
-    """Message passing both ways: symmetric relations get flipped copies, others a ``rev_`` relation."""
+    """Message passing both ways (PyG ``ToUndirected``): symmetric relations hold both directions, every other
+    relation gets a ``rev_`` relation (also between nodes of one type: regulation has a direction).
+    Edge weights are dropped: messages are unweighted."""
     out = data.clone()
-    for (src, rel, dst) in list(data.edge_types):
-        edges = data[src, rel, dst].edge_index
-        if rel in SYMMETRIC:
-            out[src, rel, dst].edge_index = torch.cat([edges, edges.flip(0)], dim=1)
-        else:
-            out[dst, f"rev_{rel}", src].edge_index = edges.flip(0)
-        for key in ("edge_weight",):
-            if key in out[src, rel, dst]:
-                del out[src, rel, dst][key]
+    for store in out.edge_stores:
+        if "edge_weight" in store:
+            del store.edge_weight
+    symmetric = {et: out[et].edge_index for et in out.edge_types if reverse_type(et) is None}
+    for edge_type in symmetric:
+        del out[edge_type]
+    out = ToUndirected(merge=False)(out)
+    for edge_type, edges in symmetric.items():
+        out[edge_type].edge_index = to_undirected(edges, num_nodes=out[edge_type[0]].num_nodes)
     return out
 
 

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from aroma.errors import AromaError
 from aroma.model.fusion import FusionConfig, ModalityTable, MultimodalFusion
+from aroma.model.gene_rows import GeneRows
 from aroma.tokens import PLACEHOLDERS
 
 CONFIG_FILE = "aroma.json"
@@ -51,6 +52,11 @@ class AromaLM(nn.Module):
         self._cursor = 0
         self.gene_ids: list[str] | None = None  # the genes behind the table rows (saved with the model)
         self._hook = lm.get_input_embeddings().register_forward_hook(self._inject)
+
+    @property
+    def gene_rows(self) -> GeneRows:
+        """Gene id → row of the fusion's tables (−1 for every gene when the model has no gene list)."""
+        return GeneRows(self.gene_ids or [])
 
     # -- injection ----------------------------------------------------------------------------
     def _inject(self, module: nn.Module, inputs: tuple, output: Tensor) -> Tensor:

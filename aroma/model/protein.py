@@ -9,13 +9,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from aroma.errors import AromaError
 from aroma.kg.adapters.uniprot import read_fasta
+
+if TYPE_CHECKING:
+    from aroma.kg.store import GraphStore
 
 MAX_RESIDUES = 1022  # ESM-2's context without BOS/EOS; longer proteins are embedded in chunks
 
@@ -49,6 +54,7 @@ class ProteinEmbedder:
     def __init__(self, weights: Path, cache_dir: Path | None = None, max_tokens: int = 8192,
                  device: str = "cpu") -> None:
         self.model, self.alphabet = load_esm(weights)
+        self.name = Path(weights).name
         self.model.to(device)
         self.device = device
         self.max_tokens = max_tokens
@@ -110,3 +116,37 @@ def gene_protein_embeddings(embedder: ProteinEmbedder, fasta: Path, gene_ids: li
         table[position[g]] = vector
         present[position[g]] = True
     return table, present
+
+
+@dataclass
+class GeneProteins:
+    """The graph's genes in its order, with their UniProt accessions and the build they came from."""
+
+    ids: list[str]
+    symbols: list[str]
+    uniprot: dict[str, str]  # gene id → accession, for genes that have one
+    checksum: str
+
+
+@dataclass
+class ProteinTable:
+    """One protein embedding per gene (zeros where ``present`` is false) and the model that made them."""
+
+    ids: list[str]
+    symbols: list[str]
+    embeddings: Tensor
+    present: Tensor
+    checksum: str
+    model: str
+
+
+def read_gene_proteins(store: GraphStore) -> GeneProteins:
+    genes = store.read("model/gene_nodes")
+    checksum = store.read("model/build_checksum")[0]["checksum"]
+    return GeneProteins([g["id"] for g in genes], [g["symbol"] for g in genes],
+                        {g["id"]: g["uniprot"] for g in genes if g["uniprot"]}, checksum)
+
+
+def embed_gene_proteins(genes: GeneProteins, embedder: ProteinEmbedder, fasta: Path) -> ProteinTable:
+    table, present = gene_protein_embeddings(embedder, fasta, genes.ids, genes.uniprot)
+    return ProteinTable(genes.ids, genes.symbols, table, present, genes.checksum, embedder.name)

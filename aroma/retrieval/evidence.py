@@ -11,6 +11,45 @@ NOT_CHANGED_TEXT, DOWN_TEXT, UP_TEXT = LABELS[NOT_CHANGED], LABELS[DOWN], LABELS
 
 
 @dataclass(frozen=True)
+class Process:
+    """A GO biological process a gene is annotated with, and the evidence codes of the annotation."""
+
+    id: str
+    name: str
+    gene_count: int | None
+    evidence: list[str]
+
+
+@dataclass(frozen=True)
+class Interactor:
+    """One of a gene's strongest STRING partners."""
+
+    symbol: str
+    id: str
+    combined_score: int
+
+
+@dataclass(frozen=True)
+class SharedPathway:
+    """A Reactome pathway, MSigDB hallmark or KEGG set that both genes belong to."""
+
+    id: str
+    name: str
+    source: str  # reactome, msigdb_hallmark, kegg
+    size: int | None
+
+
+@dataclass(frozen=True)
+class SharedTerm:
+    """A GO term (or protein complex) that both genes are annotated with."""
+
+    id: str
+    name: str
+    namespace: str
+    gene_count: int | None
+
+
+@dataclass(frozen=True)
 class GeneFacts:
     """What a gene is (NCBI), whether it is a transcription factor, and its main GO processes."""
 
@@ -21,14 +60,19 @@ class GeneFacts:
     uniprot: str | None
     is_tf: bool
     tf_evidence: list[str]
-    processes: list[dict[str, Any]]  # main GO processes (experimental evidence first): id, name, gene_count, evidence
+    processes: list[Process]  # main GO processes, experimental evidence first
     degree: int
-    top_interactors: list[dict[str, Any]]  # symbol, id, combined_score
+    top_interactors: list[Interactor]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GeneFacts:
+        return cls(**{**data, "processes": [Process(**p) for p in data["processes"]],
+                      "top_interactors": [Interactor(**i) for i in data["top_interactors"]]})
 
 
 @dataclass(frozen=True)
 class Interaction:
-    """A STRING v12 edge with its combined score and channel scores (0–1000)."""
+    """A STRING edge with its combined score and channel scores (0–1000); ``source`` names the release."""
 
     source: str
     a: str
@@ -118,10 +162,10 @@ class PairEvidence:
     interaction: Interaction | None = None
     regulations: list[Regulation] = field(default_factory=list)
     paths: list[GenePath] = field(default_factory=list)
-    shared_pathways: list[dict[str, Any]] = field(default_factory=list)
-    shared_go_terms: list[dict[str, Any]] = field(default_factory=list)
-    shared_complexes: list[dict[str, Any]] = field(default_factory=list)
-    shared_hallmarks: list[dict[str, Any]] = field(default_factory=list)
+    shared_pathways: list[SharedPathway] = field(default_factory=list)
+    shared_go_terms: list[SharedTerm] = field(default_factory=list)
+    shared_complexes: list[SharedTerm] = field(default_factory=list)
+    shared_hallmarks: list[SharedPathway] = field(default_factory=list)
     experiments: ExperimentalEvidence | None = None  # what similar training knockdowns did (if outcomes loaded)
 
     @property
@@ -142,8 +186,30 @@ class PairEvidence:
         for path in self.paths:
             symbols.update(path.symbols)
         for facts in (self.perturbed, self.target):
-            symbols.update(i["symbol"] for i in facts.top_interactors)
+            symbols.update(i.symbol for i in facts.top_interactors)
         return symbols
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PairEvidence:
+        """The inverse of ``to_dict`` (the ``evidence`` column of the dataset)."""
+        interaction, experiments = data.get("interaction"), data.get("experiments")
+        if experiments is not None:
+            experiments = ExperimentalEvidence(
+                experiments["cell_line"], [Neighbour(**n) for n in experiments["neighbours"]],
+                [CrossCellLine(**c) for c in experiments["other_cell_lines"]], experiments["target_measured_by"])
+        return cls(
+            cell_line=data["cell_line"],
+            perturbed=GeneFacts.from_dict(data["perturbed"]),
+            target=GeneFacts.from_dict(data["target"]),
+            interaction=Interaction(**interaction) if interaction else None,
+            regulations=[Regulation(**r) for r in data["regulations"]],
+            paths=[GenePath(p["symbols"], p["ids"], p["scores"]) for p in data["paths"]],
+            shared_pathways=[SharedPathway(**x) for x in data["shared_pathways"]],
+            shared_go_terms=[SharedTerm(**x) for x in data["shared_go_terms"]],
+            shared_complexes=[SharedTerm(**x) for x in data["shared_complexes"]],
+            shared_hallmarks=[SharedPathway(**x) for x in data["shared_hallmarks"]],
+            experiments=experiments,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = _plain(self)  # what asdict gives, without deep-copying every leaf (a dataset has ~10^5 pairs)

@@ -17,9 +17,10 @@ from typing import Any
 from aroma.errors import AromaError, shown
 from aroma.kg.adapters.string_db import CHANNELS
 from aroma.kg.idmap import symbol_variants
+from aroma.kg.sources import STRING_NAME
 from aroma.kg.store import GraphStore, batched
-from aroma.retrieval.evidence import (ExperimentalEvidence, GeneFacts, GenePath, Interaction, PairEvidence,
-                                      Regulation)
+from aroma.retrieval.evidence import (ExperimentalEvidence, GeneFacts, GenePath, Interaction, Interactor,
+                                      PairEvidence, Process, Regulation, SharedPathway, SharedTerm)
 from aroma.retrieval.neighbours import KnockdownNeighbours
 from aroma.retrieval.string_source import NETWORK_CHANNELS, BoundedNetwork, StringSource, WholeNetwork
 
@@ -218,10 +219,9 @@ class EvidenceIndex:
         return GeneFacts(
             id=gene_id, symbol=row["symbol"], description=row["description"] or "", type=row["type"] or "",
             uniprot=row["uniprot"], is_tf=bool(tf_evidence), tf_evidence=tf_evidence[:2],
-            processes=[{"id": t["term"], "name": t["name"], "gene_count": t["gene_count"],
-                        "evidence": sorted(t["evidence"] or [])} for t in processes],
+            processes=[Process(t["term"], t["name"], t["gene_count"], sorted(t["evidence"] or [])) for t in processes],
             degree=len(partners),
-            top_interactors=[{"symbol": self.network.symbol(p), "id": p, "combined_score": partners[p][0]} for p in top],
+            top_interactors=[Interactor(self.network.symbol(p), p, partners[p][0]) for p in top],
         )
 
     # -- pairs ----------------------------------------------------------------------------------
@@ -257,15 +257,13 @@ class EvidenceIndex:
         edge = self.network.partners(perturbed).get(target)
         interaction = None
         if edge:
-            interaction = Interaction("STRING v12", p.facts["symbol"], t.facts["symbol"], edge[0], edge[1])
+            interaction = Interaction(STRING_NAME, p.facts["symbol"], t.facts["symbol"], edge[0], edge[1])
         regulations = p.regulates.get(target, []) + t.regulates.get(perturbed, [])
         pathways = self._shared(p.pathways, t.pathways, "pathway", "size", limits.max_pathway_size)
         go_terms = self._shared(p.go_terms, t.go_terms, "term", "gene_count", limits.max_term_genes)
-        shared_go = [{"id": g["term"], "name": g["name"], "namespace": g["namespace"], "gene_count": g["gene_count"]}
-                     for g in go_terms]
-        complexes = [g for g in shared_go if g["id"] in self.complex_terms and g["id"] != COMPLEX_ROOT]
-        pathway_items = [{"id": x["pathway"], "name": x["name"], "source": x["source"], "size": x["size"]}
-                         for x in pathways]
+        shared_go = [SharedTerm(g["term"], g["name"], g["namespace"], g["gene_count"]) for g in go_terms]
+        complexes = [g for g in shared_go if g.id in self.complex_terms and g.id != COMPLEX_ROOT]
+        pathway_items = [SharedPathway(x["pathway"], x["name"], x["source"], x["size"]) for x in pathways]
         return PairEvidence(
             cell_line=cell_line,
             perturbed=self.facts(perturbed),
@@ -273,10 +271,10 @@ class EvidenceIndex:
             interaction=interaction,
             regulations=sorted(regulations, key=lambda r: (r.tf, r.target, r.sign)),
             paths=self.paths(perturbed, target),
-            shared_pathways=[x for x in pathway_items if x["source"] != "msigdb_hallmark"][: limits.shared_items],
-            shared_go_terms=[g for g in shared_go if g["id"] not in self.complex_terms][: limits.shared_items],
+            shared_pathways=[x for x in pathway_items if x.source != "msigdb_hallmark"][: limits.shared_items],
+            shared_go_terms=[g for g in shared_go if g.id not in self.complex_terms][: limits.shared_items],
             shared_complexes=complexes[: limits.shared_items],
-            shared_hallmarks=[x for x in pathway_items if x["source"] == "msigdb_hallmark"][: limits.shared_items],
+            shared_hallmarks=[x for x in pathway_items if x.source == "msigdb_hallmark"][: limits.shared_items],
             experiments=self.experiments(perturbed, target, cell_line),
         )
 

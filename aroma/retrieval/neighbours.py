@@ -212,10 +212,10 @@ def per_perturbation(pairs: Sequence[LabelledPair], ids: dict[str, str],
     """Runs ``compute(pert id, target ids)`` once per perturbation; rows come back in ``pairs`` order."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, pair in enumerate(pairs):
-        groups[pair.pert].append(i)
+        groups[pair.perturbed].append(i)
     out: np.ndarray | None = None
     for pert, rows in groups.items():
-        values = compute(ids.get(pert), [ids.get(pairs[i].gene) for i in rows])
+        values = compute(ids.get(pert), [ids.get(pairs[i].target) for i in rows])
         if out is None:
             out = np.zeros((len(pairs), values.shape[1]), dtype=np.float64)
         out[rows] = values

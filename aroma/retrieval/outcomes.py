@@ -45,8 +45,8 @@ class OutcomeTable:
         targets = sorted({r[1] for r in rows})
         pi, ti = {p: i for i, p in enumerate(perts)}, {t: i for i, t in enumerate(targets)}
         effects = np.full((len(perts), len(targets)), np.nan, dtype=np.float32)
-        for pert, target, label in rows:
-            effects[pi[pert], ti[target]] = SIGN[label]
+        for perturbed, target, label in rows:
+            effects[pi[perturbed], ti[target]] = SIGN[label]
         return cls(cell_line.upper(), perts, targets, effects, dict(symbols or {}))
 
     @classmethod
@@ -55,8 +55,8 @@ class OutcomeTable:
         label_of = {name: i for i, name in enumerate(LABELS)}
         rows, symbols = [], {}
         for row in store.read("outcomes/knockdown_effects", cell_line=cell_line.upper()):
-            rows.append((row["pert"], row["target"], label_of[row["effect"]]))
-            symbols[row["pert"]], symbols[row["target"]] = row["pert_symbol"], row["target_symbol"]
+            rows.append((row["perturbed"], row["target"], label_of[row["effect"]]))
+            symbols[row["perturbed"]], symbols[row["target"]] = row["perturbed_symbol"], row["target_symbol"]
         if not rows:
             raise NoOutcomes(cell_line, [r["cell_line"] for r in store.read("outcomes/cell_lines")])
         return cls.from_rows(cell_line, rows, symbols)

@@ -19,9 +19,9 @@ def _gene_lines(role: str, gene: GeneFacts) -> list[str]:
     if gene.is_tf:
         lines.append(f"  {gene.symbol} is a transcription factor: " + "; ".join(gene.tf_evidence))
     if gene.processes:
-        lines.append("  GO processes: " + "; ".join(f"{p['name']} ({p['id']})" for p in gene.processes))
+        lines.append("  GO processes: " + "; ".join(f"{p.name} ({p.id})" for p in gene.processes))
     if gene.top_interactors:
-        partners = ", ".join(f"{i['symbol']} {score_text(i['combined_score'])}" for i in gene.top_interactors)
+        partners = ", ".join(f"{i.symbol} {score_text(i.combined_score)}" for i in gene.top_interactors)
         lines.append(f"  STRING degree {gene.degree}; strongest partners: {partners}")
     return lines
 
@@ -55,7 +55,7 @@ def render_evidence(evidence: PairEvidence) -> str:
     if evidence.interaction:
         i = evidence.interaction
         channels = ", ".join(f"{k} {score_text(v)}" for k, v in sorted(i.channels.items()))
-        lines.append(f"  STRING v12: {i.a}–{i.b} combined score {score_text(i.combined_score)}"
+        lines.append(f"  {i.source}: {i.a}–{i.b} combined score {score_text(i.combined_score)}"
                      + (f" ({channels})" if channels else ""))
     for r in evidence.regulations:
         more = f" and {len(r.pmids) - MAX_PMIDS} more" if len(r.pmids) > MAX_PMIDS else ""
@@ -69,9 +69,9 @@ def render_evidence(evidence: PairEvidence) -> str:
     for title, items in (("Shared pathways", evidence.shared_pathways),
                          ("Shared hallmark gene sets (MSigDB)", evidence.shared_hallmarks)):
         if items:
-            lines.append(f"{title}: " + "; ".join(f"{x['name']} ({x['id']}, {x['size']} genes)" for x in items))
+            lines.append(f"{title}: " + "; ".join(f"{x.name} ({x.id}, {x.size} genes)" for x in items))
     for title, items in (("Shared GO terms (most specific first)", evidence.shared_go_terms),
                          ("Shared protein complexes (GO)", evidence.shared_complexes)):
         if items:
-            lines.append(f"{title}: " + "; ".join(f"{x['name']} ({x['id']})" for x in items))
+            lines.append(f"{title}: " + "; ".join(f"{x.name} ({x.id})" for x in items))
     return "\n".join(lines)

@@ -13,28 +13,29 @@ from aroma.kg.store import GraphStore
 from aroma.model.assets import load_gene_space
 from aroma.model.classifier import PairClassifier, build_fusion
 from aroma.model.fusion import FusionConfig
+from aroma.retrieval.evidence import PairEvidence
 
 
-def evidence_heuristic(evidence: dict) -> list[float]:
+def evidence_heuristic(evidence: PairEvidence) -> list[float]:
     """[not changed, down, up] from the evidence alone: regulation > interaction > path > shared pathway."""
-    p, t = evidence["perturbed"]["symbol"], evidence["target"]["symbol"]
-    regulation = [r for r in evidence["regulations"] if r["tf"] == p and r["target"] == t]
+    p, t = evidence.perturbed.symbol, evidence.target.symbol
+    regulation = [r for r in evidence.regulations if r.tf == p and r.target == t]
     changed = 0.05
     if regulation:
         changed = 0.6
-    elif evidence["interaction"]:
-        changed = 0.1 + 0.4 * evidence["interaction"]["combined_score"] / 1000
-    elif evidence["paths"]:
-        changed = 0.05 + 0.15 * max(path["strength"] for path in evidence["paths"]) / 1000
-    if evidence["shared_pathways"] or evidence["shared_hallmarks"]:
+    elif evidence.interaction:
+        changed = 0.1 + 0.4 * evidence.interaction.combined_score / 1000
+    elif evidence.paths:
+        changed = 0.05 + 0.15 * max(path.strength for path in evidence.paths) / 1000
+    if evidence.has_shared_pathway:
         changed = min(changed + 0.05, 0.95)
-    signs = {r["sign"] for r in regulation}
+    signs = {r.sign for r in regulation}
     up_share = 0.2 if signs == {"activation"} else 0.8 if signs == {"repression"} else 0.5  # knockdown of an activator
     return [1 - changed, changed * (1 - up_share), changed * up_share]
 
 
 def heuristic_probabilities(evidence_json: list[str]) -> np.ndarray:
-    return np.array([evidence_heuristic(json.loads(e)) for e in evidence_json])
+    return np.array([evidence_heuristic(PairEvidence.from_dict(json.loads(e))) for e in evidence_json])
 
 
 def classifier_probabilities(classifier_dir: Path, embeddings: Path, evidence_json: list[str],
@@ -71,9 +72,8 @@ def classifier_probabilities(classifier_dir: Path, embeddings: Path, evidence_js
                            extra=0 if extra is None else extra.shape[1])
     model.load_state_dict(torch.load(Path(classifier_dir) / "classifier.pt", weights_only=True))
     model.eval()
-    index = space.index_of()
-    perturbed = torch.tensor([index.get(e["perturbed"]["id"], -1) for e in pairs])
-    target = torch.tensor([index.get(e["target"]["id"], -1) for e in pairs])
+    perturbed = space.rows.rows(e["perturbed"]["id"] for e in pairs)
+    target = space.rows.rows(e["target"]["id"] for e in pairs)
     with torch.no_grad():
         return torch.cat([torch.softmax(model(perturbed[i:i + 2048], target[i:i + 2048],
                                               None if extra is None else extra[i:i + 2048]), dim=1)

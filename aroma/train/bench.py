@@ -117,7 +117,7 @@ def target_base_rate(neighbours: KnockdownNeighbours, pairs: Sequence[LabelledPa
     overall = float(np.nanmean(np.abs(neighbours.table.effects)))
     rows = []
     for pair in pairs:
-        j = neighbours.target_col.get(ids.get(pair.gene))
+        j = neighbours.target_col.get(ids.get(pair.target))
         changed, up_share = (neighbours.target_rate[j], neighbours.target_up[j]) if j is not None else (overall, 0.5)
         rows.append([1 - changed, changed * (1 - up_share), changed * up_share])
     return np.array(rows)
@@ -125,11 +125,11 @@ def target_base_rate(neighbours: KnockdownNeighbours, pairs: Sequence[LabelledPa
 
 def heuristic(index: EvidenceIndex, pairs: Sequence[LabelledPair], ids: dict[str, str]) -> np.ndarray:
     """The evidence-only heuristic on each pair's graph evidence (genes outside the graph: "not changed")."""
-    index.prefetch({ids[g] for p in pairs for g in (p.pert, p.gene) if g in ids})
+    index.prefetch({ids[g] for p in pairs for g in (p.perturbed, p.target) if g in ids})
     rows = []
     for pair in pairs:
-        if pair.pert in ids and pair.gene in ids:
-            rows.append(evidence_heuristic(index.pair(ids[pair.pert], ids[pair.gene], pair.cell_line).to_dict()))
+        if pair.perturbed in ids and pair.target in ids:
+            rows.append(evidence_heuristic(index.pair(ids[pair.perturbed], ids[pair.target], pair.cell_line)))
         else:
             rows.append([0.95, 0.025, 0.025])
     return np.array(rows)
@@ -152,7 +152,7 @@ class CellLineBench:
                  space: GeneSpace | None = None) -> None:
         self.name, self.settings, self.index, self.similarity, self.space = name, settings, index, similarity, space
         self.pairs = carve_validation(read_cell_line(perturbqa, name), settings.validation_fraction, settings.seed)
-        self.ids = index.resolve({p.pert for p in self.pairs} | {p.gene for p in self.pairs}, strict=False)
+        self.ids = index.resolve({p.perturbed for p in self.pairs} | {p.target for p in self.pairs}, strict=False)
         self.table = tables[name.upper()]
         self.others = [t for other, t in tables.items() if other != name.upper()]
 
@@ -210,15 +210,15 @@ class CellLineBench:
         from aroma.train.classifier import ClassifierConfig, PairTensors, Standardiser, fit, predict
 
         assert self.space is not None
-        position = self.space.index_of()
+        position = self.space.rows
         scale = Standardiser.fit(fit_x)
 
         def tensors(pairs: list[LabelledPair], features: np.ndarray) -> tuple[PairTensors, list[int]]:
-            keep = [i for i, p in enumerate(pairs) if self.ids.get(p.pert) in position and self.ids.get(p.gene)
+            keep = [i for i, p in enumerate(pairs) if self.ids.get(p.perturbed) in position and self.ids.get(p.target)
                     in position]
             chosen = [pairs[i] for i in keep]
-            return PairTensors(chosen, torch.tensor([position[self.ids[p.pert]] for p in chosen]),
-                               torch.tensor([position[self.ids[p.gene]] for p in chosen]),
+            return PairTensors(chosen, position.rows(self.ids[p.perturbed] for p in chosen),
+                               position.rows(self.ids[p.target] for p in chosen),
                                torch.tensor([p.label for p in chosen]), scale(features[keep])), keep
 
         train, _ = tensors(phase.fit, fit_x)
@@ -255,7 +255,7 @@ def run_bench(store: GraphStore, perturbqa: Path, out_dir: Path, cell_line_names
                     progress.advance(task)
 
                 predictions = bench.predict(phase, step)
-                genes, labels = [p.gene for p in phase.score], _labels(phase.score)  # scoring only
+                genes, labels = [p.target for p in phase.score], _labels(phase.score)  # scoring only
                 for method, prediction in predictions.items():
                     metrics = evaluate(genes, labels, prediction.probabilities)
                     results.append(MethodResult(name.upper(), phase_name, method, metrics["de_auroc"],
@@ -306,7 +306,7 @@ def _labels(pairs: Sequence[LabelledPair]) -> np.ndarray:
 def _phase(name: str, pairs: list[LabelledPair], ids: dict[str, str], table: OutcomeTable,
            others: list[OutcomeTable], similarity: GeneSimilarity, settings: BenchSettings) -> _Phase:
     if name == "validation":
-        held_out = {ids[p.pert] for p in pairs if p.split == "validation" and p.pert in ids}
+        held_out = {ids[p.perturbed] for p in pairs if p.split == "validation" and p.perturbed in ids}
         table = table.without(held_out)
         fit = [p for p in pairs if p.split == "train"]
         score = [p for p in pairs if p.split == "validation"]

@@ -73,16 +73,15 @@ def pair_tensors(pairs: list[LabelledPair], space: GeneSpace, store: GraphStore,
                  features: dict[str, np.ndarray] | None = None) -> tuple[dict[str, PairTensors], int]:
     """Gene indices per split; pairs whose genes are not in the graph are dropped (returned as a count).
     ``features``: per split, one row per pair of that split (in order), kept for the pairs kept."""
-    ids = EvidenceIndex(store).resolve({p.pert for p in pairs} | {p.gene for p in pairs}, strict=False)
-    position = space.index_of()
+    ids = EvidenceIndex(store).resolve({p.perturbed for p in pairs} | {p.target for p in pairs}, strict=False)
+    position = space.rows
     splits = {}
     for split in ("train", "validation", "test"):
         in_split = [p for p in pairs if p.split == split]
-        keep = [i for i, p in enumerate(in_split) if ids.get(p.pert) in position and ids.get(p.gene) in position]
+        keep = [i for i, p in enumerate(in_split) if ids.get(p.perturbed) in position and ids.get(p.target) in position]
         chosen = [in_split[i] for i in keep]
         splits[split] = PairTensors(
-            chosen, torch.tensor([position[ids[p.pert]] for p in chosen], dtype=torch.long),
-            torch.tensor([position[ids[p.gene]] for p in chosen], dtype=torch.long),
+            chosen, position.rows(ids[p.perturbed] for p in chosen), position.rows(ids[p.target] for p in chosen),
             torch.tensor([p.label for p in chosen], dtype=torch.long),
             torch.as_tensor(features[split][keep], dtype=torch.float32) if features else None)
     kept = sum(len(t.pairs) for t in splits.values())
@@ -138,8 +137,8 @@ def _features(store: GraphStore, pairs: list[LabelledPair], config: ClassifierCo
     cell = config.cell_line.upper()
     if not config.neighbour_features or cell not in {r["cell_line"] for r in store.read("outcomes/cell_lines")}:
         return None, None
-    ids = EvidenceIndex(store).resolve({p.pert for p in pairs} | {p.gene for p in pairs}, strict=False)
-    held_out = [ids[p.pert] for p in pairs if p.split == "validation" and p.pert in ids]
+    ids = EvidenceIndex(store).resolve({p.perturbed for p in pairs} | {p.target for p in pairs}, strict=False)
+    held_out = [ids[p.perturbed] for p in pairs if p.split == "validation" and p.perturbed in ids]
     full = neighbours_from_store(store, cell)
     development = full.without(held_out)
     raw = {split: neighbour_features(full if split == "test" else development,
@@ -175,4 +174,4 @@ def train_classifier(space: GeneSpace, store: GraphStore, perturbqa: Path, confi
 def _metrics(model: PairClassifier, data: PairTensors) -> dict:
     if not len(data.labels):
         return {}
-    return evaluate([p.gene for p in data.pairs], data.labels.tolist(), predict(model, data))
+    return evaluate([p.target for p in data.pairs], data.labels.tolist(), predict(model, data))

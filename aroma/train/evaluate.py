@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +99,22 @@ def _plots(methods: dict[str, np.ndarray], labels: np.ndarray, path: Path) -> No
     plt.close(fig)
 
 
+@dataclass
+class EvalReport:
+    """``aroma eval``'s result (``eval_report.json``): per method, PerturbQA's metrics on one split's pairs."""
+
+    split: str
+    pairs: int
+    model: str
+    metrics: dict[str, dict[str, Any]]  # method → de_auroc, direction_auroc, macro_f1, accuracy, … (None: undefined)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def evaluate_model(model_dir: Path, data: Path, split: str, out: Path, limit: int | None = None,
                    classifier: Path | None = None, embeddings: Path | None = None, batch_size: int = 4,
-                   show_progress: bool = True, store: GraphStore | None = None) -> dict[str, Any]:
+                   show_progress: bool = True, store: GraphStore | None = None) -> EvalReport:
     """The model and the baselines on one split: metrics JSON, ROC and PR plots."""
     quiet_libraries()
     model = AromaLM.from_pretrained(model_dir)
@@ -113,10 +127,10 @@ def evaluate_model(model_dir: Path, data: Path, split: str, out: Path, limit: in
                "evidence heuristic": heuristic_probabilities(examples["evidence"])}
     if classifier is not None and embeddings is not None:
         methods["classifier"] = classifier_probabilities(classifier, embeddings, examples["evidence"], store)
-    report = {"split": split, "pairs": len(labels), "model": str(model_dir),
-              "metrics": {name: json_ready(evaluate(genes, labels, p)) for name, p in methods.items()}}
+    report = EvalReport(split, len(labels), str(model_dir),
+                        {name: json_ready(evaluate(genes, labels, p)) for name, p in methods.items()})
     out.mkdir(parents=True, exist_ok=True)
-    (out / "eval_report.json").write_text(json.dumps(report, indent=1, allow_nan=False))
+    (out / "eval_report.json").write_text(json.dumps(report.to_dict(), indent=1, allow_nan=False))
     _plots(methods, labels, out / "roc_pr.png")
     return report
 
@@ -144,10 +158,10 @@ def predict_pair(model: AromaLM, evidence, names: tuple[str, str], max_new_token
     Progress) shows the tokens generated."""
     from aroma.dataset.prompts import chat_prompt
 
-    index = {g: i for i, g in enumerate(model.gene_ids or [])}
+    rows = model.gene_rows
     prompt = [{**m, "content": expand_placeholders(m["content"], model.fusion.config.tokens)}
               for m in chat_prompt(evidence, names)]
-    genes = ([index.get(evidence.perturbed.id, -1)], [index.get(evidence.target.id, -1)])
+    genes = ([rows.row(evidence.perturbed.id)], [rows.row(evidence.target.id)])
     text = model.tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
     ids = model.tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids
     device = next(model.lm.parameters()).device

@@ -11,9 +11,12 @@ import torch
 from rich.progress import Progress
 from sklearn.metrics import roc_auc_score
 from torch import Tensor
+from torch_geometric.data import HeteroData
+from torch_geometric.transforms import RandomLinkSplit
+from torch_geometric.utils import negative_sampling
 
-from aroma.model.fusion import top_neighbours
-from aroma.model.gnn import EncoderConfig, HeteroEncoder, add_reverse_edges
+from aroma.model.fusion import FusionConfig, top_neighbours
+from aroma.model.gnn import EncoderConfig, HeteroEncoder, add_reverse_edges, reverse_type
 from aroma.model.graph_data import LINK_TARGETS, GraphBundle
 
 
@@ -37,16 +40,49 @@ class GnnResult:
     losses: list[float]
 
 
-def _split(edges: Tensor, config: GnnTrainConfig, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
-    order = torch.randperm(edges.shape[1], generator=generator)
-    n_test = int(edges.shape[1] * config.test_fraction)
-    n_val = int(edges.shape[1] * config.val_fraction)
-    return edges[:, order[n_test + n_val:]], edges[:, order[n_test:n_test + n_val]], edges[:, order[:n_test]]
+@dataclass
+class LinkSplit:
+    """The target relation split for link prediction (PyG ``RandomLinkSplit``).
+
+    ``message`` is the graph the encoder passes messages over: every relation both ways, the target
+    relation with its training links only. Validation and test hold positives (label 1) and as many
+    negatives (label 0) that are no link of the target relation in either direction.
+    """
+
+    target: tuple[str, str, str]
+    message: HeteroData
+    train_positives: Tensor  # [2, n], one direction per pair
+    val_index: Tensor
+    val_label: Tensor
+    test_index: Tensor
+    test_label: Tensor
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.message[self.target[0]].num_nodes, self.message[self.target[2]].num_nodes
+
+    def train_negatives(self, count: int) -> Tensor:
+        """``count`` node pairs that are no training link, in either direction (PyG ``negative_sampling``)."""
+        n_src, n_dst = self.size
+        known = self.message[self.target].edge_index  # the training links, both directions if symmetric
+        return negative_sampling(known, (n_src, n_dst) if self.target[0] != self.target[2] else n_src,
+                                 num_neg_samples=count, method="sparse")
 
 
-def _negatives(count: int, n_src: int, n_dst: int, generator: torch.Generator) -> Tensor:
-    return torch.stack([torch.randint(n_src, (count,), generator=generator),
-                        torch.randint(n_dst, (count,), generator=generator)])
+def split_links(bundle: GraphBundle, graph: str, config: GnnTrainConfig) -> LinkSplit:
+    """Hold out validation and test links of the graph's target relation (seeded by ``config.seed``)."""
+    target = LINK_TARGETS[graph]
+    torch.manual_seed(config.seed)
+    reverse = reverse_type(target)
+    split = RandomLinkSplit(num_val=config.val_fraction, num_test=config.test_fraction, is_undirected=reverse is None,
+                            edge_types=[target], rev_edge_types=[reverse], add_negative_train_samples=False,
+                            neg_sampling_ratio=1.0)
+    train, val, test = split(add_reverse_edges(bundle.data))
+    links = LinkSplit(target, train, train[target].edge_label_index, val[target].edge_label_index,
+                      val[target].edge_label, test[target].edge_label_index, test[target].edge_label)
+    for key in ("edge_label", "edge_label_index"):  # the labels live on LinkSplit; the message graph holds edges
+        del train[target][key]
+    return links
 
 
 def _score(z: dict[str, Tensor], target: tuple[str, str, str], edges: Tensor) -> Tensor:
@@ -55,28 +91,20 @@ def _score(z: dict[str, Tensor], target: tuple[str, str, str], edges: Tensor) ->
     return (a * b).sum(dim=1) / a.shape[1] ** 0.5
 
 
-def _auroc(z: dict[str, Tensor], target, positives: Tensor, n_src: int, n_dst: int, generator) -> float:
-    negatives = _negatives(positives.shape[1], n_src, n_dst, generator)
-    scores = torch.cat([_score(z, target, positives), _score(z, target, negatives)]).detach()
-    labels = torch.cat([torch.ones(positives.shape[1]), torch.zeros(positives.shape[1])])
-    return float(roc_auc_score(labels.numpy(), scores.numpy()))
+def _auroc(z: dict[str, Tensor], target, index: Tensor, label: Tensor) -> float:
+    return float(roc_auc_score(label.numpy(), _score(z, target, index).detach().numpy()))
 
 
 def train_gnn(bundle: GraphBundle, graph: str, config: GnnTrainConfig, show_progress: bool = True,
               ) -> tuple[HeteroEncoder, GnnResult, Tensor]:
     """Train on the edges left after holding out validation and test links of the graph's target relation."""
+    links = split_links(bundle, graph, config)
+    target, message = links.target, links.message
     torch.manual_seed(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
-    target = LINK_TARGETS[graph]
-    data = bundle.data
-    train_edges, val_edges, test_edges = _split(data[target].edge_index, config, generator)
-    message = data.clone()
-    message[target].edge_index = train_edges
-    message = add_reverse_edges(message)
     model = HeteroEncoder(message, config.encoder)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    n_src, n_dst = data[target[0]].num_nodes, data[target[2]].num_nodes
     x, edge_index = message.x_dict, message.edge_index_dict
+    positives = links.train_positives
     losses, seconds = [], []
     with Progress(disable=not show_progress) as progress:
         task = progress.add_task(f"link prediction ({graph}-KG)", total=config.epochs)
@@ -85,9 +113,9 @@ def train_gnn(bundle: GraphBundle, graph: str, config: GnnTrainConfig, show_prog
             model.train()
             optimizer.zero_grad()
             z = model(x, edge_index)
-            negatives = _negatives(train_edges.shape[1], n_src, n_dst, generator)
-            logits = torch.cat([_score(z, target, train_edges), _score(z, target, negatives)])
-            labels = torch.cat([torch.ones(train_edges.shape[1]), torch.zeros(negatives.shape[1])])
+            negatives = links.train_negatives(positives.shape[1])
+            logits = torch.cat([_score(z, target, positives), _score(z, target, negatives)])
+            labels = torch.cat([torch.ones(positives.shape[1]), torch.zeros(negatives.shape[1])])
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels)
             loss.backward()
             optimizer.step()
@@ -97,8 +125,8 @@ def train_gnn(bundle: GraphBundle, graph: str, config: GnnTrainConfig, show_prog
     model.eval()
     with torch.no_grad():
         z = model(x, edge_index)
-        result = GnnResult(graph, _auroc(z, target, val_edges, n_src, n_dst, generator),
-                           _auroc(z, target, test_edges, n_src, n_dst, generator),
+        result = GnnResult(graph, _auroc(z, target, links.val_index, links.val_label),
+                           _auroc(z, target, links.test_index, links.test_label),
                            sum(seconds) / len(seconds), config.epochs, losses)
     return model, result, z["gene"].detach()
 
@@ -111,7 +139,14 @@ def save_embeddings(path: Path, bundle: GraphBundle, graph: str, embeddings: Ten
               "embeddings": embeddings.float()}
     if graph == "gene":  # the strongest STRING partners of each gene: the keys of cross-attention
         edges = bundle.data["gene", "interacts_with", "gene"]
-        record["neighbours"] = top_neighbours(edges.edge_index, edges.edge_weight, len(bundle.ids["gene"]), 16)
+        record["neighbours"] = top_neighbours(edges.edge_index, edges.edge_weight, len(bundle.ids["gene"]),
+                                              FusionConfig.neighbours)
     torch.save(record, path)
     (path.parent / f"{graph}_metrics.json").write_text(json.dumps(
         {"result": asdict(result), "config": asdict(config), "checksum": bundle.checksum}, indent=1))
+
+
+def save_encoder(path: Path, model: HeteroEncoder) -> None:
+    """The trained encoder's weights (``{graph}_encoder.pt``), beside its embeddings."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)

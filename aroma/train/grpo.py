@@ -14,8 +14,9 @@ from transformers import set_seed
 from trl import GRPOConfig, GRPOTrainer
 
 from aroma.model.lm import AromaLM
+from aroma.retrieval.evidence import PairEvidence
 from aroma.train.config import TrainSettings
-from aroma.train.lm_setup import (FusionTrainingMixin, add_lora, base_reference, finish, load_split,
+from aroma.train.lm_setup import (FusionTrainingMixin, TrainRun, add_lora, base_reference, finish, load_split,
                                  quiet_libraries)
 from aroma.train.rewards import correctness_reward, format_reward, label_reward, make_grounding_reward
 from aroma.train.sft import sft_arguments
@@ -43,16 +44,16 @@ class AromaGRPOTrainer(FusionTrainingMixin, GRPOTrainer):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
 
-def reward_functions(model: AromaLM, symbols: list[str]) -> list:
+def reward_functions(symbols: list[str]) -> list:
     """Format, valid label, correctness (+5 / −1) and evidence grounding, in that order."""
     return [format_reward, label_reward, correctness_reward, make_grounding_reward(symbols)]
 
 
-def run_grpo(data: Path, init: Path, out: Path, settings: TrainSettings, resume: bool = False) -> dict[str, Any]:
+def run_grpo(data: Path, init: Path, out: Path, settings: TrainSettings, resume: bool = False) -> TrainRun:
     quiet_libraries()
     set_seed(settings.seed)  # before anything random is initialised (fusion, LoRA)
     model = AromaLM.from_pretrained(init, dtype=torch.bfloat16 if torch.cuda.is_available() else torch.float32)
-    symbols = _symbols(model, data)
+    symbols = _symbols(data)
     add_lora(model, settings)
     train = load_split(data, "train", model, settings)
     arguments = {**sft_arguments(out / "checkpoints", settings), "remove_unused_columns": False}  # rewards read columns
@@ -60,14 +61,16 @@ def run_grpo(data: Path, init: Path, out: Path, settings: TrainSettings, resume:
                         max_completion_length=settings.max_completion_length, temperature=settings.temperature,
                         beta=settings.beta)
     trainer = AromaGRPOTrainer(model=model.lm, args=config, train_dataset=train, processing_class=model.tokenizer,
-                               reward_funcs=reward_functions(model, symbols), aroma=model,
+                               reward_funcs=reward_functions(symbols), aroma=model,
                                fusion_learning_rate=settings.fusion_learning_rate)
     result = trainer.train(resume_from_checkpoint=resume or None)
     finish(model, out, base_reference(str(init)), settings.save_merged)  # the SFT model is GRPO's base
-    return {"train_loss": result.training_loss, "steps": result.global_step, "log": trainer.state.log_history}
+    run = TrainRun(result.global_step, result.training_loss, trainer.state.log_history)
+    run.write_log(out / "grpo_log.json")
+    return run
 
 
-def _symbols(model: AromaLM, data: Path) -> list[str]:
+def _symbols(data: Path) -> list[str]:
     """Gene symbols a reasoning text might cite: every gene named in the dataset's evidence."""
     import json
 
@@ -76,8 +79,5 @@ def _symbols(model: AromaLM, data: Path) -> list[str]:
     names: set[str] = set()
     for example in load_from_disk(str(Path(data) / "hf"))["train"].select_columns(["evidence", "pert", "gene"]):
         names.update((example["pert"], example["gene"]))
-        evidence = json.loads(example["evidence"])
-        for role in ("perturbed", "target"):
-            names.add(evidence[role]["symbol"])
-            names.update(i["symbol"] for i in evidence[role]["top_interactors"])
+        names |= PairEvidence.from_dict(json.loads(example["evidence"])).cited_symbols()
     return sorted(names)

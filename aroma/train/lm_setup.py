@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +103,6 @@ def add_lora(model: AromaLM, settings: TrainSettings) -> None:
         parameter.requires_grad = True
 
 
-def gene_index(model: AromaLM) -> dict[str, int]:
-    return {gene_id: i for i, gene_id in enumerate(model.gene_ids or [])}
-
-
 def sample_by_target_gene(dataset, pairs: int, seed: int = 0):
     """All pairs of randomly chosen target genes, about ``pairs`` in total: per-gene AUROC needs whole genes."""
     import random
@@ -142,7 +139,7 @@ def load_split(data: Path, split: str, model: AromaLM, settings: TrainSettings |
         dataset = dataset.select(range(min(settings.limit, len(dataset))))
     if genes_sample:
         dataset = sample_by_target_gene(dataset, genes_sample)
-    index = gene_index(model)
+    rows = model.gene_rows
     tokens = model.fusion.config.tokens
 
     def convert(example: dict) -> dict:
@@ -151,8 +148,8 @@ def load_split(data: Path, split: str, model: AromaLM, settings: TrainSettings |
         return {
             "prompt": prompt,
             "completion": [{"role": "assistant", "content": example["completion"]}],
-            "perturbed_index": index.get(evidence["perturbed"]["id"], -1),
-            "target_index": index.get(evidence["target"]["id"], -1),
+            "perturbed_index": rows.row(evidence["perturbed"]["id"]),
+            "target_index": rows.row(evidence["target"]["id"]),
         }
 
     keep = {"prompt", "completion", "label", "evidence", "gene", "pert", "cell_line"}
@@ -200,6 +197,21 @@ class FusionTrainingMixin:
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         super()._load_from_checkpoint(resume_from_checkpoint, model)
         self.aroma.fusion.load_state_dict(torch.load(Path(resume_from_checkpoint) / "fusion.pt", weights_only=True))
+
+
+@dataclass
+class TrainRun:
+    """What one SFT or GRPO run did: optimizer steps, mean training loss and the trainer's log entries."""
+
+    steps: int
+    train_loss: float
+    log: list[dict[str, Any]]
+
+    def write_log(self, path: Path) -> Path:
+        """The log entries as JSON (``OUT/sft_log.json`` or ``OUT/grpo_log.json``)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.log, indent=1))
+        return path
 
 
 def finish(model: AromaLM, out: Path, base_model: str, merged: bool = False) -> None:

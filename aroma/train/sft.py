@@ -16,7 +16,7 @@ from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 from aroma.model.assets import load_gene_space
 from aroma.model.lm import AromaLM
 from aroma.train.config import TrainSettings
-from aroma.train.lm_setup import (FusionTrainingMixin, add_lora, base_reference, build_model, dtype, finish,
+from aroma.train.lm_setup import (FusionTrainingMixin, TrainRun, add_lora, base_reference, build_model, dtype, finish,
                                  load_split, quiet_libraries)
 
 GENE_COLUMNS = ("perturbed_index", "target_index")
@@ -65,7 +65,7 @@ def sft_arguments(out: Path, settings: TrainSettings) -> dict[str, Any]:
 
 
 def run_sft(data: Path, base_model: str, embeddings: Path, out: Path, settings: TrainSettings,
-            resume: bool = False) -> dict[str, Any]:
+            resume: bool = False) -> TrainRun:
     quiet_libraries()
     set_seed(settings.seed)  # before anything random is initialised (fusion, LoRA)
     space = load_gene_space(embeddings)
@@ -79,4 +79,6 @@ def run_sft(data: Path, base_model: str, embeddings: Path, out: Path, settings: 
                               fusion_learning_rate=settings.fusion_learning_rate)
     result = trainer.train(resume_from_checkpoint=resume or None)
     finish(model, out, base_reference(base_model), settings.save_merged)
-    return {"train_loss": result.training_loss, "steps": result.global_step, "log": trainer.state.log_history}
+    run = TrainRun(result.global_step, result.training_loss, trainer.state.log_history)
+    run.write_log(out / "sft_log.json")
+    return run

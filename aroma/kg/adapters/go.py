@@ -42,7 +42,6 @@ class GoOntology:
     # (child, relation type, parent, line of the child's stanza)
     relations: list[tuple[str, str, str, int]] = field(default_factory=list)
     obsolete: dict[str, int] = field(default_factory=dict)  # id -> line
-    other_relations: int = 0  # relationships not in RELATION_TYPES (e.g. has_part, occurs_in)
 
 
 class _StanzaLines:
@@ -104,10 +103,8 @@ def read_go(path: Path) -> GoOntology:
             parts = relationship.split()
             if len(parts) < 2:
                 raise SourceFormatError(path, line, f"relationship {relationship!r} lacks a target")
-            if parts[0] in RELATION_TYPES:
+            if parts[0] in RELATION_TYPES:  # others (has_part, occurs_in, …) are not loaded
                 ontology.relations.append((term_id, RELATION_TYPES[parts[0]], parts[1], line))
-            else:
-                ontology.other_relations += 1
     return ontology
 
 

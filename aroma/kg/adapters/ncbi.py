@@ -20,7 +20,6 @@ class GeneInfo:
     description: str
     type_of_gene: str
     chromosome: str
-    map_location: str
     authority_symbol: str
 
 
@@ -56,7 +55,6 @@ def read_gene_info(path: Path) -> Iterator[GeneInfo]:
             description=_dash(f[8]),
             type_of_gene=f[9],
             chromosome=_dash(f[6]),
-            map_location=_dash(f[7]),
             authority_symbol=_dash(f[10]),
         )
 

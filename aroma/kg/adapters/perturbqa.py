@@ -22,8 +22,8 @@ class LabelledPair:
     """One (perturbed gene, target gene) pair of a cell line with its 3-class label and split."""
 
     cell_line: str
-    pert: str
-    gene: str
+    perturbed: str  # the knocked-down gene (PerturbQA's ``pert`` column)
+    target: str  # the measured gene (PerturbQA's ``gene`` column)
     label: int
     split: str
 

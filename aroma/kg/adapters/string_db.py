@@ -1,4 +1,7 @@
-"""STRING v12: protein info (id → preferred name) and detailed links with channel scores."""
+"""STRING protein info (id → preferred name) and detailed links with channel scores.
+
+The release is parsed once, from the file name, into ``aroma.kg.sources.STRING_VERSION``.
+"""
 
 from __future__ import annotations
 

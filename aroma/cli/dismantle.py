@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from aroma import config
+from aroma.cli.common import DatabaseOption, DbOption, PasswordOption, UserOption, guard, out, store
 from aroma.errors import AromaError
 
 dismantle_app = typer.Typer(help="Learn which knockdowns break a gene network (deep Q-learning).",
                             no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[Optional[str], typer.Option("--db", help="Neo4j URI or local database directory",
-                                                 show_default="$AROMA_DB or ~/.aroma/db")]
-UserOption = Annotated[Optional[str], typer.Option("--user", envvar="AROMA_NEO4J_USER", help="Neo4j user")]
-PasswordOption = Annotated[Optional[str], typer.Option("--password", envvar="AROMA_NEO4J_PASSWORD",
-                                                       help="Neo4j password", show_default=False)]
-
-
-def _guard(func):
-    """Toolkit errors become one red line and exit code 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AromaError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1)
-        except KeyboardInterrupt:
-            err.print("[bold red]error:[/] interrupted; the last checkpoint is kept (--resume continues)")
-            raise typer.Exit(130)
-
-    return wrapper
+dismantle_guard = guard(stopped="the last checkpoint is kept (--resume continues)")
 
 
 def _threads(threads: int) -> None:
@@ -51,7 +24,7 @@ def _threads(threads: int) -> None:
 
 
 @dismantle_app.command("train")
-@_guard
+@dismantle_guard
 def train_command(
     out_dir: Annotated[Path, typer.Option("--out", help="agent directory (agent.pt, checkpoint.pt, train_log.json)")],
     objective: Annotated[str, typer.Option("--objective", help="lcc, pairwise or reach")] = "lcc",
@@ -84,6 +57,7 @@ def train_command(
     db: DbOption = None,
     user: UserOption = None,
     password: PasswordOption = None,
+    database: DatabaseOption = None,
     quiet: Annotated[bool, typer.Option("--quiet")] = False,
 ) -> None:
     """Train one DQN agent for one objective on synthetic (and optionally Gene-KG) graphs."""
@@ -96,11 +70,10 @@ def train_command(
     real, validation = [], []
     if real_pathways or val_pathways or embeddings:
         from aroma.dismantle.readers import attach_embeddings, training_pathways
-        from aroma.kg.store import open_store
 
-        with open_store(db, user=user, password=password) as store:
-            real = training_pathways(store, real_pathways, seed)
-            validation = training_pathways(store, val_pathways, seed, split="validation")
+        with store(db, user, password, database) as kg:
+            real = training_pathways(kg, real_pathways, seed)
+            validation = training_pathways(kg, val_pathways, seed, split="validation")
         if embeddings:
             real = [attach_embeddings(network, embeddings) for network in real]
             validation = [attach_embeddings(network, embeddings) for network in validation]
@@ -120,12 +93,8 @@ def train_command(
               highlight=False)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80] or "network"
-
-
 @dismantle_app.command("run")
-@_guard
+@dismantle_guard
 def run_command(
     agent_dir: Annotated[Optional[Path], typer.Option("--agent", help="trained agent directory")] = None,
     pathway: Annotated[Optional[str], typer.Option("--pathway", help="Reactome id, e.g. R-HSA-109581")] = None,
@@ -153,37 +122,26 @@ def run_command(
     db: DbOption = None,
     user: UserOption = None,
     password: PasswordOption = None,
+    database: DatabaseOption = None,
 ) -> None:
     """Knockdown order, robustness curve and R of the agent beside the baselines, as JSON, a table and a PNG."""
     from aroma.dismantle import readers
     from aroma.dismantle.agent import Agent
     from aroma.dismantle.plot import plot_report
-    from aroma.dismantle.runner import compare, knockdown_effects, removal_correlation, save_report
-    from aroma.kg.store import open_store
+    from aroma.dismantle.runner import (compare, default_out_dir, knockdown_effects, removal_correlation,
+                                        save_report)
+    from aroma.dismantle.tables import report_tables
 
     _threads(threads)
-    chosen = [name for name, value in (("--pathway", pathway), ("--hallmark", hallmark), ("--genes", genes),
-                                       ("--graph", graph)) if value]
-    if len(chosen) != 1:
-        raise AromaError("name exactly one network: --pathway, --hallmark, --genes or --graph")
+    choice = readers.NetworkChoice(pathway=pathway, hallmark=hallmark, genes=genes, graph=graph, min_score=min_score)
+    choice.check()
     directory = config.perturbqa_dir(perturbqa)
     if cell_lines and directory is None:
         raise AromaError("no PerturbQA directory: pass --perturbqa DIR or set AROMA_DATA")
     agent = Agent.load(agent_dir) if agent_dir else None
     objective = objective or (agent.objective if agent else "lcc")
-    with open_store(db, user=user, password=password) as store:
-        if pathway:
-            network = readers.pathway_network(store, pathway, min_score)
-        elif hallmark:
-            network = readers.hallmark_network(store, hallmark, min_score)
-        elif genes:
-            network = readers.gene_list_network(store, genes.split(","), min_score)
-        elif graph == "gene-kg":
-            network = readers.gene_kg_network(store, min_score, with_sources=objective == "reach")
-        elif graph == "trrust":
-            network = readers.trrust_network(store)
-        else:
-            raise AromaError(f"--graph must be gene-kg or trrust, not {graph!r}")
+    with store(db, user, password, database) as kg:
+        network = readers.chosen_network(kg, choice, objective)
     if embeddings:
         readers.attach_embeddings(network, embeddings)
     names = tuple(b.strip() for b in baselines.split(",") if b.strip() and b.strip() != "none")
@@ -191,33 +149,12 @@ def run_command(
     if cell_lines:
         report.perturbqa = {c.upper(): removal_correlation(report, knockdown_effects(directory, c))
                             for c in cell_lines}
-    target = out_dir or Path("runs") / "dismantle" / _slug(network.name)
+    target = out_dir or default_out_dir(network)
     json_path = save_report(report, target)
     png_path = plot_report(report, target / "dismantle.png")
     if as_json:
         print(json.dumps(report.to_dict()))
         return
-    _print_report(report)
+    for shown in report_tables(report):
+        out.print(shown)
     out.print(f"report: {json_path}  plot: {png_path}", highlight=False)
-
-
-def _print_report(report) -> None:
-    title = (f"{report.meta.get('pathway_name', report.network)}: {report.nodes:,} genes, {report.edges:,} edges, "
-             f"objective {report.objective} (R: lower is a better attack)")
-    table = Table(title=title)
-    for column in ("method", "R", "first knockdowns", "seconds"):
-        table.add_column(column, justify="right" if column in ("R", "seconds") else "left")
-    for method in sorted(report.methods, key=lambda m: m.r):
-        table.add_row(method.method, f"{method.r:.4f}", ", ".join(method.order[:8]), f"{method.seconds:.2f}")
-    out.print(table)
-    for skipped, why in report.meta.get("skipped", {}).items():
-        out.print(f"[dim]{skipped} skipped: {why}[/]")
-    for cell_line, rows in report.perturbqa.items():
-        check = Table(title=f"{cell_line}: Spearman ρ, removal step vs share of targets changed (train split)")
-        for column in ("method", "genes", "rho", "p"):
-            check.add_column(column)
-        for method, row in rows.items():
-            rho = "n/a" if row["rho"] is None else f"{row['rho']:+.3f}"
-            p = "n/a" if row["p"] is None else f"{row['p']:.2g}"
-            check.add_row(method, str(row["genes"]), rho, p)
-        out.print(check)

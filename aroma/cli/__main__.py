@@ -1,0 +1,5 @@
+"""``python -m aroma.cli``."""
+
+from aroma.cli import app
+
+app()

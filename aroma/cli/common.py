@@ -1,0 +1,107 @@
+"""What every stage's commands share: the consoles, the error guard, the database options and defaults."""
+
+from __future__ import annotations
+
+import functools
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from aroma import config
+from aroma.console import output_width
+from aroma.errors import AromaError
+
+out = Console(width=output_width(sys.stdout))
+err = Console(stderr=True, width=output_width(sys.stderr))
+
+DbOption = Annotated[
+    Optional[str],
+    typer.Option("--db", help="Neo4j URI (bolt://, neo4j://, neo4j+s://) or local database directory",
+                 show_default="$AROMA_DB or ~/.aroma/db"),
+]
+UserOption = Annotated[Optional[str], typer.Option("--user", envvar="AROMA_NEO4J_USER", help="Neo4j user")]
+PasswordOption = Annotated[
+    Optional[str], typer.Option("--password", envvar="AROMA_NEO4J_PASSWORD", help="Neo4j password", show_default=False)
+]
+DatabaseOption = Annotated[Optional[str], typer.Option("--database", help="Neo4j database name", show_default="neo4j")]
+QuietOption = Annotated[bool, typer.Option("--quiet", help="no progress bars")]
+
+ROLLED_BACK = "unfinished work was rolled back (a build leaves the previous graph in place)"
+
+
+def fail(message: str, code: int = 1) -> None:
+    """One red line on stderr (secrets redacted), then exit with ``code``."""
+    from rich.markup import escape
+
+    from aroma.errors import redact
+
+    err.print(f"[bold red]error:[/] {escape(redact(message))}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that clean-up (rollback, staging drop) runs."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def guard(func=None, *, stopped: str = ROLLED_BACK):
+    """Turn toolkit errors, Ctrl-C and SIGTERM into one clear line and a non-zero exit code.
+
+    ``stopped`` says what an interruption left behind (rolled back work, or a kept checkpoint).
+    """
+    if func is None:
+        return functools.partial(guard, stopped=stopped)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        signal.signal(signal.SIGTERM, _terminated)
+        try:
+            return func(*args, **kwargs)
+        except AromaError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail(f"interrupted; {stopped}", 130)
+        except Terminated:
+            fail(f"terminated (SIGTERM); {stopped}", 143)
+
+    return wrapper
+
+
+def sources_dir(option: Path | None) -> Path:
+    directory = config.sources_dir(option)
+    if directory is None:
+        fail("no sources directory: pass --sources DIR or set AROMA_SOURCES / AROMA_DATA")
+    return directory
+
+
+def perturbqa_dir(option: Path | None) -> Path:
+    directory = config.perturbqa_dir(option)
+    if directory is None:
+        fail("no PerturbQA directory: pass --perturbqa DIR or set AROMA_DATA")
+    return directory
+
+
+def store(db: str | None, user: str | None = None, password: str | None = None, database: str | None = None,
+          create: bool = False):
+    """Open the target; only a build (``create``) may create a local directory, credentials and a server."""
+    from aroma.kg.store import open_store
+
+    return open_store(db, user=user, password=password, database=database, create=create)
+
+
+PERTURBQA_CELL_LINES = ("K562", "RPE1", "HEPG2", "JURKAT")
+
+
+def note_cell_line(cell_line: str) -> None:
+    """The evidence does not depend on the cell line: say so when the name is not one PerturbQA measured."""
+    if cell_line.upper() not in PERTURBQA_CELL_LINES:
+        err.print(f"note: {cell_line} is not a PerturbQA cell line ({', '.join(PERTURBQA_CELL_LINES)}); the "
+                  "knowledge-graph evidence is the same for every cell line, the name only labels the output",
+                  highlight=False, markup=False)

@@ -1,0 +1,47 @@
+"""``aroma dataset``: the PerturbReason dataset from PerturbQA labels and graph evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, QuietOption, UserOption, guard, out,
+                              perturbqa_dir, store)
+
+dataset_app = typer.Typer(help="Build the PerturbReason dataset.", no_args_is_help=True)
+
+
+@dataset_app.command("generate")
+@guard
+def dataset_generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="output directory")],
+    cell_line: Annotated[list[str], typer.Option("--cell-line", help="k562 and/or rpe1 (repeat the option)")],
+    perturbqa: Annotated[
+        Optional[Path], typer.Option("--perturbqa", help="directory of {cell}-de.csv / {cell}-dir.csv",
+                                     show_default="$AROMA_DATA/perturbqa")
+    ] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="seeded sample of N pairs per cell line")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="processes building examples")] = 1,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    validation: Annotated[float, typer.Option("--validation", min=0.0, max=0.9,
+                                              help="share of training perturbations held out")] = 0.1,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """PerturbQA labels + knowledge-graph evidence → JSONL, a Hugging Face dataset, a card and a plot."""
+    import time
+
+    from aroma.dataset.generate import GenerateConfig, generate
+
+    config = GenerateConfig(perturbqa_dir(perturbqa), cell_line, out_dir, limit, workers, seed, validation)
+    start = time.monotonic()
+    with store(db, user, password, database) as graph:
+        card = generate(graph, config, show_progress=not quiet)
+    seconds = time.monotonic() - start
+    out.print(f"{card.pairs:,} examples in {out_dir} ({seconds:.0f} s, {card.pairs / seconds:,.0f} pairs/s); "
+              f"card: {out_dir / 'README.md'}", highlight=False)

@@ -1,0 +1,42 @@
+"""``aroma retrieve``: the knowledge-graph evidence for one gene pair."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from aroma.cli.common import DatabaseOption, DbOption, PasswordOption, UserOption, guard, note_cell_line, out, store
+
+
+@guard
+def retrieve_command(
+    perturbed: Annotated[str, typer.Argument(help="perturbed (knocked-down) gene: symbol or alias")],
+    target: Annotated[str, typer.Argument(help="target gene: symbol or alias")],
+    cell_line: Annotated[str, typer.Option("--cell-line", help="cell line that labels the output; the graphs' "
+                                           "evidence is the same for every cell line")] = "K562",
+    as_json: Annotated[bool, typer.Option("--json", help="print the evidence as JSON")] = False,
+    experiments: Annotated[bool, typer.Option(
+        "--experiments/--no-experiments", help="add what the most similar training knockdowns did to the target "
+        "(when the graph holds PerturbQA outcomes for the cell line)")] = True,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Evidence from the knowledge graphs for one (perturbed gene, target gene) pair."""
+    from aroma.retrieval import EvidenceIndex, render_evidence
+    from aroma.retrieval.neighbours import neighbours_from_store
+
+    note_cell_line(cell_line)
+    with store(db, user, password, database) as graph:
+        index = EvidenceIndex(graph)
+        if experiments and cell_line.upper() in {r["cell_line"] for r in graph.read("outcomes/cell_lines")}:
+            index.use_outcomes(neighbours_from_store(graph, cell_line))
+        evidence = index.evidence(perturbed, target, cell_line.upper())
+    if as_json:
+        sys.stdout.write(json.dumps(evidence.to_dict(), indent=1, sort_keys=True) + "\n")
+    else:
+        out.print(render_evidence(evidence), highlight=False, markup=False, soft_wrap=True)
