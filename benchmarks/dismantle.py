@@ -81,14 +81,15 @@ def pathway_benchmark(networks, agents: dict[str, Agent], seed: int) -> dict:
             "pathways": [n.name for n in networks]}
 
 
-def gene_kg_benchmark(store, agent: Agent, objective: str, perturbqa: Path | None, seed: int) -> dict:
+def gene_kg_benchmark(store, agent: Agent, objective: str, perturbqa: Path | None, seed: int,
+                      step_fraction: float = 0.01) -> dict:
     start = time.perf_counter()
     network = readers.gene_kg_network(store, with_sources=objective == "reach")
     read_seconds = time.perf_counter() - start
     methods = [AGENT, "degree", "adaptive_degree", "collective_influence", "random"]
     results = []
     for method in methods:
-        order, seconds, note = find_order(method, network, objective, agent, seed)
+        order, seconds, note = find_order(method, network, objective, agent, seed, step_fraction)
         results.append(score(method, network, order, objective, seconds, note))
     report = DismantleReport(network.name, network.n, len(network.edges), objective, results)
     out = {"nodes": network.n, "edges": len(network.edges), "read_seconds": round(read_seconds, 1),
@@ -108,6 +109,8 @@ def main() -> None:
     parser.add_argument("--min-lcc", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gene-kg-objective", default="lcc")
+    parser.add_argument("--gene-kg-step-fraction", type=float, default=0.01,
+                        help="share of the genes the agent removes per step on the whole STRING network")
     parser.add_argument("--skip-gene-kg", action="store_true")
     parser.add_argument("--perturbqa", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=Path("runs/bench_dismantle"))
@@ -142,7 +145,8 @@ def main() -> None:
                       f"{'' if best is None else f'{best:.0%}':>8s}")
         print("mean seconds per pathway:", json.dumps(result["pathways"]["baseline_seconds_mean"]), flush=True)
         if not args.skip_gene_kg and args.gene_kg_objective in agents:
-            kg = gene_kg_benchmark(store, agents[args.gene_kg_objective], args.gene_kg_objective, perturbqa, args.seed)
+            kg = gene_kg_benchmark(store, agents[args.gene_kg_objective], args.gene_kg_objective, perturbqa, args.seed,
+                                   args.gene_kg_step_fraction)
             result["gene_kg"] = kg
             print(f"\nwhole STRING network: {kg['nodes']:,} genes, {kg['edges']:,} edges (read in "
                   f"{kg['read_seconds']} s); objective {args.gene_kg_objective}")

@@ -83,6 +83,31 @@ def test_curve_matches_direct_evaluation(objective: str) -> None:
         assert values[k] == pytest.approx(value(network, alive, objective) / initial)
 
 
+@pytest.mark.parametrize("objective", ["lcc", "pairwise", "reach"])
+def test_one_step_features_match_removing_each_node(objective: str) -> None:
+    """The linear-time 'objective after removing v' equals removing v and recomputing; exact betweenness
+    equals networkx's."""
+    from aroma.dismantle.features import collective_influence, exact_betweenness, removal_values
+
+    rng = np.random.default_rng(7)
+    for kind in ("ba", "er", "ws"):
+        network = synthetic(kind, 35, rng, source_share=0.15)
+        adjacency = network.adjacency()
+        after = removal_values(adjacency, objective, network.sources)
+        for v in range(network.n):
+            alive = np.ones(network.n, dtype=bool)
+            alive[v] = False
+            assert after[v] == pytest.approx(value(network, alive, objective, adjacency))
+        reference = nx.betweenness_centrality(network.to_networkx(), normalized=False)
+        assert exact_betweenness(adjacency) == pytest.approx([reference[v] for v in range(network.n)])
+    tree = nx.balanced_tree(3, 3)  # on a tree, collective influence's walk form is the ball-boundary sum
+    ci = collective_influence(Network.from_networkx("tree", tree).adjacency())
+    k = dict(tree.degree)
+    ball = [(k[i] - 1) * sum(k[j] - 1 for j, d in nx.single_source_shortest_path_length(tree, i, cutoff=2).items()
+                             if d == 2) for i in range(len(k))]
+    assert ci == pytest.approx(ball)
+
+
 @pytest.mark.parametrize("network, optimal", [
     (STAR, {"degree", "adaptive_degree", "adaptive_betweenness", "collective_influence"}),
     (PATH, {"adaptive_betweenness", "collective_influence"}),
@@ -101,7 +126,7 @@ def _tiny(objective: str = "lcc", episodes: int = 40, seed: int = 0, validate_ev
     return TrainConfig(objective=objective, episodes=episodes, min_nodes=8, max_nodes=16, warmup=40, learn_every=2,
                        batch_size=16, lr=1e-3, eps_decay_episodes=TINY_EPISODES // 2,
                        validate_every=validate_every or episodes, validation_graphs=4, checkpoint_every=10, seed=seed,
-                       q=QConfig(hidden=16, layers=2))
+                       reward_scale=10.0, q=QConfig(hidden=16, layers=2))
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,13 @@ def train_command(
     real_pathways: Annotated[int, typer.Option("--real-pathways", help="also train on this many Gene-KG pathway "
                                                "subgraphs (training split only; needs --db)")] = 0,
     real_share: Annotated[float, typer.Option("--real-share", help="share of episodes on them")] = 0.3,
+    val_pathways: Annotated[int, typer.Option("--val-pathways", help="keep the weights that score best on this "
+                                              "many Gene-KG pathways of the validation split (needs --db; 0: "
+                                              "synthetic validation graphs)")] = 0,
+    features: Annotated[str, typer.Option("--features", help="node feature set: v2 (with the one-step drop, "
+                                          "collective influence, exact betweenness) or v1")] = "v2",
+    double: Annotated[bool, typer.Option("--double/--no-double", help="double DQN targets")] = True,
+    reward_scale: Annotated[float, typer.Option("--reward-scale", help="rewards times this")] = 10.0,
     embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="gene_embeddings.pt from "
                                                        "`aroma train gnn --graph gene` as extra node inputs")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -60,21 +67,27 @@ def train_command(
     _threads(threads)
     if min_nodes > max_nodes:
         raise AromaError(f"--min-nodes {min_nodes} is larger than --max-nodes {max_nodes}")
-    real = []
-    if real_pathways or embeddings:
+    real, validation = [], []
+    if real_pathways or val_pathways or embeddings:
         from aroma.dismantle.readers import attach_embeddings, training_pathways
 
         with store(db, user, password, database) as kg:
             real = training_pathways(kg, real_pathways, seed)
+            validation = training_pathways(kg, val_pathways, seed, split="validation")
         if embeddings:
             real = [attach_embeddings(network, embeddings) for network in real]
+            validation = [attach_embeddings(network, embeddings) for network in validation]
     width = real[0].embeddings.shape[1] if embeddings and real else 0
     settings = TrainConfig(objective=objective, episodes=episodes, min_nodes=min_nodes, max_nodes=max_nodes,
                            kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), n_step=n_step, lr=lr,
                            eps_decay_episodes=eps_decay or max(1, episodes // 2),
                            batch_size=batch_size, real_share=real_share if real else 0.0, seed=seed,
-                           q=QConfig(objective=objective, hidden=hidden, layers=layers, embedding_dim=width))
-    summary = train(settings, out_dir, resume=resume, real=real, show_progress=not quiet)
+                           double=double, reward_scale=reward_scale,
+                           validation_graphs=len(validation) or TrainConfig.validation_graphs,
+                           q=QConfig(objective=objective, hidden=hidden, layers=layers, embedding_dim=width,
+                                     features=features))
+    summary = train(settings, out_dir, resume=resume, real=real, show_progress=not quiet,
+                    validation=validation or None)
     out.print(f"{objective} agent: best validation R {summary['best_validation_r']:.4f} after "
               f"{summary['episodes']} episodes ({summary['seconds_this_run']:.0f} s); saved in {out_dir / 'agent.pt'}",
               highlight=False)

@@ -13,7 +13,8 @@ from torch import Tensor, nn
 from torch_geometric.nn import SAGEConv, global_max_pool, global_mean_pool
 from torch_geometric.utils import to_torch_csr_tensor
 
-from aroma.dismantle.environment import FEATURES, DismantleEnv, State, finish_order
+from aroma.dismantle.environment import DismantleEnv, State, finish_order
+from aroma.dismantle.features import check_feature_set
 from aroma.dismantle.network import Network
 from aroma.dismantle.objectives import check_objective
 from aroma.errors import AromaError
@@ -32,6 +33,7 @@ class QConfig:
     layers: int = 3
     embedding_dim: int = 0  # > 0: learned graph embeddings of that width are part of the input
     embedding_proj: int = 16
+    features: str = "v2"  # node feature set (aroma.dismantle.features); agents saved before it existed use v1
 
 
 class QNetwork(nn.Module):
@@ -40,7 +42,7 @@ class QNetwork(nn.Module):
     def __init__(self, config: QConfig) -> None:
         super().__init__()
         self.config = config
-        width = len(FEATURES) + (config.embedding_proj if config.embedding_dim else 0)
+        width = len(check_feature_set(config.features)) + (config.embedding_proj if config.embedding_dim else 0)
         self.project = nn.Linear(config.embedding_dim, config.embedding_proj) if config.embedding_dim else None
         self.input = nn.Linear(width, config.hidden)
         self.convs = nn.ModuleList(SAGEConv(config.hidden, config.hidden) for _ in range(config.layers))
@@ -73,6 +75,7 @@ class AttackResult:
     order: list[int]
     steps: int
     seconds: float
+    cpu_seconds: float = 0.0  # this process's CPU time (wall time overstates it on a loaded machine)
 
 
 class Agent:
@@ -87,13 +90,13 @@ class Agent:
 
     def attack(self, network: Network, step_fraction: float = 0.01) -> AttackResult:
         """Remove ``max(1, floor(step_fraction * N))`` top-Q nodes per step until the objective bottoms out."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         if self.model.config.embedding_dim and network.embeddings is not None \
                 and network.embeddings.shape[1] != self.model.config.embedding_dim:
             raise AromaError(f"agent expects {self.model.config.embedding_dim}-d embeddings, network "
                              f"{network.name} has {network.embeddings.shape[1]}-d")
         per_step = max(1, math.floor(step_fraction * network.n))
-        env = DismantleEnv(network, self.objective)
+        env = DismantleEnv(network, self.objective, feature_set=self.model.config.features)
         steps = 0
         with torch.inference_mode():
             state = env.observe()
@@ -104,7 +107,7 @@ class Agent:
                 steps += 1
                 state = env.observe()
         order = finish_order(network, env.removed, self.objective)
-        return AttackResult(order, steps, time.perf_counter() - start)
+        return AttackResult(order, steps, time.perf_counter() - start, time.process_time() - cpu)
 
     def save(self, directory: Path, extra: dict | None = None) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -119,7 +122,7 @@ class Agent:
         if not path.is_file():
             raise AromaError(f"no trained agent at {path} (train one with `aroma dismantle train --out DIR`)")
         record = torch.load(path, weights_only=False)
-        config = QConfig(**record["config"])
+        config = QConfig(**{"features": "v1", **record["config"]})
         check_objective(config.objective)
         model = QNetwork(config)
         model.load_state_dict(record["state_dict"])

@@ -160,10 +160,21 @@ def is_heldout(pathway: str) -> bool:
     return int(hashlib.sha256(pathway.encode()).hexdigest(), 16) % 2 == 0
 
 
+def pathway_split(pathway: str) -> str:
+    """``test`` (the held-out half, see ``is_heldout``), ``validation`` (a quarter: model selection, never
+    trained on) or ``train``, fixed by a hash of the id."""
+    import hashlib
+
+    bucket = int(hashlib.sha256(pathway.encode()).hexdigest(), 16) % 4
+    return "test" if bucket % 2 == 0 else "validation" if bucket == 1 else "train"
+
+
 def training_pathways(store: GraphStore, count: int, seed: int, min_score: int = DEFAULT_MIN_SCORE,
-                      min_size: int = 20, max_size: int = 200) -> list[Network]:
-    """Up to ``count`` Reactome pathway subgraphs from the training half (see ``is_heldout``) with edges."""
-    candidates = [p["id"] for p in pathway_ids(store, "reactome", min_size, max_size) if not is_heldout(p["id"])]
+                      min_size: int = 20, max_size: int = 200, split: str = "train") -> list[Network]:
+    """Up to ``count`` Reactome pathway subgraphs of one split (``train`` or ``validation``, see
+    ``pathway_split``) with edges and receptors."""
+    candidates = [p["id"] for p in pathway_ids(store, "reactome", min_size, max_size)
+                  if pathway_split(p["id"]) == split]
     rng = np.random.default_rng(seed)
     networks = []
     for pathway in rng.permutation(candidates).tolist():

@@ -60,7 +60,7 @@ def find_order(method: str, network: Network, objective: str, agent: Agent | Non
         if agent is None:
             raise AromaError("the agent method needs a trained agent (--agent DIR)")
         result = agent.attack(network, step_fraction)
-        order, note = result.order, f"{result.steps} steps"
+        order, note = result.order, f"{result.steps} steps, {result.cpu_seconds:.1f} s CPU"
     elif method in ATTACKS:
         order = ATTACKS[method](network, objective, seed=seed)
     else:

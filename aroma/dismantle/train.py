@@ -50,6 +50,8 @@ class TrainConfig:
     validation_graphs: int = 16
     checkpoint_every: int = 100
     real_share: float = 0.0  # share of episodes on Gene-KG subgraphs (when some are given)
+    double: bool = True  # double DQN: the online network picks the next action, the target network scores it
+    reward_scale: float = 10.0  # rewards (and so Q) are multiplied by this; R is unaffected
     seed: int = 0
     q: QConfig = field(default_factory=QConfig)
 
@@ -88,7 +90,8 @@ def mean_r(agent: Agent, networks: list[Network]) -> float:
 class Trainer:
     """Holds the model, target network, optimiser, replay buffer and every random generator."""
 
-    def __init__(self, config: TrainConfig, out: Path, real: list[Network] | None = None) -> None:
+    def __init__(self, config: TrainConfig, out: Path, real: list[Network] | None = None,
+                 validation: list[Network] | None = None) -> None:
         self.config = config
         check_objective(config.objective)
         config.q.objective = config.objective
@@ -110,7 +113,8 @@ class Trainer:
         self.best = float("inf")
         self.log: list[dict] = []
         validation_rng = np.random.default_rng(config.seed + 10_000)
-        self.validation = [self._graph(validation_rng, synthetic_only=True) for _ in range(config.validation_graphs)]
+        self.validation = validation or [self._graph(validation_rng, synthetic_only=True)
+                                         for _ in range(config.validation_graphs)]
 
     def _graph(self, rng: np.random.Generator, synthetic_only: bool = False) -> Network:
         c = self.config
@@ -136,8 +140,15 @@ class Trainer:
         alive = [i for i, t in enumerate(sample) if t.next_state is not None]
         if alive:
             with torch.no_grad():
-                q_next, next_batch = _batch_q(self.target, [sample[i].next_state for i in alive])
-                best = scatter(q_next, next_batch.batch, dim=0, dim_size=len(alive), reduce="max")
+                following = [sample[i].next_state for i in alive]
+                q_next, next_batch = _batch_q(self.target, following)
+                if c.double:
+                    q_online, _ = _batch_q(self.model, following)
+                    top = torch.stack([q_online[a:b].argmax() + a for a, b in
+                                       zip(next_batch.ptr[:-1].tolist(), next_batch.ptr[1:].tolist())])
+                    best = q_next[top]
+                else:
+                    best = scatter(q_next, next_batch.batch, dim=0, dim_size=len(alive), reduce="max")
             discounts = torch.tensor([sample[i].discount for i in alive], dtype=torch.float32)
             target[alive] += discounts * best
         loss = torch.nn.functional.smooth_l1_loss(q_taken, target)
@@ -153,7 +164,7 @@ class Trainer:
     def _episode(self) -> tuple[float, float]:
         """Play one ε-greedy episode, learning after every step; returns (episode return, mean loss)."""
         c = self.config
-        env = DismantleEnv(self._graph(self.rng), c.objective)
+        env = DismantleEnv(self._graph(self.rng), c.objective, feature_set=c.q.features)
         eps = _epsilon(c, self.episode)
         steps: list[tuple[Data, int, float]] = []
         states: list[Data] = []
@@ -165,7 +176,7 @@ class Trainer:
             else:
                 with torch.no_grad():
                     action = int(torch.argmax(self.model.q_values(state)))
-            reward = env.remove(state.nodes[action])
+            reward = env.remove(state.nodes[action]) * c.reward_scale
             steps.append((_data(state), action, reward))
             state = env.observe()
             states.append(None if state is None else _data(state))
@@ -252,9 +263,10 @@ class Trainer:
 
 
 def train(config: TrainConfig, out: Path, resume: bool = False, real: list[Network] | None = None,
-          show_progress: bool = True) -> dict:
-    """Train one agent for ``config.objective`` into ``out`` (``agent.pt`` = best on validation graphs)."""
-    trainer = Trainer(config, Path(out), real)
+          show_progress: bool = True, validation: list[Network] | None = None) -> dict:
+    """Train one agent for ``config.objective`` into ``out`` (``agent.pt`` = best on the validation networks:
+    ``validation`` when given, such as Gene-KG pathways of the validation split, else synthetic graphs)."""
+    trainer = Trainer(config, Path(out), real, validation)
     checkpoint = Path(out) / CHECKPOINT
     if resume:
         if not checkpoint.is_file():
