@@ -297,7 +297,7 @@ def test_classifier_takes_what_similar_knockdowns_did(outcome_store: GraphStore,
     report = train_classifier(space, outcome_store, sample[1], ClassifierConfig(epochs=2, model_dim=16),
                               tmp_path / "classifier", show_progress=False)
     width = len(feature_names(NeighbourSettings(), ["go", "pathway", "string"], cross=True))
-    assert len(report["neighbour_features"]["mean"]) == width and report["test"]["pairs"] > 0
+    assert len(report.neighbour_features["mean"]) == width and report.test["pairs"] > 0
 
     index = EvidenceIndex(outcome_store)
     pairs = [p for p in read_cell_line(sample[1], "k562") if p.split == "test"][:20]

@@ -144,9 +144,9 @@ def test_classifier_trains_and_reports(space, subset_store: GraphStore, data_roo
 
     report = train_classifier(space, subset_store, data_root / "perturbqa", ClassifierConfig(epochs=2, model_dim=16),
                               tmp_path, show_progress=False)
-    assert report["dropped_pairs"] > 0 and len(report["history"]) == 2
-    assert report["test"]["pairs"] > 0 and (tmp_path / "classifier.pt").exists()
-    assert set(report["modalities"]) == {"gene_kg", "path_kg"}
+    assert report.dropped_pairs > 0 and len(report.history) == 2
+    assert report.test["pairs"] > 0 and (tmp_path / "classifier.pt").exists()
+    assert set(report.modalities) == {"gene_kg", "path_kg"}
 
 
 @pytest.mark.parametrize("graph", ["gene", "path"])

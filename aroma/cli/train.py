@@ -83,10 +83,10 @@ def train_classifier_command(
         space = load_gene_space(embeddings, kg)
         report = train_classifier(space, kg, directory, ClassifierConfig(cell_line, epochs, seed=seed), out_dir,
                                   show_progress=not quiet)
-    test = report["test"]
+    test = report.test
     out.print(f"{cell_line.upper()} test: DE AUROC {test['de_auroc']:.3f} ({test['de_genes']} genes), direction AUROC "
               f"{test['direction_auroc']:.3f} ({test['direction_genes']} genes), macro-F1 {test['macro_f1']:.3f}, "
-              f"{report['epoch_seconds']:.1f} s/epoch; report in {out_dir / 'classifier_report.json'}", highlight=False)
+              f"{report.epoch_seconds:.1f} s/epoch; report in {out_dir / 'classifier_report.json'}", highlight=False)
 
 
 def _overrides(ctx: typer.Context, override: list[str] | None) -> list[str]:

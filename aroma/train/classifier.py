@@ -7,6 +7,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -148,8 +149,25 @@ def _features(store: GraphStore, pairs: list[LabelledPair], config: ClassifierCo
     return {split: scale(values).numpy() for split, values in raw.items()}, scale
 
 
+@dataclass
+class ClassifierReport:
+    """``train classifier``'s result (``classifier_report.json``): validation history and test metrics."""
+
+    config: dict[str, Any]
+    dropped_pairs: int  # pairs whose genes have no row in the embeddings
+    epoch_seconds: float  # mean
+    history: list[dict[str, Any]]  # per epoch: loss and validation metrics
+    test: dict[str, Any]  # PerturbQA's metrics on the test split (None where undefined)
+    modalities: list[str]
+    checksum: str  # the graph build the embeddings came from
+    neighbour_features: dict[str, list[float]] | None  # the standardiser fitted on train, if features were used
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def train_classifier(space: GeneSpace, store: GraphStore, perturbqa: Path, config: ClassifierConfig,
-                     out_dir: Path, show_progress: bool = True) -> dict:
+                     out_dir: Path, show_progress: bool = True) -> ClassifierReport:
     pairs = carve_validation(read_cell_line(perturbqa, config.cell_line), config.validation_fraction, config.seed)
     features, scale = _features(store, pairs, config)
     splits, dropped = pair_tensors(pairs, space, store, features)
@@ -159,15 +177,13 @@ def train_classifier(space: GeneSpace, store: GraphStore, perturbqa: Path, confi
         history.append({"epoch": epoch + 1, "loss": loss, **_metrics(model, splits["validation"])})
 
     model, epoch_seconds = fit(space, splits["train"], config, show_progress, after_epoch)
-    report = {
-        "config": asdict(config), "dropped_pairs": dropped, "epoch_seconds": float(np.mean(epoch_seconds)),
-        "history": history, "test": _metrics(model, splits["test"]),
-        "modalities": list(space.tables), "checksum": space.checksum,
-        "neighbour_features": None if scale is None else {"mean": scale.mean.tolist(), "std": scale.std.tolist()},
-    }
+    report = ClassifierReport(
+        asdict(config), dropped, float(np.mean(epoch_seconds)), history, _metrics(model, splits["test"]),
+        list(space.tables), space.checksum,
+        None if scale is None else {"mean": scale.mean.tolist(), "std": scale.std.tolist()})
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), out_dir / "classifier.pt")
-    (out_dir / "classifier_report.json").write_text(json.dumps(nan_to_null(report), indent=1, allow_nan=False))
+    (out_dir / "classifier_report.json").write_text(json.dumps(nan_to_null(report.to_dict()), indent=1, allow_nan=False))
     return report
 
 
