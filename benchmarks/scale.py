@@ -123,11 +123,10 @@ def _cli_retrieve(db: Path, pair: list[str], target: str | None = None) -> float
 def _warm_cli(db: Path, pair: list[str]) -> float:
     """``aroma retrieve`` against ``aroma kg serve`` on the database (the server already up)."""
     import os
-    import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    from aroma.kg.arcadedb import free_port
+
+    port = free_port()
     serve = subprocess.Popen([sys.executable, "-m", "aroma.cli", "kg", "serve", "--db", str(db), "--port", str(port)],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

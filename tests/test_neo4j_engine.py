@@ -103,18 +103,15 @@ def test_cypher_refuses_schema_and_user_commands_before_they_run(fresh_engine_st
 def test_kg_serve_neo4j_until_ctrl_c(tmp_path: Path) -> None:
     """`aroma kg serve --engine neo4j`: a Bolt client logs in with the stored password; SIGINT stops the JVM."""
     import signal
-    import socket
     import subprocess
     import sys
     import time
 
     from neo4j import GraphDatabase
 
-    from aroma.kg.arcadedb import _alive
+    from aroma.kg.arcadedb import _alive, free_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     home = tmp_path / "neo4j"
     serve = subprocess.Popen([sys.executable, "-m", "aroma.cli", "kg", "serve", "--engine", "neo4j", "--db", str(home),
                               "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aroma.errors import StoreError
-from aroma.kg.arcadedb import LocalArcadeDB, _alive
+from aroma.kg.arcadedb import LocalArcadeDB, _alive, free_port
 from aroma.kg.store import open_store
 
 
@@ -85,7 +85,6 @@ def test_server_dies_with_its_python_process(tmp_path: Path) -> None:
 def test_kg_serve_until_ctrl_c_keeps_data(subset_sources: Path, tmp_path: Path) -> None:
     """`aroma kg serve` on a chosen port: any Bolt client connects; SIGINT stops it and the data stays."""
     import signal
-    import socket
     import subprocess
     import sys
     import time
@@ -98,9 +97,7 @@ def test_kg_serve_until_ctrl_c_keeps_data(subset_sources: Path, tmp_path: Path) 
     with open_store(db) as store:
         build(subset_sources, store=store, show_progress=False)
         genes = store.run("MATCH (g:Gene) RETURN count(g) AS n").rows[0]["n"]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     serve = subprocess.Popen([sys.executable, "-m", "aroma.cli", "kg", "serve", "--db", str(db), "--port", str(port)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

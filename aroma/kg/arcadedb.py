@@ -82,7 +82,8 @@ CYPHER_GAPS = {
 }
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -152,7 +153,7 @@ def _command(directory: Path, root: Path, bolt_port: int, http_port: int) -> lis
         "arcadedb.server.plugins": BOLT_PLUGIN,
         "arcadedb.server.httpIncomingHost": "127.0.0.1",
         "arcadedb.server.httpIncomingPort": http_port,
-        "arcadedb.server.httpsIncomingPort": _free_port(),
+        "arcadedb.server.httpsIncomingPort": free_port(),
         "arcadedb.bolt.host": "127.0.0.1",
         "arcadedb.bolt.port": bolt_port,
         "arcadedb.server.mode": "development",  # detailed Cypher error messages
@@ -347,7 +348,7 @@ class LocalArcadeDB:
                     return self
                 if bolt_port is not None and _port_open(bolt_port):
                     raise StoreError(f"port {bolt_port} on 127.0.0.1 is already in use")
-                self.info = self._launch(bolt_port or _free_port())
+                self.info = self._launch(bolt_port or free_port())
             except BaseException:
                 self._unregister()
                 raise
@@ -393,7 +394,7 @@ class LocalArcadeDB:
         """Start a keeper process (detached from this one) that runs the JVM until nobody uses it."""
         root = self.directory / "server"
         root.mkdir(parents=True, exist_ok=True)
-        http_port = _free_port()
+        http_port = free_port()
         secret = self.directory / ".root-password"
         secret.unlink(missing_ok=True)
         fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -16,7 +16,6 @@ from aroma import __version__
 from aroma.errors import AromaError, StoreError
 from aroma.kg import schema_files
 from aroma.kg.assemble import DEFAULT_STRING_MIN_SCORE, Adapter, KnowledgeGraph, assemble
-from aroma.kg.records import Edge, Node
 from aroma.kg.schema import BUILD_INFO, SCHEMA
 from aroma.kg.adapters.perturbqa import cell_lines
 from aroma.kg.sources import SourceDir, sha256_of
@@ -51,10 +50,6 @@ class BuildReport:
     @property
     def load_rows_per_second(self) -> float:
         return (self.nodes + self.edges) / max(self.stage_seconds.get("load", 0.0), 1e-9)
-
-
-def _row(record: Node | Edge) -> dict:
-    return {k: v for k, v in record.row().items() if v is not None}
 
 
 def perturbqa_fingerprint(directory: Path) -> dict[str, dict[str, object]]:
@@ -235,13 +230,13 @@ def _load(store: GraphStore, database: str, graph: KnowledgeGraph, batch_size: i
     with _progress(show_progress) as progress:
         for label, nodes in sorted(graph.nodes.items(), key=lambda item: SCHEMA.order_key_node(item[0])):
             task = progress.add_task(f"nodes :{label}", total=len(nodes))
-            rows = [_row(n) for n in nodes]
+            rows = [n.row() for n in nodes]
             store.load(SCHEMA.node(label).loader, rows, batch_size=batch_size, database=database,
                        advance=lambda n, t=task: progress.advance(t, n))
         for kind, edges in sorted(graph.edges.items(), key=lambda item: SCHEMA.order_key_edge(item[0])):
             task = progress.add_task(f"edges ({kind[0]})-[:{kind[1]}]->({kind[2]})", total=len(edges))
             batches = edges.batches(batch_size) if isinstance(edges, EdgeTable) else batched(
-                [_row(e) for e in edges], batch_size)
+                [e.row() for e in edges], batch_size)
             store.load_batches(SCHEMA.edge(kind).loader, batches, total=len(edges), database=database,
                                advance=lambda n, t=task: progress.advance(t, n))
 

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from aroma.kg.assemble import KnowledgeGraph
 from aroma.kg.edge_table import EdgeTable
-from aroma.kg.records import Edge, Node
+from aroma.kg.records import Edge, Node, present
 
 CHUNK_ROWS = 250_000
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -48,20 +48,16 @@ def write_neo4j_jsonl(graph: KnowledgeGraph, path: Path, advance: Callable[[int]
     return lines
 
 
-def _properties(properties: dict) -> dict:
-    return {k: v for k, v in properties.items() if v is not None}
-
-
 def _node_line(node: Node) -> str:
     # the importer recognises the format by this exact beginning: {"type":"node","id":"
     return _dumps({"type": "node", "id": node.id, "labels": [node.label],
-                   "properties": _properties(node.row())}) + "\n"
+                   "properties": node.row()}) + "\n"
 
 
 def _edge_line(edge: Edge, number: int) -> str:
     return _dumps({"type": "relationship", "id": f"e{number}", "label": edge.type,
                    "start": {"id": edge.source}, "end": {"id": edge.target},
-                   "properties": _properties(edge.properties)}) + "\n"
+                   "properties": present(edge.properties)}) + "\n"
 
 
 def _decimal(column: np.ndarray, divisor: float) -> pa.Array:

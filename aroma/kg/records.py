@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def present(properties: dict[str, Any]) -> dict[str, Any]:
+    """The properties that have a value: a null is left out of the graph, not stored."""
+    return {key: value for key, value in properties.items() if value is not None}
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
     """A graph node: a unique id (e.g. ``ncbigene:7157``), its label and properties."""
@@ -15,7 +20,8 @@ class Node:
     properties: dict[str, Any] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
-        return {"id": self.id, **self.properties}
+        """What a loader receives: the id and the properties that have a value."""
+        return {"id": self.id, **present(self.properties)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,4 +46,5 @@ class Edge:
         return (self.source_label, self.type, self.target_label)
 
     def row(self) -> dict[str, Any]:
-        return {"source": self.source, "target": self.target, **self.properties}
+        """What a loader receives: both ends' ids and the properties that have a value."""
+        return {"source": self.source, "target": self.target, **present(self.properties)}
