@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 from aroma.dataset.generate import GenerateConfig, generate
 from aroma.kg.build import build
 from aroma.kg.store import open_store
+from measure import disk_bytes, peak_rss_mb  # benchmarks/measure.py
 
 
 def main() -> None:
@@ -52,9 +52,9 @@ def main() -> None:
                     "cpu_s": round(cpu, 1), "pairs_per_cpu_s": round(card.pairs / cpu),
                     "stages_s": card.seconds,
                     # peaks over the process so far (children: workers, or a server it started): run one --workers value
-                    "python_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-                    "children_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
-                    "output_mb": round(sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20, 1),
+                    "python_peak_rss_mb": peak_rss_mb(),
+                    "children_peak_rss_mb": peak_rss_mb(children=True),
+                    "output_mb": round(disk_bytes(out) / 2**20, 1),
                 }, indent=1), flush=True)
         finally:
             store.close()

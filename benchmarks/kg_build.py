@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 from aroma.kg.build import build
 from aroma.kg.stats import graph_stats
 from aroma.kg.store import GraphStore, open_store
+from measure import disk_bytes, peak_rss_mb, process_peak_rss_mb  # benchmarks/measure.py
 
 GENES = ["TP53", "MYC", "GAPDH", "BRCA1", "EGFR", "STAT3", "CDK1", "RPL3", "AKT1", "MDM2"]
 QUERIES = {
@@ -36,15 +36,6 @@ QUERIES = {
 }
 
 
-def _du(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-def _server_peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def query_latency(store: GraphStore, runs: int = 5) -> dict[str, float]:
@@ -96,9 +87,9 @@ def bolt_build(sources: Path, batch_size: int, latency: bool, engine: str = "arc
             "nodes": report.nodes,
             "edges": report.edges,
             "load_rows_per_s": round(report.load_rows_per_second),
-            "python_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "server_peak_rss_mb": round(_server_peak_rss_mb(pid)) if pid else None,
-            "database_mb": round(_du(data) / 2**20, 1) if data else None,
+            "python_peak_rss_mb": peak_rss_mb(),
+            "server_peak_rss_mb": process_peak_rss_mb(pid) if pid else None,
+            "database_mb": round(disk_bytes(data) / 2**20, 1) if data else None,
         }
         if latency:
             figures["median_query_ms"] = {k: round(v, 2) for k, v in query_latency(store).items()}
@@ -123,7 +114,7 @@ def admin_import(sources: Path) -> dict:
         start = time.monotonic()
         neo4j_admin(Path(tmp) / "home", *shlex.split(command)[1:], heap="4g")
         import_s = time.monotonic() - start
-        csv_mb = _du(Path(tmp) / "csv") / 2**20
+        csv_mb = disk_bytes(Path(tmp) / "csv") / 2**20
     return {"export_s": round(export_s, 1), "import_s": round(import_s, 1), "csv_mb": round(csv_mb, 1)}
 
 
@@ -157,7 +148,7 @@ def embedded_load(sources: Path) -> dict:
                 batch.new_edges([rid[e.source] for e in edges], kind[1], [rid[e.target] for e in edges],
                                 [e.properties for e in edges] if edges[0].properties else None)
         seconds = time.monotonic() - start
-        size = _du(Path(tmp) / "bulk")
+        size = disk_bytes(Path(tmp) / "bulk")
         db.close()
     rows = graph.node_count + graph.edge_count
     return {"load_s": round(seconds, 1), "rows_per_s": round(rows / seconds), "database_mb": round(size / 2**20, 1),

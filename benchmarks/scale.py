@@ -18,12 +18,13 @@ import argparse
 import gzip
 import json
 import random
-import resource
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from measure import disk_bytes, peak_rss_mb, process_peak_rss_mb  # benchmarks/measure.py
 
 STRING_DIR = "string"
 LINKS = "9606.protein.links.detailed.v12.0.txt.gz"
@@ -66,20 +67,6 @@ def make_synthetic(sources: Path, out: Path, lines: int, seed: int) -> dict:
             "mb": round((string_out / LINKS).stat().st_size / 2**20, 1)}
 
 
-def _du(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-def _server_peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024)
-    except OSError:
-        pass
-    return None
-
-
 def build_worker(sources: Path, db: Path, threshold: int, pair: list[str], loader: str = "bolt") -> dict:
     """One build in this process (so its peak memory is this build's), then one pair's evidence, timed."""
     from aroma.kg.build import build
@@ -100,9 +87,9 @@ def build_worker(sources: Path, db: Path, threshold: int, pair: list[str], loade
             "edges": report.edges,
             "string_links_below_threshold": report.string_below_min_score,
             "load_rows_per_s": round(report.load_rows_per_second),
-            "python_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "server_peak_rss_mb": _server_peak_rss_mb(server.pid),
-            "database_mb": round(_du(Path(server.root) / "databases" / report.database) / 2**20, 1),
+            "python_peak_rss_mb": peak_rss_mb(),
+            "server_peak_rss_mb": process_peak_rss_mb(server.pid),
+            "database_mb": round(disk_bytes(Path(server.root) / "databases" / report.database) / 2**20, 1),
         }
         seconds = []
         for _ in range(3):  # a fresh index each time: nothing cached in Python, the server is up
