@@ -108,6 +108,22 @@ def test_one_step_features_match_removing_each_node(objective: str) -> None:
     assert ci == pytest.approx(ball)
 
 
+@pytest.mark.parametrize("objective", ["lcc", "pairwise", "reach"])
+def test_episode_return_is_minus_r(objective: str) -> None:
+    """Single removals until the episode ends: the rewards sum to exactly -R of the completed order."""
+    from aroma.dismantle.environment import DismantleEnv, finish_order
+
+    rng = np.random.default_rng(5)
+    network = synthetic("er", 30, rng, source_share=0.15)
+    env = DismantleEnv(network, objective, feature_set="v2")
+    state, total = env.observe(), 0.0
+    while state is not None:
+        node = state.nodes[int(rng.integers(len(state.nodes)))]
+        total += env.remove(node)
+        state = env.observe()
+    assert total == pytest.approx(-robustness(curve(network, finish_order(network, env.removed, objective), objective)))
+
+
 @pytest.mark.parametrize("network, optimal", [
     (STAR, {"degree", "adaptive_degree", "adaptive_betweenness", "collective_influence"}),
     (PATH, {"adaptive_betweenness", "collective_influence"}),

@@ -34,10 +34,13 @@ class QConfig:
     embedding_dim: int = 0  # > 0: learned graph embeddings of that width are part of the input
     embedding_proj: int = 16
     features: str = "v2"  # node feature set (aroma.dismantle.features); agents saved before it existed use v1
+    skip: bool = True  # Q = linear(node features) + the graph network's term; agents saved before it: False
 
 
 class QNetwork(nn.Module):
-    """Q(s, v) for every candidate node v: GraphSAGE layers, then each node beside a graph summary."""
+    """Q(s, v) for every candidate node v: GraphSAGE layers, then each node beside a graph summary; with
+    ``skip``, plus a linear score of the node's own features, so that a linear policy (such as "highest
+    betweenness") is a starting point the graph network only has to correct."""
 
     def __init__(self, config: QConfig) -> None:
         super().__init__()
@@ -47,6 +50,7 @@ class QNetwork(nn.Module):
         self.input = nn.Linear(width, config.hidden)
         self.convs = nn.ModuleList(SAGEConv(config.hidden, config.hidden) for _ in range(config.layers))
         self.head = nn.Sequential(nn.Linear(3 * config.hidden, config.hidden), nn.ReLU(), nn.Linear(config.hidden, 1))
+        self.linear = nn.Linear(width, 1) if config.skip else None
 
     def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor, embeddings: Tensor | None = None) -> Tensor:
         if self.project is not None:
@@ -57,7 +61,8 @@ class QNetwork(nn.Module):
         for conv in self.convs:
             h = h + torch.relu(conv(h, edge_index))
         summary = torch.cat([global_mean_pool(h, batch), global_max_pool(h, batch)], dim=1)[batch]
-        return self.head(torch.cat([h, summary], dim=1)).squeeze(-1)
+        q = self.head(torch.cat([h, summary], dim=1))
+        return (q if self.linear is None else q + self.linear(x)).squeeze(-1)
 
     def q_values(self, state: State) -> Tensor:
         """Q for one state; messages pass by sparse matrix products (no per-edge message tensor)."""
@@ -122,7 +127,7 @@ class Agent:
         if not path.is_file():
             raise AromaError(f"no trained agent at {path} (train one with `aroma dismantle train --out DIR`)")
         record = torch.load(path, weights_only=False)
-        config = QConfig(**{"features": "v1", **record["config"]})
+        config = QConfig(**{"features": "v1", "skip": False, **record["config"]})
         check_objective(config.objective)
         model = QNetwork(config)
         model.load_state_dict(record["state_dict"])

@@ -3,7 +3,8 @@
 A state is the subgraph of nodes whose removal can still lower the objective (alive nodes in
 components of two or more, and for ``reach`` only components holding a source); the episode ends
 when none is left. The reward after each single removal is ``-objective / objective(intact) / N``,
-so an episode's return is ``-R`` up to the flat tail after the end.
+and the last one also carries the rest of the robustness curve (the order completed by ``finish_order``),
+so an episode of single removals returns exactly ``-R``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from scipy.sparse.csgraph import connected_components
 
 from aroma.dismantle.features import node_features
 from aroma.dismantle.network import Network
-from aroma.dismantle.objectives import check_objective, component_value
+from aroma.dismantle.objectives import check_objective, component_value, curve
 
 
 @dataclass
@@ -82,12 +83,17 @@ class DismantleEnv:
         return State(nodes, x, edge_index, embeddings)
 
     def remove(self, nodes) -> float:
-        """Remove nodes (network indices); the reward is minus the new normalised objective per node removed."""
+        """Remove nodes (network indices); the reward is minus the new normalised objective per node removed,
+        plus, once the episode ends, minus the rest of the curve (the tail no removal can lower)."""
         nodes = np.atleast_1d(np.asarray(nodes, dtype=np.int64))
         self.alive[nodes] = False
         self.removed.extend(nodes.tolist())
         now = self.current = self._scan()
-        return -now / self.initial / self.network.n * len(nodes)
+        reward = -now / self.initial / self.network.n * len(nodes)
+        if self.done:
+            tail = curve(self.network, finish_order(self.network, self.removed, self.objective), self.objective)
+            reward -= float(tail[len(self.removed) + 1:].sum()) / self.network.n
+        return reward
 
 
 def finish_order(network: Network, prefix: list[int], objective: str) -> list[int]:

@@ -111,6 +111,7 @@ class Trainer:
         self.updates = 0
         self.steps = 0
         self.best = float("inf")
+        self.cpu_seconds = 0.0  # CPU time of this process spent training, over all (resumed) runs
         self.log: list[dict] = []
         validation_rng = np.random.default_rng(config.seed + 10_000)
         self.validation = validation or [self._graph(validation_rng, synthetic_only=True)
@@ -206,6 +207,7 @@ class Trainer:
         return {"config": asdict(self.config), "model": self.model.state_dict(), "target": self.target.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "buffer": self.buffer, "cursor": self.cursor,
                 "episode": self.episode, "updates": self.updates, "steps": self.steps, "best": self.best, "log": self.log,
+                "cpu_seconds": self.cpu_seconds,
                 "random": self.random.getstate(), "rng": self.rng.bit_generator.state,
                 "torch": torch.get_rng_state()}
 
@@ -223,6 +225,7 @@ class Trainer:
         self.buffer, self.cursor = state["buffer"], state["cursor"]
         self.episode, self.updates, self.steps = state["episode"], state["updates"], state["steps"]
         self.best, self.log = state["best"], state["log"]
+        self.cpu_seconds = state.get("cpu_seconds", 0.0)
         self.random.setstate(state["random"])
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch"])
@@ -235,7 +238,7 @@ class Trainer:
     def run(self, show_progress: bool = True) -> dict:
         c = self.config
         self.out.mkdir(parents=True, exist_ok=True)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time() - self.cpu_seconds
         columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TextColumn("return {task.fields[ret]:.3f}  val R {task.fields[val]:.4f}"), TimeElapsedColumn())
         with Progress(*columns, disable=not show_progress) as progress:
@@ -244,20 +247,22 @@ class Trainer:
             while self.episode < c.episodes:
                 ret, loss = self._episode()
                 self.episode += 1
+                self.cpu_seconds = time.process_time() - cpu
                 entry = {"episode": self.episode, "return": round(ret, 5), "loss": loss,
-                         "epsilon": round(_epsilon(c, self.episode - 1), 4)}
+                         "epsilon": round(_epsilon(c, self.episode - 1), 4), "cpu_seconds": round(self.cpu_seconds, 1)}
                 if self.episode % c.validate_every == 0 or self.episode == c.episodes:
                     entry["validation_r"] = self.validate()
                     if entry["validation_r"] < self.best:
                         self.best = entry["validation_r"]
                         Agent(self.model).save(self.out, {"train": asdict(c), "validation_r": self.best,
-                                                          "episode": self.episode})
+                                                          "episode": self.episode, "cpu_seconds": self.cpu_seconds})
                 self.log.append(entry)
                 progress.update(task, advance=1, ret=ret, val=self.best)
                 if self.episode % c.checkpoint_every == 0 or self.episode == c.episodes:
                     self.checkpoint()
         summary = {"episodes": self.episode, "updates": self.updates, "best_validation_r": self.best,
-                   "seconds_this_run": round(time.perf_counter() - start, 2), "objective": c.objective}
+                   "seconds_this_run": round(time.perf_counter() - start, 2),
+                   "cpu_seconds": round(self.cpu_seconds, 1), "objective": c.objective}
         (self.out / "train_log.json").write_text(json.dumps({"summary": summary, "log": self.log}, indent=1))
         return summary
 
