@@ -35,7 +35,7 @@ def train_command(
     eps_decay: Annotated[Optional[int], typer.Option("--eps-decay", help="episodes over which ε falls from 1 to "
                                                      "0.05", show_default="half of --episodes")] = None,
     n_step: Annotated[int, typer.Option("--n-step", min=1)] = 3,
-    lr: Annotated[float, typer.Option("--lr")] = 5e-4,
+    lr: Annotated[float, typer.Option("--lr")] = 2.5e-4,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 32,
     hidden: Annotated[int, typer.Option("--hidden", min=4)] = 64,
     layers: Annotated[int, typer.Option("--layers", min=1)] = 3,

@@ -51,6 +51,9 @@ class QNetwork(nn.Module):
         self.convs = nn.ModuleList(SAGEConv(config.hidden, config.hidden) for _ in range(config.layers))
         self.head = nn.Sequential(nn.Linear(3 * config.hidden, config.hidden), nn.ReLU(), nn.Linear(config.hidden, 1))
         self.linear = nn.Linear(width, 1) if config.skip else None
+        if config.skip:  # start from the linear score alone; the graph network's term grows as it learns
+            nn.init.zeros_(self.head[-1].weight)
+            nn.init.zeros_(self.head[-1].bias)
 
     def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor, embeddings: Tensor | None = None) -> Tensor:
         if self.project is not None:

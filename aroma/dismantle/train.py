@@ -37,7 +37,7 @@ class TrainConfig:
     source_share: float = 0.1
     n_step: int = 3
     gamma: float = 1.0
-    lr: float = 5e-4
+    lr: float = 2.5e-4
     batch_size: int = 32
     buffer_size: int = 20000
     warmup: int = 300
@@ -46,12 +46,13 @@ class TrainConfig:
     eps_end: float = 0.05
     eps_decay_episodes: int = 750  # ε falls linearly to eps_end over this many episodes
     target_every: int = 100  # gradient steps between target-network copies
-    validate_every: int = 100
+    validate_every: int = 25
     validation_graphs: int = 16
     checkpoint_every: int = 100
     real_share: float = 0.0  # share of episodes on Gene-KG subgraphs (when some are given)
     double: bool = True  # double DQN: the online network picks the next action, the target network scores it
     reward_scale: float = 10.0  # rewards (and so Q) are multiplied by this; R is unaffected
+    linear_lr_scale: float = 10.0  # learning rate of the linear skip (QConfig.skip) relative to ``lr``
     seed: int = 0
     q: QConfig = field(default_factory=QConfig)
 
@@ -104,7 +105,10 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.model = QNetwork(config.q)
         self.target = copy.deepcopy(self.model)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        linear = list(self.model.linear.parameters()) if self.model.linear is not None else []
+        rest = [p for p in self.model.parameters() if all(p is not q for q in linear)]
+        groups = [{"params": rest}, {"params": linear, "lr": config.lr * config.linear_lr_scale}]
+        self.optimizer = torch.optim.Adam(groups, lr=config.lr)
         self.buffer: list[Transition] = []
         self.cursor = 0
         self.episode = 0
