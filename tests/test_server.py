@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
 from aroma.errors import StoreError
-from aroma.kg.arcadedb import LocalArcadeDB, _alive, free_port
+from aroma.kg.arcadedb import LocalArcadeDB, _alive, aot_cache, free_port
 from aroma.kg.store import open_store
 
 
@@ -118,3 +119,30 @@ def test_kg_serve_until_ctrl_c_keeps_data(subset_sources: Path, tmp_path: Path) 
     assert not _alive(pid)
     with open_store(db) as store:
         assert store.run("MATCH (g:Gene) RETURN count(g) AS n").rows[0]["n"] == genes
+
+
+def test_later_starts_use_the_class_cache_the_first_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first start records the JVM's ahead-of-time class cache when it stops; the next one runs with it."""
+    monkeypatch.setenv("AROMA_JVM_CACHE", str(tmp_path / "jvm"))
+    cache = aot_cache()
+    assert cache is not None and cache.parent == tmp_path / "jvm"
+    with LocalArcadeDB(tmp_path / "db") as server:
+        assert f"-XX:AOTCacheOutput={cache}." in Path(f"/proc/{server.info.pid}/cmdline").read_text()
+    deadline = time.monotonic() + 30
+    while not cache.is_file() and time.monotonic() < deadline:  # the keeper renames it once the JVM is gone
+        time.sleep(0.2)
+    assert cache.stat().st_size > 1_000_000 and not list(cache.parent.glob("*.tmp*"))
+    with LocalArcadeDB(tmp_path / "db") as server:
+        command = Path(f"/proc/{server.info.pid}/cmdline").read_text().split("\0")
+        assert f"-XX:AOTCache={cache}" in command
+        server.create_database("probe")  # it answers
+        assert "probe" in server.databases()
+    second_start = (tmp_path / "db" / "server.log").read_text().split("AOTCache creation is complete")[-1]
+    assert "AOT" not in second_start or "error" not in second_start.lower()  # the JVM took the cache without a word
+
+
+def test_class_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AROMA_JVM_CACHE", "off")
+    assert aot_cache() is None
+    with LocalArcadeDB(tmp_path) as server:
+        assert "AOT" not in Path(f"/proc/{server.info.pid}/cmdline").read_text()

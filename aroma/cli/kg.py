@@ -54,8 +54,8 @@ def kg_build(
         "--string-min-score", min=0, max=1000, help="load only STRING links with at least this combined score "
         "(400: STRING's medium confidence, 700: high; 0 keeps every link)")] = 400,
     loader: Annotated[str, typer.Option(
-        "--loader", help="bolt: UNWIND batches over Bolt; bulk: the local database's own importer from one file "
-        "(same graph; slower at publisher scale)")] = "bolt",
+        "--loader", help="auto: bulk where the database has it (the local default), else bolt; bulk: the "
+        "database's own importer (ArcadeDB's GraphImporter) from files; bolt: UNWIND batches over Bolt (same graph)")] = "auto",
 ) -> None:
     """Parse every source and load Gene-KG and Path-KG; the previous graph stays intact until the build succeeds."""
     from aroma.kg.build import build

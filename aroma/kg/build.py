@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,12 +21,14 @@ from aroma.kg.schema import BUILD_INFO, SCHEMA
 from aroma.kg.adapters.perturbqa import cell_lines
 from aroma.kg.sources import SourceDir, sha256_of
 from aroma.kg.stats import graph_stats
-from aroma.kg.bulk_import import write_neo4j_jsonl
+from aroma.kg.graph_import import write_import_files
 from aroma.kg.edge_table import EdgeTable
 from aroma.kg.store import GraphStore, batched, open_store
 
 DEFAULT_BATCH_SIZE = 20_000
-LOADERS = ("bolt", "bulk")  # UNWIND batches over Bolt (every backend); the database's own importer (local only)
+# auto: bulk where the backend has it, else bolt; bolt: UNWIND batches over Bolt (every backend);
+# bulk: the database's own importer into the fresh staging database (the local ArcadeDB)
+LOADERS = ("auto", "bolt", "bulk")
 MAX_SHRINK = 0.5  # a label or edge type losing more than this share of the graph it replaces stops the build
 
 
@@ -94,7 +97,7 @@ def build(
     allow_shrink: bool = False,
     perturbqa: Path | str | None = None,
     string_min_score: int = DEFAULT_STRING_MIN_SCORE,
-    loader: str = "bolt",
+    loader: str = "auto",
     adapters: Sequence[Adapter] = (),
 ) -> BuildReport:
     """Build Gene-KG and Path-KG from a sources directory into ``store`` (default: the local database).
@@ -102,11 +105,11 @@ def build(
     ``perturbqa``: a PerturbQA directory whose training-split outcomes are loaded as ``KNOCKDOWN_EFFECT``
     edges (test-split labels are never read into the graph). ``string_min_score``: STRING links scoring
     below it (0-1000; 400 is STRING's "medium confidence", 0 keeps every link) are not loaded; the
-    threshold is recorded in the build's metadata and checksum. ``loader``: ``bulk`` writes one import file
-    and has the database's own importer load the fresh staging database (where
-    ``backend.capabilities.bulk_import``: the local ArcadeDB), ``bolt`` sends ``UNWIND`` batches over Bolt
-    (every backend). Both give the same graph; ArcadeDB's importer is no faster than Bolt at the shared
-    sources' scale and exhausts a 4 GB heap at the publisher's, so Bolt is the default. ``adapters``: an extension's sources
+    threshold is recorded in the build's metadata and checksum. ``loader``: ``bulk`` writes the graph to files
+    that the database's own importer loads into the fresh staging database (where
+    ``backend.capabilities.bulk_import``: ArcadeDB's GraphImporter for the local default), ``bolt`` sends
+    ``UNWIND`` batches over Bolt (every backend), ``auto`` (the default) takes bulk where there is one. Both
+    give the same graph (a test compares every node and edge). ``adapters``: an extension's sources
     (``aroma.kg.assemble.Adapter``), whose records' labels and edge kinds are declared in the schema.
 
     One build runs per directory at a time. A node label or edge type that would vanish, or shrink by
@@ -126,7 +129,7 @@ def build(
             store.close()
         raise AromaError(f"{store.target} has no bulk import (neo4j-admin needs the server's own disk and a stopped "
                          "database: see `aroma kg export --format neo4j-admin`); use the Bolt loader")
-    bulk = loader == "bulk"
+    bulk = loader == "bulk" or (loader == "auto" and store.backend.capabilities.bulk_import)
     try:
         with store.backend.exclusive():
             return _build(source_dir, store, started, started_at, batch_size, show_progress, log, allow_shrink,
@@ -162,7 +165,7 @@ def _build(source_dir: SourceDir, store: GraphStore, started: float, started_at:
     try:
         mark = time.monotonic()
         if bulk:
-            stages["load_file"] = _load_bulk(store, staging, graph, show_progress)
+            stages["load_file"] = _load_bulk(store, staging, graph, batch_size, show_progress)
         else:
             _load(store, staging, graph, batch_size, show_progress)
         stages["load"] = time.monotonic() - mark
@@ -241,21 +244,30 @@ def _load(store: GraphStore, database: str, graph: KnowledgeGraph, batch_size: i
                                advance=lambda n, t=task: progress.advance(t, n))
 
 
-def _load_bulk(store: GraphStore, database: str, graph: KnowledgeGraph, show_progress: bool) -> float:
-    """Constraints first, then the whole graph through the backend's importer from one file (removed after);
-    the importer's counts must match the graph's. Returns the seconds spent writing the file."""
-    store.write(schema_files.CONSTRAINTS, database=database)
-    path = store.backend.import_directory() / f"{database}.json"
+def _load_bulk(store: GraphStore, database: str, graph: KnowledgeGraph, batch_size: int,
+               show_progress: bool) -> float:
+    """The database's importer loads the fresh staging database from files (removed after) and must create
+    exactly the graph's nodes and edges; then the constraints, and over Bolt what the importer cannot
+    represent. Returns the seconds spent writing the files."""
+    folder = store.backend.import_directory() / database
     try:
         mark = time.monotonic()
         with _progress(show_progress) as progress:
-            task = progress.add_task("writing the import file", total=graph.node_count + graph.edge_count)
-            write_neo4j_jsonl(graph, path, lambda n: progress.advance(task, n))
-        written = time.monotonic() - mark
-        created = store.backend.bulk_import(database, path)
+            task = progress.add_task("writing the importer's files", total=graph.node_count + graph.edge_count)
+            files = write_import_files(graph, folder, lambda n: progress.advance(task, n))
+            written = time.monotonic() - mark
+            importing = progress.add_task("ArcadeDB GraphImporter", total=None)
+            created = store.backend.bulk_import(database, files.config)
+            progress.update(importing, total=1, completed=1)
     finally:
-        path.unlink(missing_ok=True)
-    if (created["vertices"], created["edges"]) != (graph.node_count, graph.edge_count):
+        shutil.rmtree(folder, ignore_errors=True)
+    if (created["vertices"], created["edges"]) != (files.vertices, files.edges):
         raise StoreError(f"the bulk import created {created['vertices']:,} nodes and {created['edges']:,} edges, "
-                         f"not {graph.node_count:,} and {graph.edge_count:,}; nothing was changed")
+                         f"not {files.vertices:,} and {files.edges:,}; nothing was changed")
+    store.write(schema_files.CONSTRAINTS, database=database)
+    for label, rows in files.node_updates.items():
+        store.load(SCHEMA.node(label).updater, rows, batch_size=batch_size, database=database)
+    for kind in files.bolt_edges:
+        store.load(SCHEMA.edge(kind).loader, [e.row() for e in graph.edges[kind]], batch_size=batch_size,
+                   database=database)
     return written

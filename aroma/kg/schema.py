@@ -91,6 +91,11 @@ class NodeLabel:
             return "load/" + re.sub(r"(?<!^)(?=[A-Z])", "_", self.label).lower()
         return f"load/node_{self.label.lower()}"
 
+    @property
+    def updater(self) -> str:
+        """The named Cypher file that sets properties of these nodes after a bulk import."""
+        return f"load/update_{self.label.lower()}"
+
     def property(self, name: str) -> Property:
         return next(p for p in self.properties if p.name == name)
 
@@ -272,8 +277,9 @@ class Schema:
                               "aroma/kg/schema.py") from None
 
     def loaders(self) -> list[str]:
-        """Every loader name, nodes first."""
-        return [n.loader for n in self.nodes.values()] + [e.loader for e in self.edges.values()]
+        """Every loader name (nodes first, then the bulk build's node updaters, then edges)."""
+        return ([n.loader for n in self.nodes.values()] + [n.updater for n in self.nodes.values() if not n.metadata]
+                + [e.loader for e in self.edges.values()])
 
     def model_node_types(self) -> dict[str, str]:
         """Node label → PyG node type."""

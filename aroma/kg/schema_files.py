@@ -46,6 +46,12 @@ def node_loader(node: NodeLabel) -> str:
     return f"{_comment(node.description)}\nUNWIND $rows AS row\n{body})\n"
 
 
+def node_updater(node: NodeLabel) -> str:
+    """The ``UNWIND $rows`` statement that sets properties of loaded nodes (what a bulk importer left out)."""
+    return (f"// Properties of loaded :{node.label} nodes that the bulk importer cannot leave absent (numbers, "
+            f"booleans).\nUNWIND $rows AS row\nMATCH (n:{node.label} {{id: row.id}})\nSET n += row.properties\n")
+
+
 def edge_loader(edge: EdgeKind) -> str:
     """The ``UNWIND $rows`` statement that creates one edge kind's relationships between loaded nodes."""
     head = (f"{_comment(edge.description)}\nUNWIND $rows AS row\n"
@@ -71,6 +77,7 @@ def rendered(schema: Schema = SCHEMA) -> dict[str, str]:
     """Query name → text of every statement the schema determines."""
     texts = {CONSTRAINTS: constraints(schema)}
     texts.update({n.loader: node_loader(n) for n in schema.nodes.values()})
+    texts.update({n.updater: node_updater(n) for n in schema.nodes.values() if not n.metadata})
     texts.update({e.loader: edge_loader(e) for e in schema.edges.values()})
     return texts
 
@@ -145,6 +152,8 @@ def _runtime_loader(name: str) -> str | None:
     for entry in (*SCHEMA.nodes.values(), *SCHEMA.edges.values()):
         if entry.loader == name:
             return node_loader(entry) if isinstance(entry, NodeLabel) else edge_loader(entry)
+        if isinstance(entry, NodeLabel) and entry.updater == name:
+            return node_updater(entry)
     return None
 
 

@@ -6,6 +6,8 @@ local directory, for which the toolkit starts (or reuses) an ArcadeDB server its
 
 from __future__ import annotations
 
+import shutil
+
 import os
 import re
 import warnings
@@ -64,7 +66,7 @@ class Capabilities:
     """What a backend can do, asked by the build and the query path instead of checking its class."""
 
     staging_databases: bool  # a build loads a new database and swaps it in; else it clears one in place
-    bulk_import: bool  # a fresh staging database can be loaded from a file (``Backend.bulk_import``)
+    bulk_import: bool  # a fresh staging database can be loaded by the database's importer (``Backend.bulk_import``)
     explains_query_type: bool = True  # EXPLAIN reports whether a query writes
     reports_notifications: bool = True  # warnings for unknown labels, types and properties
 
@@ -107,9 +109,9 @@ class Backend(ABC):
         """Where bulk-import files are written (``capabilities.bulk_import`` only)."""
         raise NotImplementedError(f"{type(self).__name__} has no bulk import")
 
-    def bulk_import(self, database: str, path: Path) -> dict[str, int]:
-        """Load ``path`` (Neo4j's APOC JSONL export format) into the fresh ``database``; return what it created
-        (``vertices``, ``edges``). Only where ``capabilities.bulk_import``."""
+    def bulk_import(self, database: str, config: Path) -> dict[str, int]:
+        """Load the files that ``config`` names (``aroma.kg.graph_import``) into the fresh ``database``; return
+        what was created (``vertices``, ``edges``). Only where ``capabilities.bulk_import``."""
         raise NotImplementedError(f"{type(self).__name__} has no bulk import")
 
     def clean_leftovers(self) -> None:
@@ -155,8 +157,8 @@ class LocalArcadeBackend(Backend):
     def import_directory(self) -> Path:
         return self.server.import_directory
 
-    def bulk_import(self, database: str, path: Path) -> dict[str, int]:
-        return self.server.import_neo4j_jsonl(database, path)
+    def bulk_import(self, database: str, config: Path) -> dict[str, int]:
+        return self.server.graph_import(database, config)
 
     def _drop_leftovers(self) -> None:
         """Drop staging databases of builds that were killed before they could clean up (build lock held)."""
@@ -164,7 +166,10 @@ class LocalArcadeBackend(Backend):
             if name.startswith("aroma_") and name != self.server.current:
                 self.server.drop_database(name)
         for leftover in self.server.import_directory.glob("*"):
-            leftover.unlink(missing_ok=True)
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
 
     def clean_leftovers(self) -> None:
         """At the start of any command: drop what a killed build left, unless a build is running."""

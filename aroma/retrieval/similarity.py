@@ -2,7 +2,8 @@
 and STRING neighbourhood (and learned embeddings when given), combined with configurable weights.
 
 Each modality is a sparse gene × feature matrix: GO terms a gene is annotated with, pathways and gene sets
-it belongs to, STRING partners weighted by score (plus the gene itself, so direct partners are alike).
+it belongs to, STRING partners weighted by score (links of at least medium confidence, 400, so that a graph
+built with every low-score link has the same profiles; plus the gene itself, so direct partners are alike).
 Features shared by many genes count less (inverse document frequency), rows are L2-normalised, and the
 similarity of two genes is the weighted sum of their per-modality cosines, in [0, sum of weights].
 """
@@ -27,6 +28,7 @@ class SimilarityConfig:
     """Weight of each modality in the combined similarity (0 leaves it out); ``embedding`` needs vectors."""
 
     weights: dict[str, float] = field(default_factory=lambda: {"go": 1.0, "pathway": 0.5, "string": 1.0})
+    string_min_score: int = 400  # STRING links below this (STRING's medium confidence) are no partners here
 
     def __post_init__(self) -> None:
         unknown = set(self.weights) - set(MODALITY_EDGES) - {"embedding"}
@@ -45,10 +47,12 @@ def _tfidf_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1 / norms) @ weighted)
 
 
-def _modality_profile(store: GraphStore, modality: str, row: dict[str, int]) -> sp.csr_matrix:
+def _modality_profile(store: GraphStore, modality: str, row: dict[str, int], string_min_score: int) -> sp.csr_matrix:
     """The TF-IDF gene × feature profile of one modality, from its edges in the graph."""
     rows, columns, values, feature = [], [], [], {}
-    for edge in store.read("model/edges", types=[MODALITY_EDGES[modality]]):
+    edges = store.read("retrieval/string_profile_links", min_score=string_min_score) if modality == "string" \
+        else store.read("model/edges", types=[MODALITY_EDGES[modality]])
+    for edge in edges:
         score = edge["score"] / 1000 if edge["score"] is not None else 1.0
         ends = [(edge["source"], edge["target"])]
         if modality == "string":  # undirected: each gene's partners are its features
@@ -99,8 +103,9 @@ class GeneSimilarity:
         profiles: dict[str, sp.csr_matrix] = {}
         for modality in MODALITY_EDGES:
             if config.weights.get(modality):
-                stored = cache.arrays(f"similarity-{modality}",
-                                      lambda: _csr_arrays(_modality_profile(store, modality, row)))
+                name = f"similarity-{modality}" + (f"-min{config.string_min_score}" if modality == "string" else "")
+                stored = cache.arrays(name, lambda: _csr_arrays(
+                    _modality_profile(store, modality, row, config.string_min_score)))
                 profiles[modality] = sp.csr_matrix((stored["data"], stored["indices"], stored["indptr"]),
                                                    shape=tuple(stored["shape"]))
         if embeddings is not None and config.weights.get("embedding"):
