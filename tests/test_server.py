@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from aroma.cli.common import server_starting
 from aroma.errors import StoreError
 from aroma.kg.arcadedb import LocalArcadeDB, _alive, aot_cache, free_port
 from aroma.kg.store import open_store
@@ -146,3 +147,19 @@ def test_class_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.Monke
     assert aot_cache() is None
     with LocalArcadeDB(tmp_path) as server:
         assert "AOT" not in Path(f"/proc/{server.info.pid}/cmdline").read_text()
+
+
+def test_a_server_started_in_the_background_serves_the_command_then_stops(tmp_path: Path) -> None:
+    """``server_starting`` (cold commands) and the command's own start share one server, stopped at the end."""
+    with LocalArcadeDB(tmp_path) as server:  # a directory with a graph: a database named as current
+        server.create_database("graph")
+        server.set_current("graph")
+    assert not (tmp_path / "server.json").exists()
+    with server_starting(str(tmp_path)):
+        with LocalArcadeDB(tmp_path) as command:  # what `store` does meanwhile
+            pid = command.info.pid
+            assert "graph" in command.databases() and _alive(pid)
+        assert len(list((tmp_path / "clients").glob("*"))) <= 1
+    assert not _alive(pid) and not (tmp_path / "server.json").exists()
+    with server_starting(str(tmp_path / "nothing built")):  # left to `store`, which says what is missing
+        assert not (tmp_path / "nothing built").exists()

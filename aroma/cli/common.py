@@ -5,6 +5,9 @@ from __future__ import annotations
 import functools
 import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -94,6 +97,35 @@ def store(db: str | None, user: str | None = None, password: str | None = None, 
     from aroma.kg.store import open_store
 
     return open_store(db, user=user, password=password, database=database, create=create)
+
+
+@contextmanager
+def server_starting(db: str | None) -> Iterator[None]:
+    """Start the local server of ``db`` (a directory with a built graph) in the background while the caller
+    imports the driver and its own modules, so that a cold command waits for the JVM and for its imports at
+    once; ``store`` then finds the server up. A URI, or a directory without a graph, is left to ``store``."""
+    from aroma.kg.arcadedb import LocalArcadeDB, has_graph
+    from aroma.kg.targets import local_directory
+
+    directory = local_directory(db)
+    if directory is None or not has_graph(directory):
+        yield
+        return
+    server = LocalArcadeDB(directory)
+    starting = threading.Thread(target=_start_quietly, args=(server,), daemon=True)
+    starting.start()
+    try:
+        yield
+    finally:
+        starting.join()
+        server.stop()
+
+
+def _start_quietly(server: Any) -> None:
+    try:
+        server.start()
+    except AromaError:
+        pass  # ``store`` starts it again and reports what is wrong
 
 
 PERTURBQA_CELL_LINES = ("K562", "RPE1", "HEPG2", "JURKAT")

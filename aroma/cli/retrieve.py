@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from aroma.cli.common import DatabaseOption, DbOption, PasswordOption, UserOption, guard, note_cell_line, out, store
+from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, UserOption, guard, note_cell_line, out,
+                              server_starting, store)
 
 
 @guard
@@ -27,19 +28,20 @@ def retrieve_command(
     database: DatabaseOption = None,
 ) -> None:
     """Evidence from the knowledge graphs for one (perturbed gene, target gene) pair."""
-    from aroma.lean_import import import_driver_without_dataframes
+    with server_starting(db):  # one pair: start-up time matters
+        from aroma.lean_import import import_driver_without_dataframes
 
-    import_driver_without_dataframes()  # one pair: start-up time matters
-    from aroma.retrieval import EvidenceIndex, render_evidence
+        import_driver_without_dataframes()
+        from aroma.retrieval import EvidenceIndex, render_evidence
 
-    note_cell_line(cell_line)
-    with store(db, user, password, database) as graph:
-        index = EvidenceIndex(graph)
-        if experiments and cell_line.upper() in index.outcome_cell_lines():
+        if experiments:
             from aroma.retrieval.neighbours import neighbours_from_store
-
-            index.use_outcomes(neighbours_from_store(graph, cell_line, cache=index.cache))
-        evidence = index.evidence(perturbed, target, cell_line.upper())
+        note_cell_line(cell_line)
+        with store(db, user, password, database) as graph:
+            index = EvidenceIndex(graph)
+            if experiments and cell_line.upper() in index.outcome_cell_lines():
+                index.use_outcomes(neighbours_from_store(graph, cell_line, cache=index.cache))
+            evidence = index.evidence(perturbed, target, cell_line.upper())
     if as_json:
         sys.stdout.write(json.dumps(evidence.to_dict(), indent=1, sort_keys=True) + "\n")
     else:

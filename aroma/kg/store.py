@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import neo4j
 from neo4j import GraphDatabase
@@ -31,24 +30,14 @@ from aroma.kg.arcadedb import (EXPLAIN_QUERY_TYPE_RELIABLE, LOCKOUT_S, NOTIFICAT
                                has_graph)
 from aroma.kg.cypher_text import return_columns, schema_names
 from aroma.kg.readonly import local_file_load, require_read_only
+from aroma.kg.targets import default_target, is_uri, split_credentials
 
-DB_ENV = "AROMA_DB"
-DEFAULT_DB = Path("~/.aroma/db")
-URI_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
 MIN_SERVER_VERSION = (5,)
 # Neo4j refusing a write in a read transaction ("Writing in read access mode not allowed").
 READ_ONLY_REFUSALS = ("Neo.ClientError.Statement.AccessMode",)
 READ_ONLY_MESSAGE = "refused: this query writes to the graph (nothing was changed); pass --write to allow it"
 # `CALL { … } IN TRANSACTIONS` commits its own batches: Neo4j runs it only in an auto-commit transaction.
 _IN_TRANSACTIONS = re.compile(r"\bIN\s+(?:\d+\s+CONCURRENT\s+)?TRANSACTIONS\b", re.IGNORECASE)
-
-
-def default_target() -> str:
-    return os.environ.get(DB_ENV) or str(DEFAULT_DB.expanduser())
-
-
-def is_uri(target: str) -> bool:
-    return target.startswith(URI_SCHEMES)
 
 
 @dataclass
@@ -421,15 +410,6 @@ class GraphStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def split_credentials(target: str) -> tuple[str, str | None, str | None]:
-    """``bolt://user:secret@host`` → (``bolt://host``, user, secret); other targets unchanged."""
-    match = re.match(r"^([a-z0-9+]+://)([^@/]*)@(.*)$", target, flags=re.I)
-    if not match:
-        return target, None, None
-    user, _, password = match.group(2).partition(":")
-    return match.group(1) + match.group(3), unquote(user) or None, unquote(password) or None
 
 
 def _no_graph_message(directory: Path) -> str:
