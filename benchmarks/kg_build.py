@@ -1,11 +1,13 @@
 """Full knowledge-graph build benchmark: stage times, rows/s, peak memory, disk size, query latency.
 
-    python benchmarks/kg_build.py --sources ../shared/data/sources [--engine neo4j] [--sweep] [--embedded] [--admin-import]
+    python benchmarks/kg_build.py --sources ../shared/data/sources [--loader auto|bulk|bolt] [--engine neo4j] [--sweep]
+                                  [--embedded] [--admin-import]
 
 --engine     arcadedb (the local default, in a temporary directory) or neo4j (a real Neo4j 5.26 Community
              started from Maven artifacts, see aroma/kg/neo4j_local.py); --db URI builds on a server of yours
              (AROMA_NEO4J_USER / AROMA_NEO4J_PASSWORD; its database is cleared)
---sweep      rebuild with several batch sizes and compare load throughput
+--loader     how rows reach the database (auto: ArcadeDB's GraphImporter on the local default, Bolt on Neo4j)
+--sweep      rebuild over Bolt with several batch sizes and compare load throughput
 --embedded   load the same records with ArcadeDB's embedded GraphBatch importer (no Bolt) for comparison
 --admin-import  time `aroma kg export --format neo4j-admin` and `neo4j-admin database import full` of it
 """
@@ -72,15 +74,17 @@ def _target(engine: str, db: str | None, tmp: Path) -> Iterator[tuple[GraphStore
             yield store, None, None
 
 
-def bolt_build(sources: Path, batch_size: int, latency: bool, engine: str = "arcadedb", db: str | None = None) -> dict:
+def timed_build(sources: Path, batch_size: int, latency: bool, engine: str = "arcadedb", db: str | None = None,
+                loader: str = "auto") -> dict:
     with tempfile.TemporaryDirectory() as tmp, _target(engine, db, Path(tmp)) as (store, pid, data):
         start = time.monotonic()
-        report = build(sources, store=store, batch_size=batch_size, show_progress=False)
+        report = build(sources, store=store, batch_size=batch_size, show_progress=False, loader=loader)
         wall = time.monotonic() - start
         if hasattr(store.backend, "server"):
             pid, data = store.backend.server.info.pid, Path(store.backend.server.info.root) / "databases" / report.database
         figures = {
             "engine": "bolt server" if db else engine,
+            "loader": report.loader,
             "batch_size": batch_size,
             "wall_s": round(wall, 1),
             "stages_s": {k: round(v, 1) for k, v in report.stage_seconds.items()},
@@ -159,7 +163,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sources", type=Path, default=Path("../shared/data/sources"))
     parser.add_argument("--batch-size", type=int, default=20_000)
-    parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--sweep", action="store_true", help="Bolt builds at several batch sizes")
+    parser.add_argument("--loader", default="auto", help="auto (bulk on the local database), bulk or bolt")
     parser.add_argument("--embedded", action="store_true")
     parser.add_argument("--engine", choices=["arcadedb", "neo4j"], default="arcadedb")
     parser.add_argument("--db", help="a Neo4j URI to build on instead (its database is cleared)")
@@ -169,11 +174,13 @@ def main() -> None:
     if args.embedded_worker:  # own process: the embedded JVM lives inside Python
         print(json.dumps(embedded_load(args.sources)))
         return
-    results = {"bolt": bolt_build(args.sources, args.batch_size, latency=True, engine=args.engine, db=args.db)}
+    results = {"build": timed_build(args.sources, args.batch_size, latency=True, engine=args.engine, db=args.db,
+                                    loader=args.loader)}
     print(json.dumps(results, indent=1), flush=True)
     if args.sweep:
         results["sweep"] = [
-            {k: v for k, v in bolt_build(args.sources, size, latency=False, engine=args.engine, db=args.db).items() if k in
+            {k: v for k, v in timed_build(args.sources, size, latency=False, engine=args.engine, db=args.db,
+                                          loader="bolt").items() if k in
              ("batch_size", "stages_s", "load_rows_per_s")}
             for size in (2_000, 5_000, 10_000, 20_000, 50_000)
         ]
