@@ -256,7 +256,7 @@ def _load_bulk(store: GraphStore, database: str, graph: KnowledgeGraph, batch_si
             task = progress.add_task("writing the importer's files", total=graph.node_count + graph.edge_count)
             files = write_import_files(graph, folder, lambda n: progress.advance(task, n))
             written = time.monotonic() - mark
-            importing = progress.add_task("ArcadeDB GraphImporter", total=None)
+            importing = progress.add_task("the database's importer", total=None)
             created = store.backend.bulk_import(database, files.config)
             progress.update(importing, total=1, completed=1)
     finally:
