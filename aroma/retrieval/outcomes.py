@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -85,26 +86,30 @@ class OutcomeTable:
         return OutcomeTable(self.cell_line, [self.perts[i] for i in keep], self.targets, self.effects[keep],
                             self.symbols)
 
-    @property
+    @cached_property
     def measured(self) -> np.ndarray:
         return ~np.isnan(self.effects)
+
+    @cached_property
+    def filled(self) -> np.ndarray:
+        """``effects`` with 0 where not measured (computed once: the table is large)."""
+        return np.where(self.measured, self.effects, 0.0)
 
     @property
     def strength(self) -> np.ndarray:
         """Per knockdown: the share of its measured target genes that it changed."""
-        measured = self.measured
-        return (np.abs(np.nan_to_num(self.effects)).sum(1) / np.maximum(measured.sum(1), 1)).astype(np.float32)
+        return (np.abs(self.filled).sum(1) / np.maximum(self.measured.sum(1), 1)).astype(np.float32)
 
     @property
     def up_share(self) -> np.ndarray:
         """Per knockdown: the share of its changes that were up (0.5 where it changed nothing)."""
-        values = np.nan_to_num(self.effects)
+        values = self.filled
         changed = (values != 0).sum(1)
         return np.where(changed > 0, (values > 0).sum(1) / np.maximum(changed, 1), 0.5).astype(np.float32)
 
     def target_rates(self) -> tuple[np.ndarray, np.ndarray]:
         """Per target gene: the share of knockdowns that changed it, and the share of those changes that were up."""
-        values = np.nan_to_num(self.effects)
+        values = self.filled
         changed = (values != 0).sum(0)
         measured = np.maximum(self.measured.sum(0), 1)
         up = np.where(changed > 0, (values > 0).sum(0) / np.maximum(changed, 1), 0.5)
