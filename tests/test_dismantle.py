@@ -1,10 +1,12 @@
 """aroma dismantle: R by hand, the union-find curve against direct evaluation, known best orders found by
-the baselines and a tiny trained agent, reproducible and resumable training, and the Cypher readers on a
-real built subset graph."""
+the baselines and a tiny trained agent, reproducible and resumable training, learning from demonstrations,
+and the Cypher readers on a real built subset graph."""
 
 from __future__ import annotations
 
+import copy
 import json
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from aroma.dismantle.agent import Agent, QConfig
 from aroma.dismantle.baselines import ATTACKS
 from aroma.dismantle.network import Network, synthetic
 from aroma.dismantle.objectives import curve, robustness, value
-from aroma.dismantle.train import TrainConfig, train
+from aroma.dismantle.train import TrainConfig, Trainer, train
 from aroma.errors import AromaError
 from aroma.kg.store import GraphStore
 
@@ -180,6 +182,39 @@ def test_training_is_reproducible_and_resumable(tmp_path: Path) -> None:
     assert [e["episode"] for e in log["log"]] == list(range(1, 13)) and "validation_r" in log["log"][-1]
     with pytest.raises(AromaError, match="other settings"):
         train(_tiny(episodes=20, seed=5, validate_every=6), tmp_path / "a", resume=True, show_progress=False)
+
+
+def test_demonstrations_teach_each_demonstrators_choices(tmp_path: Path) -> None:
+    """DQfD pre-training alone (no episode of the agent's own): agents taught by adaptive betweenness and by
+    the one-step greedy policy each choose as their demonstrator did on most states of fresh graphs, which
+    the same network before pre-training does not."""
+    from aroma.dismantle.demonstrations import demonstrator_action, play
+
+    names = ("betweenness", "greedy")
+    models = {}
+    for name in names:
+        config = replace(_tiny(episodes=1), demonstrations=(name,), demo_graphs=30, pretrain_steps=300, margin=0.5)
+        trainer = Trainer(config, tmp_path / name)
+        models["untrained"] = copy.deepcopy(trainer.model).eval()
+        trainer.pretrain()
+        models[name] = trainer.model.eval()
+    rng = np.random.default_rng(11)
+    agree = {(model, name): [] for model in models for name in names}
+    for kind in ("ba", "er", "ws") * 3:
+        network = synthetic(kind, int(rng.integers(10, 17)), rng)
+        for state in play(network, "lcc", "betweenness", "v2").states + play(network, "lcc", "greedy", "v2").states:
+            for model, net in models.items():
+                with torch.no_grad():
+                    mine = int(torch.argmax(net.q_values(state)))
+                for name in names:
+                    agree[model, name].append(mine == demonstrator_action(name, state, "v2"))
+    share = {key: float(np.mean(v)) for key, v in agree.items()}
+    assert share["betweenness", "betweenness"] >= 0.85 and share["greedy", "greedy"] >= 0.85, share
+    assert share["untrained", "betweenness"] < 0.6 and share["untrained", "greedy"] < 0.6, share
+    with pytest.raises(AromaError, match="unknown demonstrator"):
+        Trainer(replace(_tiny(), demonstrations=("oracle",)), tmp_path / "bad")
+    with pytest.raises(AromaError, match="lacks"):
+        Trainer(replace(_tiny(), demonstrations=("greedy",), q=QConfig(features="v1")), tmp_path / "bad")
 
 
 # --- the Cypher readers and the command on a real built subset graph (hallmarks P53 and apoptosis) ---

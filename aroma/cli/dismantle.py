@@ -51,6 +51,15 @@ def train_command(
     reward_scale: Annotated[float, typer.Option("--reward-scale", help="rewards times this")] = 10.0,
     embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="gene_embeddings.pt from "
                                                        "`aroma train gnn --graph gene` as extra node inputs")] = None,
+    demonstrations: Annotated[str, typer.Option("--demonstrations", help="DQfD: pre-train on episodes of these "
+                                                "policies (betweenness, greedy; the best per training graph is "
+                                                "kept), then keep a share of them in every batch; empty: off")] = "",
+    demo_graphs: Annotated[int, typer.Option("--demo-graphs", min=1, help="training graphs demonstrated")] = 200,
+    pretrain_steps: Annotated[int, typer.Option("--pretrain-steps", min=0)] = 1000,
+    demo_share: Annotated[float, typer.Option("--demo-share", help="share of each batch from the demonstrations "
+                                              "after pre-training")] = 0.25,
+    margin: Annotated[float, typer.Option("--margin", help="large-margin loss's margin (scaled reward units)")] = 0.1,
+    eps_start: Annotated[float, typer.Option("--eps-start", help="ε of the first episode")] = 1.0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="continue from OUT/checkpoint.pt")] = False,
     threads: Annotated[int, typer.Option("--threads", min=1)] = 1,
@@ -82,7 +91,10 @@ def train_command(
                            kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), n_step=n_step, lr=lr,
                            eps_decay_episodes=eps_decay or max(1, episodes // 2),
                            batch_size=batch_size, real_share=real_share if real else 0.0, seed=seed,
-                           double=double, reward_scale=reward_scale,
+                           double=double, reward_scale=reward_scale, eps_start=eps_start,
+                           demonstrations=tuple(d.strip() for d in demonstrations.split(",") if d.strip()),
+                           demo_graphs=demo_graphs, pretrain_steps=pretrain_steps, demo_share=demo_share,
+                           margin=margin,
                            validation_graphs=len(validation) or TrainConfig.validation_graphs,
                            q=QConfig(objective=objective, hidden=hidden, layers=layers, embedding_dim=width,
                                      features=features))

@@ -1,5 +1,6 @@
 """``aroma dismantle train``: deep Q-learning (replay, target network, ε-greedy, n-step returns) on
-synthetic graphs and optionally on Gene-KG subgraphs; seeded, checkpointed, resumable."""
+synthetic graphs and optionally on Gene-KG subgraphs, optionally from demonstrations first (DQfD);
+seeded, checkpointed, resumable."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.utils import scatter
 
 from aroma.dismantle.agent import Agent, QConfig, QNetwork
+from aroma.dismantle.demonstrations import Demonstration, best_demonstration, check_demonstrators
 from aroma.dismantle.environment import DismantleEnv, State
 from aroma.dismantle.network import Network, synthetic
 from aroma.dismantle.objectives import check_objective, curve, robustness
@@ -53,6 +55,13 @@ class TrainConfig:
     double: bool = True  # double DQN: the online network picks the next action, the target network scores it
     reward_scale: float = 10.0  # rewards (and so Q) are multiplied by this; R is unaffected
     linear_lr_scale: float = 10.0  # learning rate of the linear skip (QConfig.skip) relative to ``lr``
+    # DQfD (Hester et al. 2018): off while ``demonstrations`` is empty
+    demonstrations: tuple[str, ...] = ()  # demonstrators (aroma.dismantle.demonstrations), best per graph kept
+    demo_graphs: int = 200  # training graphs the demonstrators play (drawn as the training episodes' graphs)
+    pretrain_steps: int = 1000  # gradient steps on demonstrations alone before the first episode
+    demo_share: float = 0.25  # share of every later batch drawn from the demonstrations
+    margin: float = 0.1  # large-margin loss: Q(s, a_E) >= Q(s, a) + margin for every other a (scaled reward units)
+    margin_weight: float = 1.0
     seed: int = 0
     q: QConfig = field(default_factory=QConfig)
 
@@ -71,6 +80,32 @@ def _data(state: State) -> Data:
     if state.embeddings is not None:
         data.embeddings = state.embeddings
     return data
+
+
+def n_step_transition(steps: list[tuple[Data, int, float]], next_states: list[Data | None], t: int,
+                      n_step: int, gamma: float) -> Transition:
+    """Step ``t``'s transition with the discounted return of the next ``n_step`` rewards (fewer at the end);
+    ``next_states[i]`` is the state after step ``i`` (None once the episode is over)."""
+    horizon = min(t + n_step, len(steps))
+    ret = sum(gamma ** (i - t) * steps[i][2] for i in range(t, horizon))
+    return Transition(steps[t][0], steps[t][1], ret, next_states[horizon - 1], gamma ** (horizon - t))
+
+
+def demonstration_transitions(episode: Demonstration, n_step: int, gamma: float) -> list[Transition]:
+    """A demonstrator's episode as n-step transitions."""
+    steps = [(_data(s), a, r) for s, a, r in zip(episode.states, episode.actions, episode.rewards)]
+    next_states = [step[0] for step in steps[1:]] + [None]
+    return [n_step_transition(steps, next_states, t, n_step, gamma) for t in range(len(steps))]
+
+
+def large_margin_loss(q: torch.Tensor, batch: Batch, actions: torch.Tensor, count: int, margin: float) -> torch.Tensor:
+    """DQfD's supervised loss over the first ``count`` graphs of the batch (the demonstrations):
+    max_a [Q(s, a) + margin if a != a_E] - Q(s, a_E), zero once the expert's action leads by the margin."""
+    taken = batch.ptr[:-1] + actions
+    bonus = torch.full_like(q, margin)
+    bonus[taken] = 0.0
+    top = scatter(q + bonus, batch.batch, dim=0, dim_size=batch.num_graphs, reduce="max")
+    return (top[:count] - q[taken[:count]]).mean()
 
 
 def _epsilon(config: TrainConfig, episode: int) -> float:
@@ -98,6 +133,9 @@ class Trainer:
         config.q.objective = config.objective
         if config.n_step < 1:
             raise AromaError(f"n_step must be at least 1, got {config.n_step}")
+        check_demonstrators(config.demonstrations, config.q.features)
+        if not 0.0 <= config.demo_share < 1.0:
+            raise AromaError(f"demo_share must be in [0, 1), got {config.demo_share}")
         self.out = out
         self.real = real or []
         self.random = random.Random(config.seed)
@@ -110,6 +148,7 @@ class Trainer:
         groups = [{"params": rest}, {"params": linear, "lr": config.lr * config.linear_lr_scale}]
         self.optimizer = torch.optim.Adam(groups, lr=config.lr)
         self.buffer: list[Transition] = []
+        self.demos: list[Transition] = []  # never overwritten
         self.cursor = 0
         self.episode = 0
         self.updates = 0
@@ -135,12 +174,19 @@ class Trainer:
             self.buffer[self.cursor] = transition
         self.cursor = (self.cursor + 1) % self.config.buffer_size
 
-    def _learn(self) -> float:
+    def _demo_count(self) -> int:
+        return round(self.config.batch_size * self.config.demo_share) if self.demos else 0
+
+    def _learn(self, demo_count: int = 0) -> float:
+        """One gradient step on a batch whose first ``demo_count`` samples are demonstrations (TD loss on all,
+        plus the large-margin loss on those) and the rest from the replay buffer."""
         c = self.config
-        picks = self.rng.integers(len(self.buffer), size=c.batch_size)
-        sample = [self.buffer[i] for i in picks]
+        sample = [self.demos[i] for i in self.rng.integers(len(self.demos), size=demo_count)] if demo_count else []
+        if demo_count < c.batch_size:
+            sample += [self.buffer[i] for i in self.rng.integers(len(self.buffer), size=c.batch_size - demo_count)]
         q, batch = _batch_q(self.model, [t.state for t in sample])
-        q_taken = q[batch.ptr[:-1] + torch.tensor([t.action for t in sample])]
+        actions = torch.tensor([t.action for t in sample])
+        q_taken = q[batch.ptr[:-1] + actions]
         target = torch.tensor([t.ret for t in sample], dtype=torch.float32)
         alive = [i for i, t in enumerate(sample) if t.next_state is not None]
         if alive:
@@ -157,6 +203,8 @@ class Trainer:
             discounts = torch.tensor([sample[i].discount for i in alive], dtype=torch.float32)
             target[alive] += discounts * best
         loss = torch.nn.functional.smooth_l1_loss(q_taken, target)
+        if demo_count:
+            loss = loss + c.margin_weight * large_margin_loss(q, batch, actions, demo_count, c.margin)
         self.optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)
@@ -187,19 +235,35 @@ class Trainer:
             states.append(None if state is None else _data(state))
             t = len(steps) - c.n_step
             if t >= 0 and state is not None:
-                self._push_from(steps, states, t, len(steps))
+                self._push(n_step_transition(steps, states, t, c.n_step, c.gamma))
             self.steps += 1
             if len(self.buffer) >= c.warmup and self.steps % c.learn_every == 0:
-                losses.append(self._learn())
+                losses.append(self._learn(self._demo_count()))
         for t in range(max(0, len(steps) - c.n_step), len(steps)):
-            self._push_from(steps, states, t, len(steps))
+            self._push(n_step_transition(steps, states, t, c.n_step, c.gamma))
         return sum(r for _, _, r in steps), float(np.mean(losses)) if losses else float("nan")
 
-    def _push_from(self, steps, states, t: int, end: int) -> None:
+    def pretrain(self) -> dict:
+        """DQfD's first phase: the demonstrators play ``demo_graphs`` training graphs (the best episode per
+        graph is kept), then ``pretrain_steps`` gradient steps on those demonstrations alone."""
         c = self.config
-        horizon = min(t + c.n_step, end)
-        ret = sum(c.gamma ** (i - t) * steps[i][2] for i in range(t, horizon))
-        self._push(Transition(steps[t][0], steps[t][1], ret, states[horizon - 1], c.gamma ** (horizon - t)))
+        chosen: dict[str, int] = {}
+        for _ in range(c.demo_graphs):
+            episode = best_demonstration(self._graph(self.rng), c.objective, c.demonstrations, c.q.features,
+                                         c.reward_scale)
+            chosen[episode.demonstrator] = chosen.get(episode.demonstrator, 0) + 1
+            self.demos.extend(demonstration_transitions(episode, c.n_step, c.gamma))
+        losses = [self._learn(c.batch_size) for _ in range(c.pretrain_steps)]
+        return {"episode": 0, "demonstrations": len(self.demos), "best_demonstrator": chosen,
+                "loss": float(np.mean(losses)) if losses else float("nan")}
+
+    def _keep_if_best(self, entry: dict) -> None:
+        """Validate; save the weights as the agent when they are the best so far."""
+        entry["validation_r"] = self.validate()
+        if entry["validation_r"] < self.best:
+            self.best = entry["validation_r"]
+            Agent(self.model).save(self.out, {"train": asdict(self.config), "validation_r": self.best,
+                                              "episode": self.episode, "cpu_seconds": self.cpu_seconds})
 
     def validate(self) -> float:
         self.model.eval()
@@ -209,14 +273,15 @@ class Trainer:
 
     def state_dict(self) -> dict:
         return {"config": asdict(self.config), "model": self.model.state_dict(), "target": self.target.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "buffer": self.buffer, "cursor": self.cursor,
+                "optimizer": self.optimizer.state_dict(), "buffer": self.buffer, "demos": self.demos,
+                "cursor": self.cursor,
                 "episode": self.episode, "updates": self.updates, "steps": self.steps, "best": self.best, "log": self.log,
                 "cpu_seconds": self.cpu_seconds,
                 "random": self.random.getstate(), "rng": self.rng.bit_generator.state,
                 "torch": torch.get_rng_state()}
 
     def load_state_dict(self, state: dict) -> None:
-        saved = dict(state["config"])
+        saved = {**asdict(TrainConfig()), **state["config"]}  # settings added since the checkpoint: defaults
         saved.pop("episodes", None)
         mine = asdict(self.config)
         mine.pop("episodes")
@@ -227,6 +292,7 @@ class Trainer:
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.buffer, self.cursor = state["buffer"], state["cursor"]
+        self.demos = state.get("demos", [])
         self.episode, self.updates, self.steps = state["episode"], state["updates"], state["steps"]
         self.best, self.log = state["best"], state["log"]
         self.cpu_seconds = state.get("cpu_seconds", 0.0)
@@ -248,6 +314,12 @@ class Trainer:
         with Progress(*columns, disable=not show_progress) as progress:
             task = progress.add_task(f"DQN ({c.objective})", total=c.episodes, completed=self.episode, ret=0.0,
                                      val=self.best if self.best < float("inf") else float("nan"))
+            if c.demonstrations and not self.demos:
+                entry = self.pretrain()
+                self.cpu_seconds = entry["cpu_seconds"] = round(time.process_time() - cpu, 1)
+                self._keep_if_best(entry)
+                self.log.append(entry)
+                progress.update(task, val=self.best)
             while self.episode < c.episodes:
                 ret, loss = self._episode()
                 self.episode += 1
@@ -255,11 +327,7 @@ class Trainer:
                 entry = {"episode": self.episode, "return": round(ret, 5), "loss": loss,
                          "epsilon": round(_epsilon(c, self.episode - 1), 4), "cpu_seconds": round(self.cpu_seconds, 1)}
                 if self.episode % c.validate_every == 0 or self.episode == c.episodes:
-                    entry["validation_r"] = self.validate()
-                    if entry["validation_r"] < self.best:
-                        self.best = entry["validation_r"]
-                        Agent(self.model).save(self.out, {"train": asdict(c), "validation_r": self.best,
-                                                          "episode": self.episode, "cpu_seconds": self.cpu_seconds})
+                    self._keep_if_best(entry)
                 self.log.append(entry)
                 progress.update(task, advance=1, ret=ret, val=self.best)
                 if self.episode % c.checkpoint_every == 0 or self.episode == c.episodes:
