@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, UserOption, guard, out, perturbqa_dir,
-                              store)
+from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, QuietOption, UserOption, guard, out,
+                              perturbqa_dir, store)
 
 
 @guard
@@ -38,7 +38,7 @@ def bench_command(
     user: UserOption = None,
     password: PasswordOption = None,
     database: DatabaseOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Every method on every PerturbQA cell line: PerturbQA's per-gene AUROC, macro-F1, time and memory,
     with the published numbers beside (validation for choices, test for the report)."""

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from aroma import config
-from aroma.cli.common import DatabaseOption, DbOption, PasswordOption, UserOption, guard, out, store
+from aroma.cli.common import DatabaseOption, DbOption, PasswordOption, QuietOption, UserOption, guard, out, store
 from aroma.errors import AromaError
 
 dismantle_app = typer.Typer(help="Learn which knockdowns break a gene network (deep Q-learning).",
@@ -67,7 +67,7 @@ def train_command(
     user: UserOption = None,
     password: PasswordOption = None,
     database: DatabaseOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Train one DQN agent for one objective on synthetic (and optionally Gene-KG) graphs."""
     from aroma.dismantle.agent import QConfig

@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, UserOption, fail, guard, out, perturbqa_dir,
-                              store)
+from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, QuietOption, UserOption, fail, guard, out,
+                              perturbqa_dir, store)
 
 train_app = typer.Typer(help="Train graph encoders, the classifier, and the language model.", no_args_is_help=True)
 
@@ -39,7 +39,7 @@ def train_gnn_command(
     user: UserOption = None,
     password: PasswordOption = None,
     database: DatabaseOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Pretrain a heterogeneous GNN on Gene-KG or Path-KG by link prediction; save per-gene embeddings."""
     from aroma.model.gnn import EncoderConfig
@@ -72,7 +72,7 @@ def train_classifier_command(
     user: UserOption = None,
     password: PasswordOption = None,
     database: DatabaseOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Train the fusion + 3-class head (no LLM) and report PerturbQA's per-gene AUROC on the test split."""
     from aroma.model.assets import load_gene_space
