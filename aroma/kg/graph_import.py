@@ -14,7 +14,7 @@ with such a property is loaded over Bolt whole.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +63,7 @@ def write_import_files(graph: KnowledgeGraph, folder: Path,
         if later:
             files.node_updates[label] = [{"id": n.id, "properties": present({k: n.properties.get(k) for k in later})}
                                          for n in nodes if any(n.properties.get(k) is not None for k in later)]
-        properties = {"id": "id", **{p.name: _SPEC_PREFIX[p.type] + p.name for p in declared if p.name not in later}}
+        properties = {"id": "id", **_specs(declared, leave_out=later)}
         config["vertices"].append({"type": label, "file": name, "id": "id", "properties": properties})
         files.vertices += len(nodes)
         advance(len(nodes))
@@ -83,10 +83,15 @@ def write_import_files(graph: KnowledgeGraph, folder: Path,
             advance(len(edges))
         config["edgeSources"].append({"edge": kind[1], "file": name, "from": f"{FROM}:{kind[0]}",
                                       "to": f"{TO}:{kind[2]}",
-                                      "properties": {p.name: _SPEC_PREFIX[p.type] + p.name for p in declared}})
+                                      "properties": _specs(declared)})
         files.edges += len(edges)
     files.config.write_text(json.dumps(config, indent=1), encoding="utf-8")
     return files
+
+
+def _specs(declared: tuple[Property, ...], leave_out: Sequence[str] = ()) -> dict[str, str]:
+    """The importer's property mapping: each name to its typed spec (``long:name``; plain for a string)."""
+    return {p.name: _SPEC_PREFIX[p.type] + p.name for p in declared if p.name not in leave_out}
 
 
 def _not_importable(declared: tuple[Property, ...], rows: list[dict]) -> list[str]:
