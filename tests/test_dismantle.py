@@ -291,3 +291,27 @@ def test_knockdown_effects_use_the_training_split_only(data_root: Path) -> None:
     gene = sorted(effects)[0]
     rows = [p for p in pairs if p.perturbed == gene and p.split == "train"]
     assert effects[gene] == pytest.approx(sum(p.label != 0 for p in rows) / len(rows))
+
+
+# a small Watts-Strogatz graph on which neither adaptive betweenness nor the one-step greedy policy is optimal
+SMALL_WORLD = Network.from_pairs("small-world", [str(i) for i in range(11)], [
+    (0, 1), (0, 2), (0, 10), (1, 3), (1, 4), (1, 10), (2, 3), (2, 4), (2, 9), (3, 4), (3, 5), (4, 5), (4, 6),
+    (4, 7), (5, 6), (5, 7), (6, 7), (6, 8), (7, 8), (8, 9), (8, 10), (9, 10)])
+
+
+@pytest.mark.parametrize("objective", ["lcc", "pairwise"])
+def test_beam_demonstrator_finds_what_single_policies_miss(objective: str) -> None:
+    """The beam search finds the optimal order (exhaustive search) where both policies it draws its candidates
+    from fall short, its return is exactly -R of its order, and ``best_demonstration`` keeps it."""
+    from aroma.dismantle.demonstrations import beam, best_demonstration, play
+    from aroma.dismantle.environment import finish_order
+
+    optimal = best_r(SMALL_WORLD, objective)
+    singles = [-play(SMALL_WORLD, objective, name, "v2").total for name in ("betweenness", "greedy")]
+    found = beam(SMALL_WORLD, objective, "v2", width=8, expand=3)
+    order = [int(state.nodes[a]) for state, a in zip(found.states, found.actions)]
+    r = robustness(curve(SMALL_WORLD, finish_order(SMALL_WORLD, order, objective), objective))
+    assert min(singles) > optimal + 1e-3 and r == pytest.approx(optimal) and -found.total == pytest.approx(r)
+    kept = best_demonstration(SMALL_WORLD, objective, ("betweenness", "greedy", "beam"), "v2", beam_width=8,
+                              beam_expand=3)
+    assert kept.demonstrator == "beam"
