@@ -110,6 +110,21 @@ def test_one_step_features_match_removing_each_node(objective: str) -> None:
     assert ci == pytest.approx(ball)
 
 
+def test_v3_features_rank_ties_together() -> None:
+    """Feature set v3 gives tied degrees and betweenness one shared rank (v2 spreads them by node index)."""
+    from aroma.dismantle.features import FEATURE_SETS, node_features
+
+    adjacency = STAR.adjacency()
+    columns = FEATURE_SETS["v3"]
+    v2, v3 = (node_features(adjacency, None, "lcc", name) for name in ("v2", "v3"))
+    for column in ("degree_rank", "betweenness_rank"):
+        i = columns.index(column)
+        assert v3[0, i] == 1.0 and torch.allclose(v3[1:, i], torch.full((8,), 3.5 / 8)), column
+        assert len(set(v2[1:, i].tolist())) == 8  # the leaves' ranks differ only by index
+    others = [i for i, name in enumerate(columns) if not name.endswith("_rank") or name == "drop_rank"]
+    assert torch.equal(v2[:, others], v3[:, others])
+
+
 @pytest.mark.parametrize("objective", ["lcc", "pairwise", "reach"])
 def test_episode_return_is_minus_r(objective: str) -> None:
     """Single removals until the episode ends: the rewards sum to exactly -R of the completed order."""

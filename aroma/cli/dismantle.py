@@ -46,7 +46,8 @@ def train_command(
                                               "many Gene-KG pathways of the validation split (needs --db; 0: "
                                               "synthetic validation graphs)")] = 0,
     features: Annotated[str, typer.Option("--features", help="node feature set: v2 (with the one-step drop, "
-                                          "collective influence, exact betweenness) or v1")] = "v2",
+                                          "collective influence, exact betweenness), v3 (v2 with tied values "
+                                          "sharing a rank) or v1")] = "v2",
     double: Annotated[bool, typer.Option("--double/--no-double", help="double DQN targets")] = True,
     reward_scale: Annotated[float, typer.Option("--reward-scale", help="rewards times this")] = 10.0,
     embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="gene_embeddings.pt from "
