@@ -105,23 +105,27 @@ class WholeNetwork:
 
 def _network_arrays(store: GraphStore) -> dict[str, Any]:
     """The STRING rows as arrays: gene ids and symbols, each row's two genes, combined then channel scores
-    (0 where a channel is missing, as ``_link`` drops both)."""
+    (0 where a channel is missing, as ``_link`` drops both). Rows are streamed into typed arrays (4 bytes a
+    value), so that a network of millions of links is never held as Python rows."""
+    from array import array
+
     import numpy as np
 
     position: dict[str, int] = {}
     symbols: list[str] = []
-    ends, scores = [], []
-    for row in store.read("retrieval/string_network"):
+    ends, scores = array("i"), array("i")
+    for row in store.stream("retrieval/string_network"):
         for gene, symbol in ((row["a"], row["a_symbol"]), (row["b"], row["b_symbol"])):
             if gene not in position:
                 position[gene] = len(symbols)
                 symbols.append(symbol)
-        ends.append((position[row["a"]], position[row["b"]]))
-        scores.append([row["combined_score"]] + [row[c] or 0 for c in NETWORK_CHANNELS])
-    ends_array = np.array(ends, dtype=np.int32).reshape(-1, 2)
+        ends.extend((position[row["a"]], position[row["b"]]))
+        scores.append(row["combined_score"])
+        scores.extend(row[c] or 0 for c in NETWORK_CHANNELS)
+    ends_array = np.frombuffer(ends, dtype=np.int32).reshape(-1, 2)
     return {"genes": np.array(list(position), dtype=str), "symbols": np.array(symbols, dtype=str),
-            "a": ends_array[:, 0], "b": ends_array[:, 1],
-            "scores": np.array(scores, dtype=np.int32).reshape(-1, 1 + len(NETWORK_CHANNELS))}
+            "a": ends_array[:, 0].copy(), "b": ends_array[:, 1].copy(),
+            "scores": np.frombuffer(scores, dtype=np.int32).reshape(-1, 1 + len(NETWORK_CHANNELS)).copy()}
 
 
 class BoundedNetwork:
