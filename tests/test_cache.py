@@ -8,6 +8,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -57,8 +58,9 @@ def test_cached_evidence_equals_the_graph_and_a_rebuild_is_not_answered_from_the
         assert not (directory / "cache").exists()
         assert _evidence(store, pairs, None) == uncached  # computed and saved
         [first] = [d for d in (directory / "cache").iterdir()]
-        assert {p.name for p in first.iterdir()} >= {"similarity-go.npz", "outcomes-K562.npz", "outcomes-RPE1.npz",
+        assert {p.name for p in first.iterdir()} >= {"similarity-go.npz", "outcomes-K562", "outcomes-RPE1",
                                                     "complex-terms.json", "genes.json"}
+        assert (first / "outcomes-K562" / "effects.npy").is_file()  # mapped, not read whole, by one pair
         assert _evidence(store, pairs, None) == uncached  # read back
         shown = runner.invoke(app, ["retrieve", *pairs[0], "--db", str(directory), "--json"])
         assert shown.exit_code == 0, shown.output
@@ -76,3 +78,25 @@ def test_cached_evidence_equals_the_graph_and_a_rebuild_is_not_answered_from_the
         assert second.name != first.name  # the old build's tables are gone
         monkeypatch.setenv("AROMA_CACHE", "off")
         assert DerivedCache.of(store).directory is None
+
+
+def test_memory_mapped_arrays_are_saved_whole_read_only_and_recomputed_when_unreadable(tmp_path: Path) -> None:
+    cache = DerivedCache(tmp_path)
+    table = {"effects": np.arange(12, dtype=np.float32).reshape(3, 4), "names": np.array(["a", "b", "c"])}
+    calls = []
+
+    def compute() -> dict:
+        calls.append(1)
+        return table
+
+    assert cache.arrays("t", compute, memory_map=True) is table
+    read = cache.arrays("t", compute, memory_map=True)
+    assert len(calls) == 1 and isinstance(read["effects"], np.memmap) and not read["effects"].flags.writeable
+    assert np.array_equal(read["effects"], table["effects"]) and read["names"].tolist() == ["a", "b", "c"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+    (tmp_path / "t" / "effects.npy").write_bytes(b"damaged")
+    assert np.array_equal(cache.arrays("t", compute, memory_map=True)["effects"], table["effects"])
+    assert len(calls) == 2  # recomputed; the damaged folder is left for the next build's pruning
+    blocked = tmp_path / "a-file"  # a cache that cannot be written is skipped
+    blocked.write_text("")
+    assert DerivedCache(blocked).arrays("u", compute, memory_map=True) is table

@@ -63,6 +63,33 @@ def test_neighbours_leave_the_knockdown_out_and_vote_over_the_first_k_that_measu
     assert neighbours.strength.tolist() == [0.5, 0.0, 1.0, 1.0]  # A, B, C, P: share of measured targets changed
 
 
+def test_similarity_in_numpy_equals_scipy_products_and_genes_outside_the_graph_score_zero() -> None:
+    rng = np.random.default_rng(5)
+    genes = [f"g{i}" for i in range(40)]
+    profiles = {}
+    for modality, columns in (("go", 30), ("string", 55)):
+        matrix = sp.random(40, columns, density=0.15, random_state=rng, format="csr")
+        matrix.data[matrix.indptr[3]:matrix.indptr[4]] = 0  # an empty profile
+        matrix.eliminate_zeros()
+        profiles[modality] = matrix
+    config = SimilarityConfig({"go": 1.0, "string": 0.5})
+    similarity = GeneSimilarity(genes, profiles, config)
+    queries, candidates = ["g1", "g3", "absent", None, "g7"], ["g2", "g3", "g9", "absent", "g1"]
+    q = [genes.index(g) if g in genes else None for g in queries]
+    c = [genes.index(g) if g in genes else None for g in candidates]
+    expected = np.zeros((len(q), len(c)))
+    for modality, weight in config.weights.items():
+        dense = profiles[modality].toarray()
+        for i, qi in enumerate(q):
+            for j, cj in enumerate(c):
+                if qi is not None and cj is not None:
+                    expected[i, j] += weight * dense[qi] @ dense[cj]
+    assert similarity.matrix(queries, candidates) == pytest.approx(expected / 1.5, abs=1e-12)
+    pairs = similarity.pairwise(["g1", "g1", "g5", "absent"], ["g2", "g3", "g1", "g1"])
+    go = profiles["go"].toarray()
+    assert pairs["go"] == pytest.approx([go[1] @ go[2], 0.0, go[5] @ go[1], 0.0], abs=1e-12)
+
+
 # -- a real graph with training outcomes ------------------------------------------------------------
 
 def _flip_test_labels(source: Path, out: Path) -> None:

@@ -14,7 +14,7 @@ from aroma.kg.store import GraphStore
 from tests.engines import EngineStore
 from aroma.retrieval import EvidenceIndex, UnknownGene, render_evidence
 from aroma.retrieval.evidence import PairEvidence
-from aroma.retrieval.index import EXPERIMENTAL_CODES, HIGH_THROUGHPUT_CODES
+from aroma.retrieval.index import EXPERIMENTAL_CODES, HIGH_THROUGHPUT_CODES, RetrievalLimits
 from aroma.retrieval.string_source import BoundedNetwork
 
 runner = CliRunner()
@@ -177,3 +177,28 @@ def test_bounded_paths_equal_whole_network_paths(engine_store: EngineStore) -> N
         whole.prefetch([a, b])
         bounded.prefetch([a, b])
         assert bounded.pair(a, b, "K562").to_dict() == whole.pair(a, b, "K562").to_dict()
+
+
+def test_links_below_the_path_score_are_cited_directly_but_in_no_path_or_partner_list(
+        engine_store: EngineStore, string_scores: dict) -> None:
+    """With ``min_path_score`` 700 on a graph holding links from 400: a TP53 link of 400–699 is still the pair's
+    interaction (with its channels), TP53's degree still counts it, and no path or strongest-partner list
+    holds a link below 700; the bounded queries and the whole network agree."""
+    weak = sorted(next(iter(pair - {"TP53"})) for pair, score in string_scores.items()
+                  if "TP53" in pair and len(pair) == 2 and 400 <= score["combined"] < 700)
+    assert weak
+    limits = RetrievalLimits(min_path_score=700)
+    bounded = EvidenceIndex(engine_store.store, limits)
+    whole = EvidenceIndex(engine_store.store, limits, whole_network=True)
+    default = EvidenceIndex(engine_store.store)
+    for partner in weak[:3]:
+        evidence = bounded.evidence("TP53", partner, "K562")
+        expected = string_scores[frozenset(("TP53", partner))]
+        assert evidence.interaction.combined_score == expected["combined"]
+        assert evidence.interaction.channels.get("experimental", 0) == expected["experimental"]
+        assert all(score >= 700 for path in evidence.paths for score in path.scores)
+        assert evidence.to_dict() == whole.evidence("TP53", partner, "K562").to_dict()
+    facts = bounded.evidence("TP53", weak[0], "K562").perturbed
+    assert facts.top_interactors and all(i.combined_score >= 700 for i in facts.top_interactors)
+    assert facts.degree == default.evidence("TP53", weak[0], "K562").perturbed.degree > len(
+        bounded.network.partners(facts.id))

@@ -26,7 +26,7 @@ from aroma.kg.store import GraphStore
 if TYPE_CHECKING:
     import numpy as np
 
-FORMAT = 1  # bump when what is cached, or how it is computed, changes
+FORMAT = 2  # bump when what is cached, or how it is computed, changes
 ENV = "AROMA_CACHE"
 OFF = {"0", "off", "no", "false"}
 
@@ -60,10 +60,13 @@ class DerivedCache:
             _prune(root, keep=directory.name)
         return cls(directory)
 
-    def arrays(self, name: str, compute: Callable[[], Arrays]) -> Arrays:
-        """``name``'s arrays from disk, else computed and saved."""
+    def arrays(self, name: str, compute: Callable[[], Arrays], *, memory_map: bool = False) -> Arrays:
+        """``name``'s arrays from disk, else computed and saved. ``memory_map``: kept as one ``.npy`` file per
+        array and mapped read-only, so that reading a few rows of a large table reads only those."""
         import numpy as np
 
+        if memory_map:
+            return self._mapped_arrays(name, compute)
         path = self.directory / f"{name}.npz" if self.directory else None
         if path is not None and path.is_file():
             try:
@@ -89,6 +92,20 @@ class DerivedCache:
             self._save(path, lambda handle: handle.write(json.dumps(value).encode("utf-8")))
         return value
 
+    def _mapped_arrays(self, name: str, compute: Callable[[], Arrays]) -> Arrays:
+        import numpy as np
+
+        folder = self.directory / name if self.directory else None
+        if folder is not None and folder.is_dir():  # made whole by one rename: present means complete
+            try:
+                return {path.stem: np.load(path, mmap_mode="r", allow_pickle=False) for path in folder.glob("*.npy")}
+            except (OSError, ValueError):
+                pass
+        value = compute()
+        if folder is not None:
+            _save_folder(folder, value)
+        return value
+
     @staticmethod
     def _save(path: Path, write: Callable[[Any], Any]) -> None:
         """Write through a temporary file renamed into place; a cache that cannot be written is skipped."""
@@ -102,6 +119,24 @@ class DerivedCache:
                 os.unlink(handle.name)
             except (OSError, UnboundLocalError):
                 pass
+
+
+def _save_folder(folder: Path, arrays: Arrays) -> None:
+    """One ``.npy`` per array, written into a staging folder renamed into place; skipped when the cache
+    cannot be written or another process saved the same folder first."""
+    import numpy as np
+
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    except OSError:
+        return
+    try:
+        for key, array in arrays.items():
+            np.save(staging / f"{key}.npy", array, allow_pickle=False)
+        os.replace(staging, folder)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _prune(root: Path, keep: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import islice, takewhile
 from typing import TYPE_CHECKING, Any
 
 from aroma.errors import AromaError, shown
@@ -89,7 +88,7 @@ class RetrievalLimits:
     top_interactors: int = 5
     paths: int = 3
     path_fanout: int = 25  # strongest neighbours explored per end for 3-hop paths
-    min_path_score: int = 400  # STRING medium confidence
+    min_path_score: int = 400  # STRING medium confidence: no weaker link is in a path or a strongest-partner list
 
 
 @dataclass
@@ -118,7 +117,6 @@ class EvidenceIndex:
         self._network: StringSource | None = None
         self._complexes: set[str] | None = None
         self._ranked: dict[str, list[str]] = {}
-        self._strongest: dict[str, list[str]] = {}
         self._facts: dict[str, GeneFacts] = {}
         self.outcomes: dict[str, KnockdownNeighbours] = {}  # cell line → what similar knockdowns did there
         self._cache = cache
@@ -192,8 +190,9 @@ class EvidenceIndex:
     def network(self) -> StringSource:
         """STRING partners: the whole network (read on first use) or the neighbourhoods asked for."""
         if self._network is None:
-            self._network = (WholeNetwork(self.store, self.cache) if self.whole_network
-                             else BoundedNetwork(self.store, self.batch_size))
+            min_score = self.limits.min_path_score
+            self._network = (WholeNetwork(self.store, min_score, self.cache) if self.whole_network
+                             else BoundedNetwork(self.store, min_score, self.batch_size))
         return self._network
 
     @property
@@ -204,20 +203,16 @@ class EvidenceIndex:
         return self._complexes
 
     def _ranked_partners(self, gene_id: str) -> list[str]:
-        """STRING partners of a gene, strongest first (ties by symbol); computed once per gene."""
+        """STRING partners of a gene (links of at least ``min_path_score``), strongest first (ties by symbol);
+        computed once per gene."""
         if gene_id not in self._ranked:
             partners, symbol = self.network.partners(gene_id), self.network.symbol
-            self._ranked[gene_id] = sorted(partners, key=lambda p: (-partners[p][0], symbol(p)))
+            self._ranked[gene_id] = sorted(partners, key=lambda p: (-partners[p], symbol(p)))
         return self._ranked[gene_id]
 
     def _strongest_partners(self, gene_id: str) -> list[str]:
-        """The ``path_fanout`` strongest partners scoring at least ``min_path_score`` (a prefix of the ranking);
-        computed once per gene."""
-        if gene_id not in self._strongest:
-            partners = self.network.partners(gene_id)
-            strong = takewhile(lambda p: partners[p][0] >= self.limits.min_path_score, self._ranked_partners(gene_id))
-            self._strongest[gene_id] = list(islice(strong, self.limits.path_fanout))
-        return self._strongest[gene_id]
+        """The ``path_fanout`` strongest partners (a prefix of the ranking)."""
+        return self._ranked_partners(gene_id)[: self.limits.path_fanout]
 
     def facts(self, gene_id: str) -> GeneFacts:
         """What a gene is; computed once per gene (a perturbation appears in many pairs)."""
@@ -243,8 +238,8 @@ class EvidenceIndex:
             id=gene_id, symbol=row["symbol"], description=row["description"] or "", type=row["type"] or "",
             uniprot=row["uniprot"], is_tf=bool(tf_evidence), tf_evidence=tf_evidence[:2],
             processes=[Process(t["term"], t["name"], t["gene_count"], sorted(t["evidence"] or [])) for t in processes],
-            degree=len(partners),
-            top_interactors=[Interactor(self.network.symbol(p), p, partners[p][0]) for p in top],
+            degree=self.network.degree(gene_id),
+            top_interactors=[Interactor(self.network.symbol(p), p, partners[p]) for p in top],
         )
 
     # -- pairs ----------------------------------------------------------------------------------
@@ -255,15 +250,15 @@ class EvidenceIndex:
         na, nb, symbol = network.partners(a), network.partners(b), network.symbol
         found: list[GenePath] = []
         for x in sorted(na.keys() & nb.keys()):
-            if x not in (a, b) and min(na[x][0], nb[x][0]) >= limits.min_path_score:
-                found.append(GenePath([symbol(i) for i in (a, x, b)], [a, x, b], [na[x][0], nb[x][0]]))
+            if x not in (a, b):
+                found.append(GenePath([symbol(i) for i in (a, x, b)], [a, x, b], [na[x], nb[x]]))
         starts = [x for x in self._strongest_partners(a) if x != b]
         middle = network.links_between(starts, self._strongest_partners(b))  # x → {y: score}
         for x in starts:
             for y in sorted(middle[x]):
                 if y not in (a, x):
                     found.append(GenePath([symbol(i) for i in (a, x, y, b)], [a, x, y, b],
-                                          [na[x][0], middle[x][y], nb[y][0]]))
+                                          [na[x], middle[x][y], nb[y]]))
         found.sort(key=lambda p: (-p.strength, p.hops, -sum(p.scores), p.symbols))
         return found[: limits.paths]
 
@@ -277,7 +272,7 @@ class EvidenceIndex:
         p, t = self._genes[perturbed], self._genes[target]
         limits = self.limits
         self.network.load([perturbed, target])
-        edge = self.network.partners(perturbed).get(target)
+        edge = self.network.link(perturbed, target)
         interaction = None
         if edge:
             interaction = Interaction(STRING_NAME, p.facts["symbol"], t.facts["symbol"], edge[0], edge[1])

@@ -74,16 +74,15 @@ class KnockdownNeighbours:
         self._last: tuple[str | None, tuple[np.ndarray, np.ndarray]] | None = None
         self._similar_to: Callable[[Sequence[str | None]], np.ndarray] | None = None
 
-    # per-knockdown and per-target rates over the whole table: computed on first use (one pair needs few)
-    @cached_property
+    @property
     def strength(self) -> np.ndarray:
         return self.table.strength
 
-    @cached_property
+    @property
     def up_share(self) -> np.ndarray:
         return self.table.up_share
 
-    @cached_property
+    @cached_property  # per-target rates over the whole table: computed on first use (one pair needs none)
     def _target_rates(self) -> tuple[np.ndarray, np.ndarray]:
         return self.table.target_rates()
 

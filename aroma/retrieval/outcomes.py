@@ -30,13 +30,27 @@ class NoOutcomes(AromaError):
 
 @dataclass
 class OutcomeTable:
-    """``effects[i, j]``: what knocking down ``perts[i]`` did to ``targets[j]`` (0 / -1 / +1, NaN = not measured)."""
+    """``effects[i, j]``: what knocking down ``perts[i]`` did to ``targets[j]`` (0 / -1 / +1, NaN = not measured).
+
+    Per knockdown, ``strength`` is the share of its measured target genes that it changed and ``up_share`` the
+    share of its changes that were up (0.5 where it changed nothing); computed from ``effects`` when not given.
+    """
 
     cell_line: str
     perts: list[str]
     targets: list[str]
     effects: np.ndarray
     symbols: dict[str, str]
+    strength: np.ndarray = None  # type: ignore[assignment]
+    up_share: np.ndarray = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.strength is None:
+            self.strength = (np.abs(self.filled).sum(1) / np.maximum(self.measured.sum(1), 1)).astype(np.float32)
+        if self.up_share is None:
+            changed = (self.filled != 0).sum(1)
+            self.up_share = np.where(changed > 0, (self.filled > 0).sum(1) / np.maximum(changed, 1),
+                                     0.5).astype(np.float32)
 
     @classmethod
     def from_rows(cls, cell_line: str, rows: Iterable[tuple[str, str, int]],
@@ -54,12 +68,14 @@ class OutcomeTable:
     @classmethod
     def from_store(cls, store: GraphStore, cell_line: str, cache: DerivedCache | None = None) -> OutcomeTable:
         """The training outcomes of ``cell_line`` (any case) as loaded by ``aroma kg build --perturbqa``, kept
-        in the build's ``cache`` (default: ``DerivedCache.of(store)``)."""
+        in the build's ``cache`` (default: ``DerivedCache.of(store)``) and mapped from there: one pair reads
+        only the rows and the column it needs."""
         cache = cache if cache is not None else DerivedCache.of(store)
         name = cell_line.upper()
-        stored = cache.arrays(f"outcomes-{name}", lambda: cls._read(store, name)._arrays())
+        stored = cache.arrays(f"outcomes-{name}", lambda: cls._read(store, name)._arrays(), memory_map=True)
         return cls(name, stored["perts"].tolist(), stored["targets"].tolist(), stored["effects"],
-                   dict(zip(stored["symbol_ids"].tolist(), stored["symbol_names"].tolist())))
+                   dict(zip(stored["symbol_ids"].tolist(), stored["symbol_names"].tolist())),
+                   stored["strength"], stored["up_share"])
 
     @classmethod
     def _read(cls, store: GraphStore, cell_line: str) -> OutcomeTable:
@@ -75,7 +91,8 @@ class OutcomeTable:
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"perts": np.array(self.perts, dtype=str), "targets": np.array(self.targets, dtype=str),
                 "effects": self.effects, "symbol_ids": np.array(list(self.symbols), dtype=str),
-                "symbol_names": np.array(list(self.symbols.values()), dtype=str)}
+                "symbol_names": np.array(list(self.symbols.values()), dtype=str), "strength": self.strength,
+                "up_share": self.up_share}
 
     def without(self, perts: Iterable[str]) -> OutcomeTable:
         """The same table less some knockdowns (e.g. the validation perturbations, for model selection)."""
@@ -84,7 +101,7 @@ class OutcomeTable:
             return self  # nothing to leave out: the table is never modified, so it can be shared
         keep = [i for i, p in enumerate(self.perts) if p not in dropped]
         return OutcomeTable(self.cell_line, [self.perts[i] for i in keep], self.targets, self.effects[keep],
-                            self.symbols)
+                            self.symbols, self.strength[keep], self.up_share[keep])
 
     @cached_property
     def measured(self) -> np.ndarray:
@@ -94,18 +111,6 @@ class OutcomeTable:
     def filled(self) -> np.ndarray:
         """``effects`` with 0 where not measured (computed once: the table is large)."""
         return np.where(self.measured, self.effects, 0.0)
-
-    @property
-    def strength(self) -> np.ndarray:
-        """Per knockdown: the share of its measured target genes that it changed."""
-        return (np.abs(self.filled).sum(1) / np.maximum(self.measured.sum(1), 1)).astype(np.float32)
-
-    @property
-    def up_share(self) -> np.ndarray:
-        """Per knockdown: the share of its changes that were up (0.5 where it changed nothing)."""
-        values = self.filled
-        changed = (values != 0).sum(1)
-        return np.where(changed > 0, (values > 0).sum(1) / np.maximum(changed, 1), 0.5).astype(np.float32)
 
     def target_rates(self) -> tuple[np.ndarray, np.ndarray]:
         """Per target gene: the share of knockdowns that changed it, and the share of those changes that were up."""

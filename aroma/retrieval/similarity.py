@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from aroma.kg.store import GraphStore
 from aroma.retrieval.cache import DerivedCache
+
+if TYPE_CHECKING:  # SciPy builds the profiles once per build; comparing genes needs only NumPy (fast start)
+    import scipy.sparse as sp
 
 # modality → relationship types read through model/edges
 MODALITY_EDGES: dict[str, str] = {"go": "ANNOTATED_WITH", "pathway": "MEMBER_OF", "string": "INTERACTS_WITH"}
@@ -37,18 +40,78 @@ class SimilarityConfig:
                              f"{sorted(MODALITY_EDGES) + ['embedding']}")
 
 
-def _tfidf_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+@dataclass(frozen=True)
+class SparseRows:
+    """A sparse genes × features matrix as CSR arrays; a row past the last is all zero (a gene outside the
+    graph). Only the products that similarity needs, in NumPy."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    columns: int
+
+    @classmethod
+    def of(cls, matrix: Any) -> SparseRows:
+        """From a SciPy sparse matrix (or ``SparseRows`` itself)."""
+        if isinstance(matrix, SparseRows):
+            return matrix
+        csr = matrix.tocsr()
+        return cls(csr.data, csr.indices, csr.indptr, csr.shape[1])
+
+    @classmethod
+    def from_arrays(cls, stored: dict[str, np.ndarray]) -> SparseRows:
+        return cls(stored["data"], stored["indices"], stored["indptr"], int(stored["shape"][1]))
+
+    @classmethod
+    def dense(cls, table: np.ndarray) -> SparseRows:
+        rows, columns = table.shape
+        return cls(table.ravel(), np.tile(np.arange(columns), rows), np.arange(0, rows * columns + 1, columns),
+                   columns)
+
+    @property
+    def rows(self) -> int:
+        return len(self.indptr) - 1
+
+    def dense_row(self, row: int) -> np.ndarray:
+        vector = np.zeros(self.columns, dtype=np.float64)
+        if row < self.rows:
+            start, end = self.indptr[row], self.indptr[row + 1]
+            vector[self.indices[start:end]] = self.data[start:end]
+        return vector
+
+    def dot(self, rows: Sequence[int]) -> Callable[[np.ndarray], np.ndarray]:
+        """``products(vector)``: each of ``rows`` dotted with a dense vector; the rows' entries are gathered
+        once, so many vectors against the same rows cost one gather and one weighted count each."""
+        rows = np.asarray(rows, dtype=np.int64)
+        inside = rows[rows < self.rows]
+        lengths = self.indptr[inside + 1] - self.indptr[inside]
+        offsets = np.repeat(self.indptr[inside] - (np.cumsum(lengths) - lengths), lengths)
+        positions = offsets + np.arange(int(lengths.sum()))
+        columns, values = self.indices[positions], self.data[positions]
+        segment = np.repeat(np.flatnonzero(rows < self.rows), lengths)
+
+        def products(vector: np.ndarray) -> np.ndarray:
+            return np.bincount(segment, weights=values * vector[columns], minlength=len(rows))
+
+        return products
+
+
+def _tfidf_rows(matrix: sp.csr_matrix) -> SparseRows:
     """Inverse-document-frequency weighting, then unit-length rows (empty rows stay zero)."""
+    import scipy.sparse as sp
+
     genes = matrix.shape[0]
     document_frequency = np.asarray((matrix > 0).sum(axis=0)).ravel()
     weighted = matrix @ sp.diags(np.log((genes + 1) / (document_frequency + 1)))
     norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1 / norms) @ weighted)
+    return SparseRows.of(sp.csr_matrix(sp.diags(1 / norms) @ weighted))
 
 
-def _modality_profile(store: GraphStore, modality: str, row: dict[str, int], string_min_score: int) -> sp.csr_matrix:
+def _modality_profile(store: GraphStore, modality: str, row: dict[str, int], string_min_score: int) -> SparseRows:
     """The TF-IDF gene × feature profile of one modality, from its edges in the graph."""
+    import scipy.sparse as sp
+
     rows, columns, values, feature = [], [], [], {}
     edges = store.read("retrieval/string_profile_links", min_score=string_min_score) if modality == "string" \
         else store.read("model/edges", types=[MODALITY_EDGES[modality]])
@@ -71,24 +134,24 @@ def _modality_profile(store: GraphStore, modality: str, row: dict[str, int], str
     return _tfidf_rows(matrix)
 
 
-def _csr_arrays(matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
+def _csr_arrays(matrix: SparseRows) -> dict[str, np.ndarray]:
     return {"data": matrix.data, "indices": matrix.indices, "indptr": matrix.indptr,
-            "shape": np.array(matrix.shape, dtype=np.int64)}
+            "shape": np.array([matrix.rows, matrix.columns], dtype=np.int64)}
 
 
 class GeneSimilarity:
     """Per-modality unit-length gene profiles; ``matrix`` gives the combined similarity of two gene lists."""
 
-    def __init__(self, gene_ids: Sequence[str], profiles: dict[str, sp.csr_matrix],
-                 config: SimilarityConfig | None = None) -> None:
+    def __init__(self, gene_ids: Sequence[str], profiles: dict[str, Any], config: SimilarityConfig | None = None) -> None:
+        """``profiles``: modality → genes × features matrix (``SparseRows`` or a SciPy sparse matrix), rows in
+        ``gene_ids`` order."""
         self.config = config or SimilarityConfig()
         missing = [m for m, w in self.config.weights.items() if w and m not in profiles]
         if missing:
             raise ValueError(f"similarity weights name {missing}, which have no profiles (embeddings not given?)")
         self.gene_ids = list(gene_ids)
         self.row = {gene: i for i, gene in enumerate(self.gene_ids)}
-        # one extra all-zero row for genes outside the graph
-        self.profiles = {m: sp.vstack([p, sp.csr_matrix((1, p.shape[1]))]).tocsr() for m, p in profiles.items()}
+        self.profiles = {m: SparseRows.of(p) for m, p in profiles.items()}
 
     @classmethod
     def from_store(cls, store: GraphStore, config: SimilarityConfig | None = None,
@@ -99,28 +162,26 @@ class GeneSimilarity:
         config = config or SimilarityConfig()
         cache = cache if cache is not None else DerivedCache.of(store)
         gene_ids = cache.json("genes", lambda: [row["id"] for row in store.read("model/gene_nodes")])
-        row = {gene: i for i, gene in enumerate(gene_ids)}
-        profiles: dict[str, sp.csr_matrix] = {}
+        profiles: dict[str, SparseRows] = {}
         for modality in MODALITY_EDGES:
             if config.weights.get(modality):
                 name = f"similarity-{modality}" + (f"-min{config.string_min_score}" if modality == "string" else "")
-                stored = cache.arrays(name, lambda: _csr_arrays(
-                    _modality_profile(store, modality, row, config.string_min_score)))
-                profiles[modality] = sp.csr_matrix((stored["data"], stored["indices"], stored["indptr"]),
-                                                   shape=tuple(stored["shape"]))
+                stored = cache.arrays(name, lambda: _csr_arrays(_modality_profile(
+                    store, modality, {gene: i for i, gene in enumerate(gene_ids)}, config.string_min_score)))
+                profiles[modality] = SparseRows.from_arrays(stored)
         if embeddings is not None and config.weights.get("embedding"):
             table = np.zeros((len(gene_ids), embeddings.shape[1]), dtype=np.float32)
             position = {gene: i for i, gene in enumerate(embedding_ids or [])}
-            for gene, i in row.items():
+            for i, gene in enumerate(gene_ids):
                 if gene in position:
                     table[i] = embeddings[position[gene]]
             norms = np.linalg.norm(table, axis=1, keepdims=True)
-            profiles["embedding"] = sp.csr_matrix(table / np.where(norms == 0, 1, norms))
+            profiles["embedding"] = SparseRows.dense(table / np.where(norms == 0, 1, norms))
         return cls(gene_ids, profiles, config)
 
     def _rows(self, genes: Sequence[str | None]) -> list[int]:
-        empty = len(self.gene_ids)
-        return [self.row.get(g, empty) if g is not None else empty for g in genes]
+        outside = len(self.gene_ids)  # past the last row: all zero
+        return [self.row.get(g, outside) if g is not None else outside for g in genes]
 
     def matrix(self, queries: Sequence[str | None], candidates: Sequence[str | None]) -> np.ndarray:
         """Combined similarity ``[len(queries), len(candidates)]`` in [0, 1] (the weighted mean of the modality
@@ -128,23 +189,28 @@ class GeneSimilarity:
         return self.against(candidates)(queries)
 
     def against(self, candidates: Sequence[str | None]) -> Callable[[Sequence[str | None]], np.ndarray]:
-        """``matrix(·, candidates)`` for many queries against the same candidates, whose profiles are sliced
-        and transposed once (a knockdown's neighbours are always ranked among the same training knockdowns)."""
+        """``matrix(·, candidates)`` for many queries against the same candidates, whose profile entries are
+        gathered once (a knockdown's neighbours are always ranked among the same training knockdowns)."""
         c = self._rows(candidates)
         weights = {m: w for m, w in self.config.weights.items() if w}
-        sliced = {m: self.profiles[m][c].T.tocsr() for m in weights}  # the form the product converts it to
+        products = {m: self.profiles[m].dot(c) for m in weights}
         scale = max(sum(self.config.weights.values()), 1e-12)
 
         def matrix(queries: Sequence[str | None]) -> np.ndarray:
-            q = self._rows(queries)
-            total = np.zeros((len(q), len(c)), dtype=np.float64)
-            for modality, weight in weights.items():
-                total += weight * (self.profiles[modality][q] @ sliced[modality]).toarray()
+            total = np.zeros((len(queries), len(c)), dtype=np.float64)
+            for i, q in enumerate(self._rows(queries)):
+                for modality, weight in weights.items():
+                    total[i] += weight * products[modality](self.profiles[modality].dense_row(q))
             return total / scale
 
         return matrix
 
     def pairwise(self, a: Sequence[str | None], b: Sequence[str | None]) -> dict[str, np.ndarray]:
         """Per-modality cosine of each (a[i], b[i]) pair."""
-        ra, rb = self._rows(a), self._rows(b)
-        return {m: np.asarray(p[ra].multiply(p[rb]).sum(axis=1)).ravel() for m, p in self.profiles.items()}
+        ra, rb = np.array(self._rows(a), dtype=np.int64), np.array(self._rows(b), dtype=np.int64)
+        out = {m: np.zeros(len(ra)) for m in self.profiles}
+        for q in np.unique(ra).tolist():  # one dense row per distinct first gene (usually one: the knockdown)
+            at = np.flatnonzero(ra == q)
+            for modality, profile in self.profiles.items():
+                out[modality][at] = profile.dot(rb[at])(profile.dense_row(q))
+        return out
