@@ -121,17 +121,21 @@ def beam(network: Network, objective: str, feature_set: str, reward_scale: float
     for needed in ("betweenness", "drop"):
         if needed not in columns:
             raise AromaError(f"the beam demonstrator needs the {needed} feature (use --features v2)")
-    between, drop = columns.index("betweenness"), columns.index("drop")
+    between, drop, degree = (columns.index(name) for name in ("betweenness", "drop", "degree"))
     env = DismantleEnv(network, objective, feature_set=feature_set)
-    frontier = [_Node(env, env.observe(), 0.0)]
+    root = _Node(env, env.observe(), 0.0)
+    if root.state is None:  # nothing to attack
+        return Demonstration("beam", [], [], [])
+    frontier = [root]
     finished: list[_Node] = []
     scale = reward_scale / network.n / env.initial
     while frontier:
         children: dict[tuple[int, ...], tuple[float, float, _Node, int]] = {}
         for node in frontier:
             x = node.state.x
-            picks = set(torch.topk(x[:, between] + TIE * x[:, columns.index("degree")], min(expand, len(x))).indices.tolist())
-            picks |= set(torch.topk(x[:, drop] + TIE * x[:, between], min(expand, len(x))).indices.tolist())
+            count = min(expand, len(x))
+            picks = set(torch.topk(x[:, between] + TIE * x[:, degree], count).indices.tolist())
+            picks |= set(torch.topk(x[:, drop] + TIE * x[:, between], count).indices.tolist())
             for a in picks:
                 after = node.env.current * (1.0 - float(x[a, drop]))  # the objective once a alone is removed
                 key = tuple(sorted(node.env.removed + [int(node.state.nodes[a])]))
