@@ -110,6 +110,21 @@ def test_one_step_features_match_removing_each_node(objective: str) -> None:
     assert ci == pytest.approx(ball)
 
 
+def test_v3_features_rank_ties_together() -> None:
+    """Feature set v3 gives tied degrees and betweenness one shared rank (v2 spreads them by node index)."""
+    from aroma.dismantle.features import FEATURE_SETS, node_features
+
+    adjacency = STAR.adjacency()
+    columns = FEATURE_SETS["v3"]
+    v2, v3 = (node_features(adjacency, None, "lcc", name) for name in ("v2", "v3"))
+    for column in ("degree_rank", "betweenness_rank"):
+        i = columns.index(column)
+        assert v3[0, i] == 1.0 and torch.allclose(v3[1:, i], torch.full((8,), 3.5 / 8)), column
+        assert len(set(v2[1:, i].tolist())) == 8  # the leaves' ranks differ only by index
+    others = [i for i, name in enumerate(columns) if not name.endswith("_rank") or name == "drop_rank"]
+    assert torch.equal(v2[:, others], v3[:, others])
+
+
 @pytest.mark.parametrize("objective", ["lcc", "pairwise", "reach"])
 def test_episode_return_is_minus_r(objective: str) -> None:
     """Single removals until the episode ends: the rewards sum to exactly -R of the completed order."""
@@ -291,3 +306,27 @@ def test_knockdown_effects_use_the_training_split_only(data_root: Path) -> None:
     gene = sorted(effects)[0]
     rows = [p for p in pairs if p.perturbed == gene and p.split == "train"]
     assert effects[gene] == pytest.approx(sum(p.label != 0 for p in rows) / len(rows))
+
+
+# a small Watts-Strogatz graph on which neither adaptive betweenness nor the one-step greedy policy is optimal
+SMALL_WORLD = Network.from_pairs("small-world", [str(i) for i in range(11)], [
+    (0, 1), (0, 2), (0, 10), (1, 3), (1, 4), (1, 10), (2, 3), (2, 4), (2, 9), (3, 4), (3, 5), (4, 5), (4, 6),
+    (4, 7), (5, 6), (5, 7), (6, 7), (6, 8), (7, 8), (8, 9), (8, 10), (9, 10)])
+
+
+@pytest.mark.parametrize("objective", ["lcc", "pairwise"])
+def test_beam_demonstrator_finds_what_single_policies_miss(objective: str) -> None:
+    """The beam search finds the optimal order (exhaustive search) where both policies it draws its candidates
+    from fall short, its return is exactly -R of its order, and ``best_demonstration`` keeps it."""
+    from aroma.dismantle.demonstrations import beam, best_demonstration, play
+    from aroma.dismantle.environment import finish_order
+
+    optimal = best_r(SMALL_WORLD, objective)
+    singles = [-play(SMALL_WORLD, objective, name, "v2").total for name in ("betweenness", "greedy")]
+    found = beam(SMALL_WORLD, objective, "v2", width=8, expand=3)
+    order = [int(state.nodes[a]) for state, a in zip(found.states, found.actions)]
+    r = robustness(curve(SMALL_WORLD, finish_order(SMALL_WORLD, order, objective), objective))
+    assert min(singles) > optimal + 1e-3 and r == pytest.approx(optimal) and -found.total == pytest.approx(r)
+    kept = best_demonstration(SMALL_WORLD, objective, ("betweenness", "greedy", "beam"), "v2", beam_width=8,
+                              beam_expand=3)
+    assert kept.demonstrator == "beam"

@@ -46,14 +46,19 @@ def train_command(
                                               "many Gene-KG pathways of the validation split (needs --db; 0: "
                                               "synthetic validation graphs)")] = 0,
     features: Annotated[str, typer.Option("--features", help="node feature set: v2 (with the one-step drop, "
-                                          "collective influence, exact betweenness) or v1")] = "v2",
+                                          "collective influence, exact betweenness), v3 (v2 with tied values "
+                                          "sharing a rank) or v1")] = "v2",
     double: Annotated[bool, typer.Option("--double/--no-double", help="double DQN targets")] = True,
     reward_scale: Annotated[float, typer.Option("--reward-scale", help="rewards times this")] = 10.0,
     embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="gene_embeddings.pt from "
                                                        "`aroma train gnn --graph gene` as extra node inputs")] = None,
     demonstrations: Annotated[str, typer.Option("--demonstrations", help="DQfD: pre-train on episodes of these "
-                                                "policies (betweenness, greedy; the best per training graph is "
-                                                "kept), then keep a share of them in every batch; empty: off")] = "",
+                                                "policies (betweenness, greedy; beam: a beam search over both; "
+                                                "the best per training graph is kept), then keep a share of them "
+                                                "in every batch; empty: off")] = "",
+    beam_width: Annotated[int, typer.Option("--beam-width", min=1, help="the beam demonstrator's width")] = 24,
+    beam_expand: Annotated[int, typer.Option("--beam-expand", min=1, help="candidates each partial attack of the "
+                                             "beam proposes, per ranking (betweenness, one-step drop)")] = 6,
     demo_graphs: Annotated[int, typer.Option("--demo-graphs", min=1, help="training graphs demonstrated")] = 200,
     pretrain_steps: Annotated[int, typer.Option("--pretrain-steps", min=0)] = 1000,
     demo_share: Annotated[float, typer.Option("--demo-share", help="share of each batch from the demonstrations "
@@ -94,7 +99,7 @@ def train_command(
                            double=double, reward_scale=reward_scale, eps_start=eps_start,
                            demonstrations=tuple(d.strip() for d in demonstrations.split(",") if d.strip()),
                            demo_graphs=demo_graphs, pretrain_steps=pretrain_steps, demo_share=demo_share,
-                           margin=margin,
+                           margin=margin, beam_width=beam_width, beam_expand=beam_expand,
                            validation_graphs=len(validation) or TrainConfig.validation_graphs,
                            q=QConfig(objective=objective, hidden=hidden, layers=layers, embedding_dim=width,
                                      features=features))

@@ -27,14 +27,17 @@ DEMONSTRATORS: dict[str, dict[str, float]] = {  # name: weights of the node feat
     "betweenness": {"betweenness": 1.0, "degree": TIE},
     "greedy": {"drop": 1.0, "betweenness": TIE},
 }
+SEARCHES = ("beam",)  # demonstrators that search instead of following one policy (see ``beam``)
 
 
 def check_demonstrators(names: tuple[str, ...], feature_set: str) -> tuple[str, ...]:
     """The names, after checking each is a known demonstrator whose features the feature set has."""
     columns = check_feature_set(feature_set)
     for name in names:
-        if name not in DEMONSTRATORS:
-            raise AromaError(f"unknown demonstrator {name!r}: choose from {', '.join(DEMONSTRATORS)}")
+        if name in SEARCHES:
+            name = "greedy"  # the beam needs the same features as the greedy policy
+        elif name not in DEMONSTRATORS:
+            raise AromaError(f"unknown demonstrator {name!r}: choose from {', '.join((*DEMONSTRATORS, *SEARCHES))}")
         missing = [f for f in DEMONSTRATORS[name] if f not in columns]
         if missing:
             raise AromaError(f"demonstrator {name!r} needs the {', '.join(missing)} feature, which feature set "
@@ -78,7 +81,71 @@ def play(network: Network, objective: str, name: str, feature_set: str, reward_s
 
 
 def best_demonstration(network: Network, objective: str, names: tuple[str, ...], feature_set: str,
-                       reward_scale: float = 1.0) -> Demonstration:
+                       reward_scale: float = 1.0, beam_width: int = 24, beam_expand: int = 6) -> Demonstration:
     """Every demonstrator's episode on the network; the one with the highest return (lowest R)."""
-    episodes = [play(network, objective, name, feature_set, reward_scale) for name in names]
+    episodes = [beam(network, objective, feature_set, reward_scale, beam_width, beam_expand) if name == "beam" else
+                play(network, objective, name, feature_set, reward_scale) for name in names]
     return max(episodes, key=lambda e: e.total)  # first among equals: the order of ``names`` breaks ties
+
+
+@dataclass
+class _Node:
+    """A partial attack in the beam: its environment, the state it faces and how it got there."""
+
+    env: DismantleEnv
+    state: State | None
+    total: float  # sum of the rewards so far
+    parent: _Node | None = None
+    action: int = -1  # the index into the parent's state.nodes removed to get here
+    reward: float = 0.0
+
+
+def _episode(node: _Node, name: str) -> Demonstration:
+    steps = []
+    while node.parent is not None:
+        steps.append((node.parent.state, node.action, node.reward))
+        node = node.parent
+    steps.reverse()
+    return Demonstration(name, [s for s, _, _ in steps], [a for _, a, _ in steps], [r for _, _, r in steps])
+
+
+def beam(network: Network, objective: str, feature_set: str, reward_scale: float = 1.0, width: int = 24,
+         expand: int = 6) -> Demonstration:
+    """Beam search over single-removal attacks, a teacher stronger than any one classic policy.
+
+    Every partial attack in the beam proposes its ``expand`` highest-betweenness candidates and its
+    ``expand`` best one-step-greedy ones; the children are ranked by the objective summed so far (the
+    area under the curve up to that step, exactly the negative return), ties to the higher betweenness,
+    and the ``width`` best distinct removal sets are kept. The finished attack with the lowest R wins."""
+    columns = check_feature_set(feature_set)
+    for needed in ("betweenness", "drop"):
+        if needed not in columns:
+            raise AromaError(f"the beam demonstrator needs the {needed} feature (use --features v2)")
+    between, drop, degree = (columns.index(name) for name in ("betweenness", "drop", "degree"))
+    env = DismantleEnv(network, objective, feature_set=feature_set)
+    root = _Node(env, env.observe(), 0.0)
+    if root.state is None:  # nothing to attack
+        return Demonstration("beam", [], [], [])
+    frontier = [root]
+    finished: list[_Node] = []
+    scale = reward_scale / network.n / env.initial
+    while frontier:
+        children: dict[tuple[int, ...], tuple[float, float, _Node, int]] = {}
+        for node in frontier:
+            x = node.state.x
+            count = min(expand, len(x))
+            picks = set(torch.topk(x[:, between] + TIE * x[:, degree], count).indices.tolist())
+            picks |= set(torch.topk(x[:, drop] + TIE * x[:, between], count).indices.tolist())
+            for a in picks:
+                after = node.env.current * (1.0 - float(x[a, drop]))  # the objective once a alone is removed
+                key = tuple(sorted(node.env.removed + [int(node.state.nodes[a])]))
+                rank = (node.total - after * scale, float(x[a, between]))
+                if key not in children or rank > children[key][:2]:
+                    children[key] = (*rank, node, a)
+        frontier = []
+        for _, _, node, a in sorted(children.values(), key=lambda c: c[:2], reverse=True)[:width]:
+            env = node.env.clone()
+            reward = env.remove(node.state.nodes[a]) * reward_scale
+            child = _Node(env, env.observe(), node.total + reward, node, a, reward)
+            (finished if child.state is None else frontier).append(child)
+    return _episode(max(finished, key=lambda n: n.total), "beam")

@@ -9,6 +9,7 @@ so an episode of single removals returns exactly ``-R``.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +66,13 @@ class DismantleEnv:
             relevant &= counts[labels] > 0
         self._candidates = keep[relevant]
         return component_value(self.objective, sizes, counts)
+
+    def clone(self) -> DismantleEnv:
+        """An independent copy of the attack so far (the network and its adjacency are shared, not copied)."""
+        twin = copy.copy(self)
+        twin.alive = self.alive.copy()
+        twin.removed = list(self.removed)
+        return twin
 
     @property
     def done(self) -> bool:

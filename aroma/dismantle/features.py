@@ -1,9 +1,11 @@
 """Node features of the residual network, recomputed at every step of an attack.
 
-Two feature sets: ``v1`` (structure only; agents trained before ``v2`` keep it) and ``v2``, which adds
+Three feature sets: ``v1`` (structure only; agents trained before ``v2`` keep it), ``v2``, which adds
 what one removal would do to the objective (the one-step reward), collective influence, the share of
-the candidates in the node's component, and exact betweenness on pathway-sized graphs. All features are
-scale-free so that agents trained on small graphs transfer to large ones.
+the candidates in the node's component, and exact betweenness on pathway-sized graphs; and ``v3``, the
+``v2`` columns with tied values sharing one rank (``v2`` ranks ties by node index, which is noise: on a
+large network most genes tie at a one-step drop of zero). All features are scale-free so that agents
+trained on small graphs transfer to large ones.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from scipy.sparse.csgraph import connected_components, shortest_path
+from scipy.stats import rankdata
 
 from aroma.errors import AromaError
 
@@ -20,6 +23,7 @@ FEATURE_SETS = {
     "v2": ("one", "degree", "core", "degree_rank", "betweenness", "source", "drop", "drop_rank",
            "collective_influence", "component_share", "component_vs_largest", "betweenness_rank"),
 }
+FEATURE_SETS["v3"] = FEATURE_SETS["v2"]  # the same columns; ties share their mean rank
 PIVOTS = 32  # betweenness is estimated from the BFS trees of this many pivots in graphs over ALL_PIVOTS nodes
 ALL_PIVOTS = 256  # up to this many nodes every node is a pivot (v1) / betweenness is exact (v2)
 
@@ -192,8 +196,12 @@ def removal_values(adjacency: sp.csr_matrix, objective: str, sources: np.ndarray
     raise AromaError(f"unknown objective {objective!r}")
 
 
-def _rank(values: np.ndarray) -> np.ndarray:
+def _rank(values: np.ndarray, ties: bool = False) -> np.ndarray:
+    """Each value's rank scaled to 0..1; with ``ties``, equal values share their mean rank, else the node
+    index breaks ties."""
     n = len(values)
+    if ties:
+        return (rankdata(values, method="average") - 1.0) / max(n - 1, 1)
     rank = np.empty(n)
     rank[np.argsort(values, kind="stable")] = np.arange(n) / max(n - 1, 1)
     return rank
@@ -211,9 +219,10 @@ def node_features(adjacency: sp.csr_matrix, sources: np.ndarray | None, objectiv
     core = core_numbers(adjacency).astype(np.float64)
     between = betweenness(adjacency, exact=feature_set != "v1").clip(0)
     source = sources.astype(np.float64) if sources is not None else np.zeros(n)
-    columns = [np.ones(n), degree / max(degree.max(), 1), core / max(core.max(), 1), _rank(degree),
+    ties = feature_set == "v3"
+    columns = [np.ones(n), degree / max(degree.max(), 1), core / max(core.max(), 1), _rank(degree, ties),
                between / max(between.max(), 1e-9), source]
-    if feature_set == "v2":
+    if feature_set in ("v2", "v3"):
         _, labels = connected_components(adjacency, directed=False)
         sizes = np.bincount(labels)
         after = removal_values(adjacency, objective, sources, labels)
@@ -221,7 +230,8 @@ def node_features(adjacency: sp.csr_matrix, sources: np.ndarray | None, objectiv
         drop = (now - after).clip(0)
         ci = collective_influence(adjacency)
         columns += [drop / max(current if current else now, 1e-9), drop / max(drop.max(), 1e-9),
-                    ci / max(ci.max(), 1e-9), sizes[labels] / max(n, 1), sizes[labels] / sizes.max(), _rank(between)]
+                    ci / max(ci.max(), 1e-9), sizes[labels] / max(n, 1), sizes[labels] / sizes.max(),
+                    _rank(between, ties)]
     return torch.tensor(np.stack(columns, axis=1), dtype=torch.float32)
 
 

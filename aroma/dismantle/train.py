@@ -62,6 +62,8 @@ class TrainConfig:
     demo_share: float = 0.25  # share of every later batch drawn from the demonstrations
     margin: float = 0.1  # large-margin loss: Q(s, a_E) >= Q(s, a) + margin for every other a (scaled reward units)
     margin_weight: float = 1.0
+    beam_width: int = 24  # the ``beam`` demonstrator's width and candidates per partial attack (see beam())
+    beam_expand: int = 6
     seed: int = 0
     q: QConfig = field(default_factory=QConfig)
 
@@ -250,7 +252,7 @@ class Trainer:
         chosen: dict[str, int] = {}
         for _ in range(c.demo_graphs):
             episode = best_demonstration(self._graph(self.rng), c.objective, c.demonstrations, c.q.features,
-                                         c.reward_scale)
+                                         c.reward_scale, c.beam_width, c.beam_expand)
             chosen[episode.demonstrator] = chosen.get(episode.demonstrator, 0) + 1
             self.demos.extend(demonstration_transitions(episode, c.n_step, c.gamma))
         losses = [self._learn(c.batch_size) for _ in range(c.pretrain_steps)]
