@@ -152,3 +152,20 @@ def test_retrieval_progress_counts_genes_batch_by_batch(subset_store: GraphStore
     assert fetching.total == fetching.completed == len(set(ids.values())) == len(symbols)
     assert len(updates) == -(-len(symbols) // 50) and max(updates) == 50  # one step per batch, not one at the end
     assert all(t.finished for t in tasks.values())
+
+
+def test_forked_workers_die_on_sigterm_whatever_handler_the_parent_installed() -> None:
+    """The CLI's SIGTERM handler raises; inherited by a pool worker, it could leave the queue lock held and hang
+    ``terminate``. Workers reset SIGTERM to the default and leave Ctrl-C to the parent."""
+    import signal
+
+    from aroma.cli.common import _terminated
+    from aroma.dataset.generate import worker_pool
+
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        with worker_pool(2) as pool:
+            handlers = pool.map(signal.getsignal, [signal.SIGTERM, signal.SIGINT])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert handlers == [signal.SIG_DFL, signal.SIG_IGN]

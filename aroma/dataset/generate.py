@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import multiprocessing.pool
 import random
+import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
@@ -111,13 +113,26 @@ def _groups(pairs: list[LabelledPair]) -> list[list[LabelledPair]]:
     return [list(group) for _, group in groupby(pairs, key=lambda p: (p.cell_line, p.split, p.perturbed))]
 
 
+def worker_pool(workers: int) -> multiprocessing.pool.Pool:
+    """Forked workers (they share the evidence index read before forking) with their own signal handling."""
+    return multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
+
+
+def _worker_signals() -> None:
+    """A forked worker leaves Ctrl-C to the parent and dies at once on SIGTERM: a handler inherited from the CLI
+    (which raises) could stop it while it holds the pool's queue lock, and the parent's ``terminate`` would then
+    wait for ever on the other workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _examples(pairs: list[LabelledPair], workers: int) -> Iterator[dict[str, Any]]:
     groups = _groups(pairs)
     if workers <= 1:
         for group in groups:
             yield from _group_examples(group)
         return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with worker_pool(workers) as pool:
         for examples in pool.imap(_group_examples, groups, chunksize=4):
             yield from examples
 
