@@ -96,7 +96,9 @@ def test_memory_mapped_arrays_are_saved_whole_read_only_and_recomputed_when_unre
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
     (tmp_path / "t" / "effects.npy").write_bytes(b"damaged")
     assert np.array_equal(cache.arrays("t", compute, memory_map=True)["effects"], table["effects"])
-    assert len(calls) == 2  # recomputed; the damaged folder is left for the next build's pruning
+    assert len(calls) == 2  # recomputed, and saved in the damaged folder's place
+    assert np.array_equal(cache.arrays("t", compute, memory_map=True)["effects"], table["effects"])
+    assert len(calls) == 2
     blocked = tmp_path / "a-file"  # a cache that cannot be written is skipped
     blocked.write_text("")
     assert DerivedCache(blocked).arrays("u", compute, memory_map=True) is table

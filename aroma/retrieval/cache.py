@@ -100,7 +100,7 @@ class DerivedCache:
             try:
                 return {path.stem: np.load(path, mmap_mode="r", allow_pickle=False) for path in folder.glob("*.npy")}
             except (OSError, ValueError):
-                pass
+                shutil.rmtree(folder, ignore_errors=True)  # unreadable: make way for the recomputed tables
         value = compute()
         if folder is not None:
             _save_folder(folder, value)
