@@ -27,29 +27,32 @@ DEMONSTRATORS: dict[str, dict[str, float]] = {  # name: weights of the node feat
     "betweenness": {"betweenness": 1.0, "degree": TIE},
     "greedy": {"drop": 1.0, "betweenness": TIE},
 }
-SEARCHES = ("beam",)  # demonstrators that search instead of following one policy (see ``beam``)
+# demonstrators that search instead of following one policy: the policies whose choices they expand
+SEARCHES: dict[str, tuple[str, ...]] = {"beam": ("betweenness", "greedy")}
 
 
 def check_demonstrators(names: tuple[str, ...], feature_set: str) -> tuple[str, ...]:
     """The names, after checking each is a known demonstrator whose features the feature set has."""
     columns = check_feature_set(feature_set)
     for name in names:
-        if name in SEARCHES:
-            name = "greedy"  # the beam needs the same features as the greedy policy
-        elif name not in DEMONSTRATORS:
+        if name not in DEMONSTRATORS and name not in SEARCHES:
             raise AromaError(f"unknown demonstrator {name!r}: choose from {', '.join((*DEMONSTRATORS, *SEARCHES))}")
-        missing = [f for f in DEMONSTRATORS[name] if f not in columns]
+        needed = dict.fromkeys(f for policy in SEARCHES.get(name, (name,)) for f in DEMONSTRATORS[policy])
+        missing = [f for f in needed if f not in columns]
         if missing:
             raise AromaError(f"demonstrator {name!r} needs the {', '.join(missing)} feature, which feature set "
                              f"{feature_set!r} lacks (use --features v2)")
     return names
 
 
+def _scores(name: str, x: Tensor, columns: tuple[str, ...]) -> Tensor:
+    """The policy ``name``'s score of every candidate: its weighted sum of their node features."""
+    return sum(w * x[:, columns.index(f)] for f, w in DEMONSTRATORS[name].items())
+
+
 def demonstrator_action(name: str, state: State, feature_set: str) -> int:
     """The demonstrator's choice among the state's candidates (an index into ``state.nodes``)."""
-    columns = check_feature_set(feature_set)
-    score: Tensor = sum(w * state.x[:, columns.index(f)] for f, w in DEMONSTRATORS[name].items())
-    return int(torch.argmax(score))
+    return int(torch.argmax(_scores(name, state.x, check_feature_set(feature_set))))
 
 
 @dataclass
@@ -118,10 +121,8 @@ def beam(network: Network, objective: str, feature_set: str, reward_scale: float
     area under the curve up to that step, exactly the negative return), ties to the higher betweenness,
     and the ``width`` best distinct removal sets are kept. The finished attack with the lowest R wins."""
     columns = check_feature_set(feature_set)
-    for needed in ("betweenness", "drop"):
-        if needed not in columns:
-            raise AromaError(f"the beam demonstrator needs the {needed} feature (use --features v2)")
-    between, drop, degree = (columns.index(name) for name in ("betweenness", "drop", "degree"))
+    check_demonstrators(("beam",), feature_set)
+    between, drop = columns.index("betweenness"), columns.index("drop")
     env = DismantleEnv(network, objective, feature_set=feature_set)
     root = _Node(env, env.observe(), 0.0)
     if root.state is None:  # nothing to attack
@@ -134,8 +135,11 @@ def beam(network: Network, objective: str, feature_set: str, reward_scale: float
         for node in frontier:
             x = node.state.x
             count = min(expand, len(x))
-            picks = set(torch.topk(x[:, between] + TIE * x[:, degree], count).indices.tolist())
-            picks |= set(torch.topk(x[:, drop] + TIE * x[:, between], count).indices.tolist())
+            first, *others = (torch.topk(_scores(policy, x, columns), count).indices.tolist()
+                              for policy in SEARCHES["beam"])
+            picks = set(first)
+            for ranking in others:  # set by set, as the trained agents' demonstrations were made (tie order)
+                picks |= set(ranking)
             for a in picks:
                 after = node.env.current * (1.0 - float(x[a, drop]))  # the objective once a alone is removed
                 key = tuple(sorted(node.env.removed + [int(node.state.nodes[a])]))
