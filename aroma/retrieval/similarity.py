@@ -83,12 +83,13 @@ class SparseRows:
         """``products(vector)``: each of ``rows`` dotted with a dense vector; the rows' entries are gathered
         once, so many vectors against the same rows cost one gather and one weighted count each."""
         rows = np.asarray(rows, dtype=np.int64)
-        inside = rows[rows < self.rows]
+        at = np.flatnonzero(rows < self.rows)  # positions of the rows inside the matrix (the rest score 0)
+        inside = rows[at]
         lengths = self.indptr[inside + 1] - self.indptr[inside]
         offsets = np.repeat(self.indptr[inside] - (np.cumsum(lengths) - lengths), lengths)
         positions = offsets + np.arange(int(lengths.sum()))
         columns, values = self.indices[positions], self.data[positions]
-        segment = np.repeat(np.flatnonzero(rows < self.rows), lengths)
+        segment = np.repeat(at, lengths)
 
         def products(vector: np.ndarray) -> np.ndarray:
             return np.bincount(segment, weights=values * vector[columns], minlength=len(rows))
