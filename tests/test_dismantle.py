@@ -19,9 +19,10 @@ from typer.testing import CliRunner
 from aroma.cli import app
 from aroma.dismantle.agent import Agent, QConfig
 from aroma.dismantle.baselines import ATTACKS
+from aroma.dismantle.environment import DismantleEnv
 from aroma.dismantle.network import Network, synthetic
 from aroma.dismantle.objectives import curve, robustness, value
-from aroma.dismantle.train import TrainConfig, Trainer, train
+from aroma.dismantle.train import TrainConfig, Trainer, mean_r, train
 from aroma.errors import AromaError
 from aroma.kg.store import GraphStore
 
@@ -128,7 +129,7 @@ def test_v3_features_rank_ties_together() -> None:
 @pytest.mark.parametrize("objective", ["lcc", "pairwise", "reach"])
 def test_episode_return_is_minus_r(objective: str) -> None:
     """Single removals until the episode ends: the rewards sum to exactly -R of the completed order."""
-    from aroma.dismantle.environment import DismantleEnv, finish_order
+    from aroma.dismantle.environment import finish_order
 
     rng = np.random.default_rng(5)
     network = synthetic("er", 30, rng, source_share=0.15)
@@ -330,3 +331,55 @@ def test_beam_demonstrator_finds_what_single_policies_miss(objective: str) -> No
     kept = best_demonstration(SMALL_WORLD, objective, ("betweenness", "greedy", "beam"), "v2", beam_width=8,
                               beam_expand=3)
     assert kept.demonstrator == "beam"
+
+
+# a small-world graph on which adaptive betweenness is not optimal but the same knockdowns reordered are
+REORDERED = Network.from_pairs("reordered", [str(i) for i in range(12)], [
+    (0, 1), (0, 2), (0, 3), (0, 11), (1, 2), (1, 3), (1, 7), (1, 10), (1, 11), (2, 3), (2, 8), (3, 5), (3, 9),
+    (4, 6), (4, 9), (5, 6), (5, 7), (6, 7), (6, 8), (7, 8), (8, 9), (8, 10), (9, 11), (10, 11)])
+
+
+@pytest.mark.parametrize("objective", ["lcc", "pairwise"])
+def test_polish_reorders_a_demonstration_to_the_optimum(objective: str) -> None:
+    """Local search over adaptive betweenness's knockdowns reaches the optimal R (exhaustive search) with the
+    same knockdowns in another order; the replayed episode returns exactly -R; an optimum is left as it is."""
+    from aroma.dismantle.demonstrations import play, polish
+    from aroma.dismantle.environment import finish_order
+
+    optimal = best_r(REORDERED, objective)
+    plain = play(REORDERED, objective, "betweenness", "v2")
+    polished = polish(REORDERED, objective, plain, "v2")
+    removed = [[int(state.nodes[a]) for state, a in zip(e.states, e.actions)] for e in (plain, polished)]
+    r = robustness(curve(REORDERED, finish_order(REORDERED, removed[1], objective), objective))
+    assert -plain.total > optimal + 1e-3 and r == pytest.approx(optimal) and -polished.total == pytest.approx(r)
+    assert polished.demonstrator == "betweenness+polish" and sorted(removed[0]) == sorted(removed[1])
+    assert removed[0] != removed[1]
+    assert polish(REORDERED, objective, polished, "v2") is polished
+
+
+def test_ensemble_members_share_demonstrations_and_average_q(tmp_path: Path) -> None:
+    """``members`` = 2: both members learn from the one set of demonstrations member 0 played, start from
+    their own seeds, and the saved agent's Q is the mean of theirs; its logged validation R is its own; a
+    resumed run trains nothing again and keeps the same agent."""
+    config = replace(_tiny(episodes=4), demonstrations=("betweenness", "greedy"), demo_graphs=6, pretrain_steps=20,
+                     polish_passes=1, members=2)
+    summary = train(config, tmp_path, show_progress=False)
+    agent = Agent.load(tmp_path)
+    members = [Agent.load(tmp_path / f"member-{i}") for i in range(2)]
+    checkpoints = [torch.load(tmp_path / f"member-{i}" / "checkpoint.pt", weights_only=False) for i in range(2)]
+    assert len(agent.members) == 2 and len(checkpoints[0]["demos"]) > 0
+    assert [t.action for t in checkpoints[0]["demos"]] == [t.action for t in checkpoints[1]["demos"]]
+    assert [c["config"]["seed"] for c in checkpoints] == [0, 1]
+    state = DismantleEnv(synthetic("ba", 14, np.random.default_rng(3)), "lcc", feature_set="v2").observe()
+    with torch.no_grad():
+        each = [m.q_values(state) for m in members]
+        assert not torch.allclose(each[0], each[1])
+        assert torch.allclose(agent.q_values(state), (each[0] + each[1]) / 2)
+    validation = Trainer(replace(config, members=1), tmp_path / "v").validation
+    assert summary["best_validation_r"] == pytest.approx(mean_r(agent, validation))
+    assert summary["member_validation_r"] == [m["best_validation_r"] for m in
+                                              json.loads((tmp_path / "train_log.json").read_text())["members"]]
+    before = (tmp_path / "member-1" / "checkpoint.pt").read_bytes()
+    again = train(config, tmp_path, resume=True, show_progress=False)
+    assert again["best_validation_r"] == summary["best_validation_r"]
+    assert (tmp_path / "member-1" / "checkpoint.pt").read_bytes() == before

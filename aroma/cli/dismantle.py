@@ -59,6 +59,10 @@ def train_command(
     beam_width: Annotated[int, typer.Option("--beam-width", min=1, help="the beam demonstrator's width")] = 24,
     beam_expand: Annotated[int, typer.Option("--beam-expand", min=1, help="candidates each partial attack of the "
                                              "beam proposes, per ranking (betweenness, one-step drop)")] = 6,
+    polish: Annotated[int, typer.Option("--polish", min=0, help="sweeps of local search over each "
+                                        "demonstrator's episode (move one knockdown earlier while R falls); 0: off")] = 0,
+    members: Annotated[int, typer.Option("--members", min=1, help="an ensemble of this many Q-networks (seeds "
+                                         "SEED, SEED+1, ...; one set of demonstrations; Q is their mean)")] = 1,
     demo_graphs: Annotated[int, typer.Option("--demo-graphs", min=1, help="training graphs demonstrated")] = 200,
     pretrain_steps: Annotated[int, typer.Option("--pretrain-steps", min=0)] = 1000,
     demo_share: Annotated[float, typer.Option("--demo-share", help="share of each batch from the demonstrations "
@@ -99,7 +103,8 @@ def train_command(
                            double=double, reward_scale=reward_scale, eps_start=eps_start,
                            demonstrations=tuple(d.strip() for d in demonstrations.split(",") if d.strip()),
                            demo_graphs=demo_graphs, pretrain_steps=pretrain_steps, demo_share=demo_share,
-                           margin=margin, beam_width=beam_width, beam_expand=beam_expand,
+                           margin=margin, beam_width=beam_width, beam_expand=beam_expand, polish_passes=polish,
+                           members=members,
                            validation_graphs=len(validation) or TrainConfig.validation_graphs,
                            q=QConfig(objective=objective, hidden=hidden, layers=layers, embedding_dim=width,
                                      features=features))

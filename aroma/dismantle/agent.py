@@ -87,10 +87,20 @@ class AttackResult:
 
 
 class Agent:
-    """A trained Q-network; attacks greedily, removing the top-Q share of candidates at each step."""
+    """A trained Q-network, or an ensemble of them (Q is the members' mean); attacks greedily, removing the
+    top-Q share of candidates at each step."""
 
-    def __init__(self, model: QNetwork) -> None:
-        self.model = model.eval()
+    def __init__(self, model: QNetwork | list[QNetwork]) -> None:
+        self.members = [m.eval() for m in (model if isinstance(model, list) else [model])]
+        if len({repr(m.config) for m in self.members}) > 1:
+            raise AromaError("the members of an agent must share one configuration (objective, features, shape)")
+        self.model = self.members[0]
+
+    def q_values(self, state: State) -> Tensor:
+        """Q of every candidate of the state: the members' mean."""
+        if len(self.members) == 1:
+            return self.model.q_values(state)
+        return torch.stack([m.q_values(state) for m in self.members]).mean(dim=0)
 
     @property
     def objective(self) -> str:
@@ -109,7 +119,7 @@ class Agent:
         with torch.inference_mode():
             state = env.observe()
             while state is not None:
-                q = self.model.q_values(state)
+                q = self.q_values(state)
                 top = torch.topk(q, min(per_step, len(q))).indices.numpy()
                 env.remove(state.nodes[top])
                 steps += 1
@@ -120,8 +130,10 @@ class Agent:
     def save(self, directory: Path, extra: dict | None = None) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / AGENT_FILE
-        torch.save({"config": asdict(self.model.config), "state_dict": self.model.state_dict(),
-                    "extra": extra or {}}, path)
+        record = {"config": asdict(self.model.config), "state_dict": self.model.state_dict(), "extra": extra or {}}
+        if len(self.members) > 1:
+            record["members"] = [m.state_dict() for m in self.members]
+        torch.save(record, path)
         return path
 
     @classmethod
@@ -132,7 +144,9 @@ class Agent:
         record = torch.load(path, weights_only=False)
         config = QConfig(**{"features": "v1", "skip": False, **record["config"]})
         check_objective(config.objective)
-        model = QNetwork(config)
-        model.load_state_dict(record["state_dict"])
-        return cls(model)
+        members = []
+        for state_dict in record.get("members", [record["state_dict"]]):
+            members.append(QNetwork(config))
+            members[-1].load_state_dict(state_dict)
+        return cls(members)
 

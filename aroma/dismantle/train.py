@@ -8,7 +8,7 @@ import copy
 import json
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +64,8 @@ class TrainConfig:
     margin_weight: float = 1.0
     beam_width: int = 24  # the ``beam`` demonstrator's width and candidates per partial attack (see beam())
     beam_expand: int = 6
+    polish_passes: int = 0  # sweeps of local search over each demonstrator's episode (demonstrations.polish)
+    members: int = 1  # > 1: an ensemble of this many Q-networks (seeds seed, seed+1, ...) on one set of demonstrations
     seed: int = 0
     q: QConfig = field(default_factory=QConfig)
 
@@ -151,6 +153,7 @@ class Trainer:
         self.optimizer = torch.optim.Adam(groups, lr=config.lr)
         self.buffer: list[Transition] = []
         self.demos: list[Transition] = []  # never overwritten
+        self.chosen: dict[str, int] = {}  # how often each demonstrator's episode was the one kept
         self.cursor = 0
         self.episode = 0
         self.updates = 0
@@ -245,18 +248,22 @@ class Trainer:
             self._push(n_step_transition(steps, states, t, c.n_step, c.gamma))
         return sum(r for _, _, r in steps), float(np.mean(losses)) if losses else float("nan")
 
-    def pretrain(self) -> dict:
-        """DQfD's first phase: the demonstrators play ``demo_graphs`` training graphs (the best episode per
-        graph is kept), then ``pretrain_steps`` gradient steps on those demonstrations alone."""
+    def demonstrate(self) -> None:
+        """The demonstrators play ``demo_graphs`` training graphs; the best episode per graph is kept."""
         c = self.config
-        chosen: dict[str, int] = {}
         for _ in range(c.demo_graphs):
             episode = best_demonstration(self._graph(self.rng), c.objective, c.demonstrations, c.q.features,
-                                         c.reward_scale, c.beam_width, c.beam_expand)
-            chosen[episode.demonstrator] = chosen.get(episode.demonstrator, 0) + 1
+                                         c.reward_scale, c.beam_width, c.beam_expand, c.polish_passes)
+            self.chosen[episode.demonstrator] = self.chosen.get(episode.demonstrator, 0) + 1
             self.demos.extend(demonstration_transitions(episode, c.n_step, c.gamma))
-        losses = [self._learn(c.batch_size) for _ in range(c.pretrain_steps)]
-        return {"episode": 0, "demonstrations": len(self.demos), "best_demonstrator": chosen,
+
+    def pretrain(self) -> dict:
+        """DQfD's first phase: the demonstrations (played here unless given), then ``pretrain_steps`` gradient
+        steps on them alone."""
+        if not self.demos:
+            self.demonstrate()
+        losses = [self._learn(self.config.batch_size) for _ in range(self.config.pretrain_steps)]
+        return {"episode": 0, "demonstrations": len(self.demos), "best_demonstrator": self.chosen,
                 "loss": float(np.mean(losses)) if losses else float("nan")}
 
     def _keep_if_best(self, entry: dict) -> None:
@@ -316,7 +323,7 @@ class Trainer:
         with Progress(*columns, disable=not show_progress) as progress:
             task = progress.add_task(f"DQN ({c.objective})", total=c.episodes, completed=self.episode, ret=0.0,
                                      val=self.best if self.best < float("inf") else float("nan"))
-            if c.demonstrations and not self.demos:
+            if c.demonstrations and not self.log:
                 entry = self.pretrain()
                 self.cpu_seconds = entry["cpu_seconds"] = round(time.process_time() - cpu, 1)
                 self._keep_if_best(entry)
@@ -341,14 +348,48 @@ class Trainer:
         return summary
 
 
-def train(config: TrainConfig, out: Path, resume: bool = False, real: list[Network] | None = None,
-          show_progress: bool = True, validation: list[Network] | None = None) -> dict:
-    """Train one agent for ``config.objective`` into ``out`` (``agent.pt`` = best on the validation networks:
-    ``validation`` when given, such as Gene-KG pathways of the validation split, else synthetic graphs)."""
-    trainer = Trainer(config, Path(out), real, validation)
-    checkpoint = Path(out) / CHECKPOINT
+def _trainer(config: TrainConfig, out: Path, resume: bool, real: list[Network] | None,
+             validation: list[Network] | None) -> Trainer:
+    trainer = Trainer(config, out, real, validation)
+    checkpoint = out / CHECKPOINT
     if resume:
         if not checkpoint.is_file():
             raise AromaError(f"--resume: no checkpoint at {checkpoint}")
         trainer.load_state_dict(torch.load(checkpoint, weights_only=False))
-    return trainer.run(show_progress)
+    return trainer
+
+
+def train(config: TrainConfig, out: Path, resume: bool = False, real: list[Network] | None = None,
+          show_progress: bool = True, validation: list[Network] | None = None) -> dict:
+    """Train one agent for ``config.objective`` into ``out`` (``agent.pt`` = best on the validation networks:
+    ``validation`` when given, such as Gene-KG pathways of the validation split, else synthetic graphs).
+
+    With ``config.members`` > 1, an ensemble: member i (seed ``seed + i``) trains into ``out/member-i`` on
+    the demonstrations member 0 played and on member 0's validation networks, each keeping its own best
+    weights, and ``out/agent.pt`` holds them all (Q is their mean)."""
+    out = Path(out)
+    if config.members <= 1:
+        return _trainer(config, out, resume, real, validation).run(show_progress)
+    summaries: list[dict] = []
+    demos: list[Transition] = []
+    for i in range(config.members):
+        member_out = out / f"member-{i}"
+        member = _trainer(replace(config, seed=config.seed + i, members=1), member_out,
+                          resume and (member_out / CHECKPOINT).is_file(), real, validation)
+        if demos and not member.log:
+            member.demos = demos  # demonstrated once, by member 0
+        summaries.append(member.run(show_progress))
+        demos, validation = demos or member.demos, validation or member.validation
+        del member  # its replay buffer
+    start, cpu = time.perf_counter(), time.process_time()
+    agent = Agent([Agent.load(out / f"member-{i}").model for i in range(config.members)])
+    validation_r = mean_r(agent, validation)
+    agent.save(out, {"train": asdict(config), "validation_r": validation_r,
+                     "members": [s["best_validation_r"] for s in summaries]})
+    summary = {"episodes": config.episodes, "members": config.members, "best_validation_r": validation_r,
+               "member_validation_r": [s["best_validation_r"] for s in summaries],
+               "seconds_this_run": round(sum(s["seconds_this_run"] for s in summaries) + time.perf_counter() - start, 2),
+               "cpu_seconds": round(sum(s["cpu_seconds"] for s in summaries) + time.process_time() - cpu, 1),
+               "objective": config.objective}
+    (out / "train_log.json").write_text(json.dumps({"summary": summary, "members": summaries}, indent=1))
+    return summary
