@@ -1,10 +1,10 @@
-"""Benchmark `aroma dismantle`: agents against the baselines on held-out Reactome pathway networks,
+"""Benchmark `aroma dismantle`: agents against the baselines on held-out (test-split) Reactome pathway networks,
 inference time on the whole STRING network, and the PerturbQA check (K562, RPE1; training split).
 
     python benchmarks/dismantle.py --db /tmp/db --agent lcc=runs/lcc --agent pairwise=runs/pw \
-        --agent reach=runs/reach [--pathways 60] [--out runs/bench]
+        --agent reach=runs/reach [--pathways 60] [--split test|validation] [--skip-gene-kg] [--out runs/bench]
 
-Prints, per objective and method, the mean R over the held-out networks, and the agent's wins, ties and
+Prints, per objective and method, the mean R over the networks, and the agent's wins, ties and
 losses against the per-network best baseline (the lowest R of all baselines on each network), against
 the baseline with the best mean R and against each baseline.
 """
@@ -27,18 +27,20 @@ from aroma import config  # noqa: E402
 from aroma.dismantle import readers  # noqa: E402
 from aroma.dismantle.agent import Agent  # noqa: E402
 from aroma.dismantle.baselines import BASELINES  # noqa: E402
-from aroma.dismantle.runner import (AGENT, DismantleReport, find_order, knockdown_effects,  # noqa: E402
+from aroma.dismantle.local_search import reorder  # noqa: E402
+from aroma.dismantle.runner import (AGENT, POLISHED, DismantleReport, find_order, knockdown_effects,  # noqa: E402
                                     removal_correlation, score)
 from aroma.kg.store import open_store  # noqa: E402
 
 
-def heldout_networks(store, count: int, seed: int, min_score: int, min_lcc: int) -> list:
-    """Held-out Reactome pathways (never trained on) whose STRING subgraph has receptors and a component
-    of at least ``min_lcc`` genes."""
+def heldout_networks(store, count: int, seed: int, min_score: int, min_lcc: int, split: str = "test") -> list:
+    """Reactome pathways of one split (``test``: held out, never trained or selected on; ``validation``:
+    for choosing settings) whose STRING subgraph has receptors and a component of at least ``min_lcc``
+    genes."""
     from scipy.sparse.csgraph import connected_components
 
     chosen = []
-    pathways = [p["id"] for p in readers.pathway_ids(store, "reactome", 20, 200) if readers.is_heldout(p["id"])]
+    pathways = [p["id"] for p in readers.pathway_ids(store, "reactome", 20, 200) if readers.pathway_split(p["id"]) == split]
     for pathway in np.random.default_rng(seed).permutation(pathways).tolist():
         network = readers.pathway_network(store, pathway, min_score)
         if not len(network.edges) or network.sources is None or not network.sources.any():
@@ -61,45 +63,61 @@ def win_share(agent_r: np.ndarray, other_r: np.ndarray) -> dict:
             "loss": float((agent_r > other_r + TIE).mean())}
 
 
-def objective_rows(r: dict[str, np.ndarray]) -> dict:
+def objective_rows(r: dict[str, np.ndarray], agent: str = AGENT, baselines: tuple[str, ...] = BASELINES) -> dict:
     """Per method the mean R; the agent's wins, ties and losses against each baseline, against the
     per-network best baseline (the minimum R over all baselines on each network: the strict reading) and
     against the baseline with the best mean R."""
-    per_network_best = np.min([r[m] for m in BASELINES], axis=0)
-    best_mean = min(BASELINES, key=lambda m: r[m].mean())
+    per_network_best = np.min([r[m] for m in baselines], axis=0)
+    best_mean = min(baselines, key=lambda m: r[m].mean())
     return {
         "networks": len(per_network_best),
-        "mean_r": {m: float(v.mean()) for m, v in r.items()},
+        "agent": agent,
+        "mean_r": {m: float(r[m].mean()) for m in (agent, *baselines)},
         "best_mean_baseline": best_mean,
         "per_network_best_mean_r": float(per_network_best.mean()),
         "baseline_is_per_network_best_share": {m: float((np.abs(r[m] - per_network_best) <= TIE).mean())
-                                               for m in BASELINES},
-        "agent_vs_per_network_best": win_share(r[AGENT], per_network_best),
-        "agent_vs_best_mean_baseline": win_share(r[AGENT], r[best_mean]),
-        "agent_vs_each": {m: win_share(r[AGENT], r[m]) for m in BASELINES},
+                                               for m in baselines},
+        "agent_vs_per_network_best": win_share(r[agent], per_network_best),
+        "agent_vs_best_mean_baseline": win_share(r[agent], r[best_mean]),
+        "agent_vs_each": {m: win_share(r[agent], r[m]) for m in baselines},
     }
 
 
-def pathway_benchmark(networks, agents: dict[str, Agent], seed: int) -> dict:
-    """Every agent and every baseline on every network."""
+def pathway_benchmark(networks, agents: dict[str, Agent], seed: int, polish: int = 0) -> dict:
+    """Every agent and every baseline on every network; with ``polish`` > 0 also every order after that many
+    sweeps of local search, compared among themselves (``per_objective_polished``)."""
     per_objective: dict[str, dict] = {}
+    polished_rows: dict[str, dict] = {}
     baseline_orders = []
     for network in networks:  # classic orders do not depend on the objective: compute them once
         baseline_orders.append({m: find_order(m, network, "reach", seed=seed)[:2] for m in BASELINES})
     for objective, agent in agents.items():
-        scores = {m: [] for m in (AGENT, *BASELINES)}
+        scores: dict[str, list[float]] = {}
         agent_cpu = []
         for network, orders in zip(networks, baseline_orders):
             result = agent.attack(network, 0.0)
             agent_cpu.append(result.cpu_seconds)
-            scores[AGENT].append(score(AGENT, network, result.order, objective).r)
-            for method, (base_order, _) in orders.items():
-                scores[method].append(score(method, network, base_order, objective).r)
-        per_objective[objective] = objective_rows({m: np.array(v) for m, v in scores.items()})
+            for method, order in [(AGENT, result.order), *((m, o) for m, (o, _) in orders.items())]:
+                scores.setdefault(method, []).append(score(method, network, order, objective).r)
+                if polish:
+                    better = reorder(network, objective, order, polish)
+                    scores.setdefault(method + POLISHED, []).append(score(method, network, better, objective).r)
+        r = {m: np.array(v) for m, v in scores.items()}
+        per_objective[objective] = objective_rows(r)
+        per_objective[objective]["r_per_network"] = {m: v.round(6).tolist() for m, v in r.items()}
         per_objective[objective]["agent_cpu_seconds_mean"] = float(np.mean(agent_cpu))
+        if polish:
+            per_objective[objective]["agent+polish_vs_per_network_best"] = objective_rows(
+                r, AGENT + POLISHED)["agent_vs_per_network_best"]
+            per_objective[objective]["mean_r"][AGENT + POLISHED] = float(r[AGENT + POLISHED].mean())
+            polished_rows[objective] = objective_rows(r, AGENT + POLISHED, tuple(m + POLISHED for m in BASELINES))
     baseline_seconds = {m: float(np.mean([o[m][1] for o in baseline_orders])) for m in BASELINES}
-    return {"per_objective": per_objective, "baseline_seconds_mean": baseline_seconds,
-            "pathways": [n.name for n in networks]}
+    out = {"per_objective": per_objective, "baseline_seconds_mean": baseline_seconds,
+           "pathways": [n.name for n in networks]}
+    if polish:
+        out["per_objective_polished"] = polished_rows
+        out["polish_sweeps"] = polish
+    return out
 
 
 def _shares(wins: dict) -> str:
@@ -107,15 +125,45 @@ def _shares(wins: dict) -> str:
 
 
 def print_objective(objective: str, row: dict) -> None:
-    print(f"\n[{objective}] {row['networks']} held-out pathways; best-mean baseline {row['best_mean_baseline']}; "
+    print(f"\n[{objective}] {row['networks']} pathways; best-mean baseline {row['best_mean_baseline']}; "
           f"per-network best baseline mean R {row['per_network_best_mean_r']:.4f}")
-    print(f"  {'method':22s} {'mean R':>8s} {'is per-network best':>20s}")
+    print(f"  {'method':34s} {'mean R':>8s} {'is per-network best':>20s}")
     for method, mean in sorted(row["mean_r"].items(), key=lambda kv: kv[1]):
         best = row["baseline_is_per_network_best_share"].get(method)
-        print(f"  {method:22s} {mean:8.4f} {'' if best is None else f'{best:.0%}':>20s}")
-    print(f"  agent win/tie/loss: vs per-network best baseline {_shares(row['agent_vs_per_network_best'])}; vs "
-          f"best-mean baseline {_shares(row['agent_vs_best_mean_baseline'])}; wins vs each: " + ", ".join(
+        print(f"  {method:34s} {mean:8.4f} {'' if best is None else f'{best:.0%}':>20s}")
+    print(f"  {row['agent']} win/tie/loss: vs per-network best baseline {_shares(row['agent_vs_per_network_best'])}; "
+          f"vs best-mean baseline {_shares(row['agent_vs_best_mean_baseline'])}; wins vs each: " + ", ".join(
               f"{m} {w['win']:.0%}" for m, w in row["agent_vs_each"].items()))
+    if "agent+polish_vs_per_network_best" in row:
+        print(f"  agent+polish win/tie/loss vs per-network best (unpolished) baseline "
+              f"{_shares(row['agent+polish_vs_per_network_best'])}")
+
+
+def plot_wins(per_objective: dict, path: Path) -> Path:
+    """Per objective, each network's agent R against the per-network best baseline R (below the diagonal:
+    the agent wins)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(per_objective), figsize=(4.2 * len(per_objective), 4.2), squeeze=False)
+    for ax, (objective, row) in zip(axes[0], per_objective.items()):
+        r = {m: np.array(v) for m, v in row["r_per_network"].items()}
+        best = np.min([r[m] for m in BASELINES], axis=0)
+        wins = row["agent_vs_per_network_best"]
+        ax.scatter(best, r[AGENT], s=12, alpha=0.7)
+        low, high = min(best.min(), r[AGENT].min()), max(best.max(), r[AGENT].max())
+        ax.plot([low, high], [low, high], color="grey", lw=1)
+        ax.set_title(f"{objective}: agent wins {wins['win']:.0%}, ties {wins['tie']:.0%}, loses {wins['loss']:.0%}",
+                     fontsize=10)
+        ax.set_xlabel("best baseline R on the network")
+        ax.set_ylabel("agent R")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def gene_kg_benchmark(store, agent: Agent, objective: str, perturbqa: Path | None, seed: int,
@@ -142,9 +190,13 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--agent", action="append", required=True, help="OBJECTIVE=DIR, repeatable")
     parser.add_argument("--pathways", type=int, default=60)
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="validation: choose settings on the validation pathways (read test once, for the report)")
     parser.add_argument("--min-score", type=int, default=readers.DEFAULT_MIN_SCORE)
     parser.add_argument("--min-lcc", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--polish", type=int, default=0,
+                        help="also compare every order after this many sweeps of local search")
     parser.add_argument("--gene-kg-objective", default="lcc")
     parser.add_argument("--gene-kg-step-fraction", type=float, default=0.01,
                         help="share of the genes the agent removes per step on the whole STRING network")
@@ -167,11 +219,14 @@ def main() -> None:
             result["trained"][objective] = json.loads(log.read_text())["summary"]
     with open_store(args.db) as store:
         start = time.perf_counter()
-        networks = heldout_networks(store, args.pathways, args.seed, args.min_score, args.min_lcc)
-        print(f"{len(networks)} held-out Reactome pathway networks read in {time.perf_counter() - start:.1f} s "
+        networks = heldout_networks(store, args.pathways, args.seed, args.min_score, args.min_lcc, args.split)
+        print(f"{len(networks)} {args.split}-split Reactome pathway networks read in {time.perf_counter() - start:.1f} s "
               f"(sizes {min(n.n for n in networks)}-{max(n.n for n in networks)} genes)", flush=True)
-        result["pathways"] = pathway_benchmark(networks, agents, args.seed)
+        result["pathways"] = pathway_benchmark(networks, agents, args.seed, args.polish)
         for objective, row in result["pathways"]["per_objective"].items():
+            print_objective(objective, row)
+        for objective, row in result["pathways"].get("per_objective_polished", {}).items():
+            print(f"\nevery order after {args.polish} sweeps of local search:", end="")
             print_objective(objective, row)
         print("mean seconds per pathway:", json.dumps(result["pathways"]["baseline_seconds_mean"]), flush=True)
         if not args.skip_gene_kg and args.gene_kg_objective in agents:
@@ -187,7 +242,8 @@ def main() -> None:
                     f"{m} {r['rho']:+.3f} (n={r['genes']})" for m, r in rows.items()))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "dismantle_benchmark.json").write_text(json.dumps(result, indent=1))
-    print(f"\nwritten {args.out / 'dismantle_benchmark.json'}")
+    png = plot_wins(result["pathways"]["per_objective"], args.out / "dismantle_benchmark.png")
+    print(f"\nwritten {args.out / 'dismantle_benchmark.json'} and {png}")
 
 
 if __name__ == "__main__":

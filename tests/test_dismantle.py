@@ -282,12 +282,13 @@ def test_run_command_writes_json_table_and_png(subset_store: GraphStore, tiny_ag
     db = str(subset_store.backend.server.directory)
     result = CliRunner().invoke(app, ["dismantle", "run", "--db", db, "--hallmark", "P53_PATHWAY", "--agent",
                                       str(tiny_agent), "--out", str(tmp_path), "--cell-line", "k562",
-                                      "--perturbqa", str(data_root / "perturbqa")])
+                                      "--perturbqa", str(data_root / "perturbqa"), "--polish", "2"])
     assert result.exit_code == 0, result.output
     assert "adaptive_betweenness" in result.output and "Spearman" in result.output
     report = json.loads((tmp_path / "dismantle.json").read_text())
     methods = {m["method"]: m for m in report["methods"]}
-    assert set(methods) == {"agent", *ATTACKS}
+    assert set(methods) == {name + suffix for name in ("agent", *ATTACKS) for suffix in ("", "+polish")}
+    assert all(methods[m + "+polish"]["r"] <= methods[m]["r"] + 1e-9 for m in ("agent", *ATTACKS))
     assert all(sorted(m["order"]) == sorted(methods["agent"]["order"]) for m in methods.values())
     assert methods["agent"]["r"] == pytest.approx(np.mean(methods["agent"]["curve"][1:]), rel=1e-4)  # curve rounded
     assert report["perturbqa"]["K562"]["agent"]["genes"] > 5
@@ -355,6 +356,22 @@ def test_polish_reorders_a_demonstration_to_the_optimum(objective: str) -> None:
     assert polished.demonstrator == "betweenness+polish" and sorted(removed[0]) == sorted(removed[1])
     assert removed[0] != removed[1]
     assert polish(REORDERED, objective, polished, "v2") is polished
+
+
+@pytest.mark.parametrize("objective", ["lcc", "pairwise"])
+def test_polished_orders_never_lose_and_reach_the_optimum(objective: str) -> None:
+    """``compare(polish=...)`` adds every method's order after local search: never worse than the method,
+    the same genes, and adaptive betweenness's order polished is optimal (exhaustive search) on REORDERED."""
+    from aroma.dismantle.runner import compare
+
+    report = compare(REORDERED, objective, polish=3)
+    methods = {m.method: m for m in report.methods}
+    assert set(methods) == {name + suffix for name in ATTACKS for suffix in ("", "+polish")}
+    for name in ATTACKS:
+        assert methods[name + "+polish"].r <= methods[name].r + 1e-12
+        assert sorted(methods[name + "+polish"].order) == sorted(methods[name].order)
+    assert methods["adaptive_betweenness"].r > best_r(REORDERED, objective) + 1e-3
+    assert methods["adaptive_betweenness+polish"].r == pytest.approx(best_r(REORDERED, objective))
 
 
 def test_ensemble_members_share_demonstrations_and_average_q(tmp_path: Path) -> None:

@@ -28,7 +28,8 @@ def _threads(threads: int) -> None:
 def train_command(
     out_dir: Annotated[Path, typer.Option("--out", help="agent directory (agent.pt, checkpoint.pt, train_log.json)")],
     objective: Annotated[str, typer.Option("--objective", help="lcc, pairwise or reach")] = "lcc",
-    episodes: Annotated[int, typer.Option("--episodes", min=1)] = 1500,
+    episodes: Annotated[int, typer.Option("--episodes", min=0, help="DQN episodes (0: pre-training on the "
+                                                                    "demonstrations only)")] = 1500,
     min_nodes: Annotated[int, typer.Option("--min-nodes", min=4)] = 30,
     max_nodes: Annotated[int, typer.Option("--max-nodes", min=4)] = 60,
     kinds: Annotated[str, typer.Option("--kinds", help="synthetic graph families: ba, er, ws")] = "ba,er,ws",
@@ -83,6 +84,8 @@ def train_command(
     from aroma.dismantle.train import TrainConfig, train
 
     _threads(threads)
+    if episodes == 0 and not demonstrations.strip():
+        raise AromaError("--episodes 0 trains nothing without --demonstrations (it means pre-training only)")
     if min_nodes > max_nodes:
         raise AromaError(f"--min-nodes {min_nodes} is larger than --max-nodes {max_nodes}")
     real, validation = [], []
@@ -138,6 +141,8 @@ def run_command(
                                                       show_default="$AROMA_DATA/perturbqa")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="directory for dismantle.json and the PNG",
                                                     show_default="runs/dismantle/NETWORK")] = None,
+    polish: Annotated[int, typer.Option("--polish", min=0, help="also each method's order improved by this many "
+                                        "sweeps of local search (METHOD+polish; up to 2,000 genes)")] = 0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     threads: Annotated[int, typer.Option("--threads", min=1)] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
@@ -167,7 +172,7 @@ def run_command(
     if embeddings:
         readers.attach_embeddings(network, embeddings)
     names = tuple(b.strip() for b in baselines.split(",") if b.strip() and b.strip() != "none")
-    report = compare(network, objective, agent, names, seed, step_fraction)
+    report = compare(network, objective, agent, names, seed, step_fraction, polish)
     if cell_lines:
         report.perturbqa = {c.upper(): removal_correlation(report, knockdown_effects(directory, c))
                             for c in cell_lines}

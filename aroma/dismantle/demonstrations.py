@@ -21,8 +21,8 @@ from torch import Tensor
 
 from aroma.dismantle.environment import DismantleEnv, State, finish_order
 from aroma.dismantle.features import check_feature_set
+from aroma.dismantle.local_search import reorder
 from aroma.dismantle.network import Network
-from aroma.dismantle.objectives import curve, robustness
 from aroma.errors import AromaError
 
 TIE = 1e-3  # weight of a tie-breaking feature (features are scaled to 0..1)
@@ -186,30 +186,13 @@ def replay(network: Network, objective: str, nodes: list[int], feature_set: str,
 
 def polish(network: Network, objective: str, episode: Demonstration, feature_set: str, reward_scale: float = 1.0,
            passes: int = 3) -> Demonstration:
-    """Local search over the episode's knockdown order: each knockdown in turn moves to the earlier position
-    that lowers R most, if any does; up to ``passes`` sweeps, until one changes nothing. The improved order,
-    replayed (its states observed as the agent would see them), when it is better.
-
-    One curve per knockdown prices every earlier position: moving knockdown i to position j changes only the
-    objective after j+1..i removals, which is then the objective after those of the order with i first."""
+    """The episode with its knockdowns reordered by local search (``local_search.reorder``) and replayed
+    (its states observed as the agent would see them), when that is better; else the episode itself."""
     removed = [int(state.nodes[action]) for state, action in zip(episode.states, episode.actions)]
     order = finish_order(network, removed, objective)
-    base = curve(network, order, objective)
-    moved = False
-    for _ in range(passes):
-        swept = False
-        for i in range(1, len(removed)):
-            first = curve(network, [order[i], *order[:i], *order[i + 1:]], objective)
-            gain = np.cumsum((first[1:i + 1] - base[1:i + 1])[::-1])[::-1]  # gain[j]: R change (times N), i to j
-            j = int(np.argmin(gain))
-            if gain[j] < -1e-9:
-                order = [*order[:j], order[i], *order[j:i], *order[i + 1:]]
-                base, swept = curve(network, order, objective), True
-        moved |= swept
-        if not swept:
-            break
-    if not moved:
+    better = reorder(network, objective, order, passes, len(removed))
+    if better == order:
         return episode
-    better = replay(network, objective, order[:len(removed)], feature_set, reward_scale,
-                    f"{episode.demonstrator}+polish")
-    return better if better.total > episode.total else episode
+    replayed = replay(network, objective, better[:len(removed)], feature_set, reward_scale,
+                      f"{episode.demonstrator}+polish")
+    return replayed if replayed.total > episode.total else episode

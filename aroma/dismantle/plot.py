@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from aroma.dismantle.runner import DismantleReport  # noqa: E402
+from aroma.dismantle.runner import POLISHED, DismantleReport  # noqa: E402
 
 LABELS = {"lcc": "largest component / intact", "pairwise": "connected pairs / intact",
           "reach": "genes reachable from a receptor / intact"}
@@ -21,8 +21,8 @@ def plot_report(report: DismantleReport, path: Path) -> Path:
     for method in sorted(report.methods, key=lambda m: m.r):
         n = len(method.curve) - 1
         shares = [k / n for k in range(n + 1)]
-        ax.plot(shares, method.curve, lw=2.2 if method.method == "agent" else 1.2,
-                label=f"{method.method} (R = {method.r:.4f})")
+        ax.plot(shares, method.curve, lw=2.2 if method.method.startswith("agent") else 1.2,
+                ls="--" if method.method.endswith(POLISHED) else "-", label=f"{method.method} (R = {method.r:.4f})")
     ax.set_xlabel("share of genes knocked down")
     ax.set_ylabel(LABELS[report.objective])
     ax.set_title(f"{report.meta.get('pathway_name', report.network)}: {report.nodes} genes, {report.edges} edges")

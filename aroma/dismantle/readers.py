@@ -153,15 +153,8 @@ def attach_embeddings(network: Network, path: Path) -> Network:
     return network
 
 
-def is_heldout(pathway: str) -> bool:
-    """A fixed half of all pathways, by a hash of the id, is never used for training (benchmarks use it)."""
-    import hashlib
-
-    return int(hashlib.sha256(pathway.encode()).hexdigest(), 16) % 2 == 0
-
-
 def pathway_split(pathway: str) -> str:
-    """``test`` (the held-out half, see ``is_heldout``), ``validation`` (a quarter: model selection, never
+    """``test`` (the held-out half: benchmarks only), ``validation`` (a quarter: model selection, never
     trained on) or ``train``, fixed by a hash of the id."""
     import hashlib
 

@@ -328,6 +328,7 @@ class Trainer:
                 self.cpu_seconds = entry["cpu_seconds"] = round(time.process_time() - cpu, 1)
                 self._keep_if_best(entry)
                 self.log.append(entry)
+                self.checkpoint()
                 progress.update(task, val=self.best)
             while self.episode < c.episodes:
                 ret, loss = self._episode()
