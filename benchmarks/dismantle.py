@@ -33,27 +33,6 @@ from aroma.dismantle.runner import (AGENT, POLISHED, DismantleReport, find_order
 from aroma.kg.store import open_store  # noqa: E402
 
 
-def heldout_networks(store, count: int, seed: int, min_score: int, min_lcc: int, split: str = "test") -> list:
-    """Reactome pathways of one split (``test``: held out, never trained or selected on; ``validation``:
-    for choosing settings) whose STRING subgraph has receptors and a component of at least ``min_lcc``
-    genes."""
-    from scipy.sparse.csgraph import connected_components
-
-    chosen = []
-    pathways = [p["id"] for p in readers.pathway_ids(store, "reactome", 20, 200) if readers.pathway_split(p["id"]) == split]
-    for pathway in np.random.default_rng(seed).permutation(pathways).tolist():
-        network = readers.pathway_network(store, pathway, min_score)
-        if not len(network.edges) or network.sources is None or not network.sources.any():
-            continue
-        _, labels = connected_components(network.adjacency(), directed=False)
-        if np.bincount(labels).max() < min_lcc:
-            continue
-        chosen.append(network)
-        if len(chosen) == count:
-            break
-    return chosen
-
-
 TIE = 1e-9  # R values closer than this are a tie (a tie is not a win)
 
 
@@ -107,8 +86,8 @@ def pathway_benchmark(networks, agents: dict[str, Agent], seed: int, polish: int
         per_objective[objective]["r_per_network"] = {m: v.round(6).tolist() for m, v in r.items()}
         per_objective[objective]["agent_cpu_seconds_mean"] = float(np.mean(agent_cpu))
         if polish:
-            per_objective[objective]["agent+polish_vs_per_network_best"] = objective_rows(
-                r, AGENT + POLISHED)["agent_vs_per_network_best"]
+            per_objective[objective]["agent+polish_vs_per_network_best"] = win_share(
+                r[AGENT + POLISHED], np.min([r[m] for m in BASELINES], axis=0))
             per_objective[objective]["mean_r"][AGENT + POLISHED] = float(r[AGENT + POLISHED].mean())
             polished_rows[objective] = objective_rows(r, AGENT + POLISHED, tuple(m + POLISHED for m in BASELINES))
     baseline_seconds = {m: float(np.mean([o[m][1] for o in baseline_orders])) for m in BASELINES}
@@ -219,7 +198,8 @@ def main() -> None:
             result["trained"][objective] = json.loads(log.read_text())["summary"]
     with open_store(args.db) as store:
         start = time.perf_counter()
-        networks = heldout_networks(store, args.pathways, args.seed, args.min_score, args.min_lcc, args.split)
+        networks = readers.split_pathways(store, args.pathways, args.seed, args.min_score, split=args.split,
+                                          min_lcc=args.min_lcc)
         print(f"{len(networks)} {args.split}-split Reactome pathway networks read in {time.perf_counter() - start:.1f} s "
               f"(sizes {min(n.n for n in networks)}-{max(n.n for n in networks)} genes)", flush=True)
         result["pathways"] = pathway_benchmark(networks, agents, args.seed, args.polish)

@@ -90,11 +90,11 @@ def train_command(
         raise AromaError(f"--min-nodes {min_nodes} is larger than --max-nodes {max_nodes}")
     real, validation = [], []
     if real_pathways or val_pathways or embeddings:
-        from aroma.dismantle.readers import attach_embeddings, training_pathways
+        from aroma.dismantle.readers import attach_embeddings, split_pathways
 
         with store(db, user, password, database) as kg:
-            real = training_pathways(kg, real_pathways, seed)
-            validation = training_pathways(kg, val_pathways, seed, split="validation")
+            real = split_pathways(kg, real_pathways, seed)
+            validation = split_pathways(kg, val_pathways, seed, split="validation")
         if embeddings:
             real = [attach_embeddings(network, embeddings) for network in real]
             validation = [attach_embeddings(network, embeddings) for network in validation]

@@ -162,10 +162,13 @@ def pathway_split(pathway: str) -> str:
     return "test" if bucket % 2 == 0 else "validation" if bucket == 1 else "train"
 
 
-def training_pathways(store: GraphStore, count: int, seed: int, min_score: int = DEFAULT_MIN_SCORE,
-                      min_size: int = 20, max_size: int = 200, split: str = "train") -> list[Network]:
-    """Up to ``count`` Reactome pathway subgraphs of one split (``train`` or ``validation``, see
-    ``pathway_split``) with edges and receptors."""
+def split_pathways(store: GraphStore, count: int, seed: int, min_score: int = DEFAULT_MIN_SCORE,
+                   min_size: int = 20, max_size: int = 200, split: str = "train", min_lcc: int = 0) -> list[Network]:
+    """Up to ``count`` Reactome pathway subgraphs of one split (``train``, ``validation`` or ``test``, see
+    ``pathway_split``), in a seeded random order, with edges, receptors and a component of at least
+    ``min_lcc`` genes."""
+    from scipy.sparse.csgraph import connected_components
+
     candidates = [p["id"] for p in pathway_ids(store, "reactome", min_size, max_size)
                   if pathway_split(p["id"]) == split]
     rng = np.random.default_rng(seed)
@@ -174,8 +177,11 @@ def training_pathways(store: GraphStore, count: int, seed: int, min_score: int =
         if len(networks) >= count:
             break
         network = pathway_network(store, pathway, min_score)
-        if len(network.edges) and network.sources is not None and network.sources.any():
-            networks.append(network)
+        if not len(network.edges) or network.sources is None or not network.sources.any():
+            continue
+        if min_lcc and np.bincount(connected_components(network.adjacency(), directed=False)[1]).max() < min_lcc:
+            continue
+        networks.append(network)
     return networks
 
 
