@@ -157,6 +157,7 @@ def test_retrieval_progress_counts_genes_batch_by_batch(subset_store: GraphStore
 def test_forked_workers_die_on_sigterm_whatever_handler_the_parent_installed() -> None:
     """The CLI's SIGTERM handler raises; inherited by a pool worker, it could leave the queue lock held and hang
     ``terminate``. Workers reset SIGTERM to the default and leave Ctrl-C to the parent."""
+    import functools
     import signal
 
     from aroma.cli.common import _terminated
@@ -166,6 +167,9 @@ def test_forked_workers_die_on_sigterm_whatever_handler_the_parent_installed() -
     try:
         with worker_pool(2) as pool:
             handlers = pool.map(signal.getsignal, [signal.SIGTERM, signal.SIGINT])
+            masks = pool.map(functools.partial(signal.pthread_sigmask, signal.SIG_BLOCK), [set(), set()])
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert handlers == [signal.SIG_DFL, signal.SIG_IGN]
+    assert all(signal.SIGTERM not in mask for mask in masks)  # blocked only while forking
+    assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, set())

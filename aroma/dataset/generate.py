@@ -114,8 +114,14 @@ def _groups(pairs: list[LabelledPair]) -> list[list[LabelledPair]]:
 
 
 def worker_pool(workers: int) -> multiprocessing.pool.Pool:
-    """Forked workers (they share the evidence index read before forking) with their own signal handling."""
-    return multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
+    """Forked workers (they share the evidence index read before forking) with their own signal handling.
+    SIGTERM stays blocked while they are forked, so that one arriving before a worker's initializer has run
+    waits for the default handler instead of raising the parent's in a copy of the parent."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        return multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def _worker_signals() -> None:
@@ -124,6 +130,7 @@ def _worker_signals() -> None:
     wait for ever on the other workers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 def _examples(pairs: list[LabelledPair], workers: int) -> Iterator[dict[str, Any]]:
