@@ -400,3 +400,25 @@ def test_ensemble_members_share_demonstrations_and_average_q(tmp_path: Path) -> 
     again = train(config, tmp_path, resume=True, show_progress=False)
     assert again["best_validation_r"] == summary["best_validation_r"]
     assert (tmp_path / "member-1" / "checkpoint.pt").read_bytes() == before
+
+
+def test_degree_and_influence_demonstrators_remove_the_baselines_choice() -> None:
+    """Every step of ``degree`` removes a node of highest residual degree and every step of ``influence`` one of
+    highest collective influence (radius 2), both computed here from the state's own edges."""
+    import scipy.sparse as sp
+
+    from aroma.dismantle.demonstrations import play
+    from aroma.dismantle.features import collective_influence
+
+    rng = np.random.default_rng(5)
+    for kind in ("ba", "er", "ws"):
+        network = synthetic(kind, 30, rng)
+        for name in ("degree", "influence"):
+            episode = play(network, "lcc", name, "v2")
+            for state, action in zip(episode.states, episode.actions):
+                k = len(state.nodes)
+                rows, cols = state.edge_index.numpy()
+                adjacency = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(k, k))
+                score = np.asarray(adjacency.sum(axis=1)).ravel() if name == "degree" \
+                    else collective_influence(adjacency)
+                assert score[action] >= score.max() - 1e-6 * max(score.max(), 1.0), (name, state.nodes[action])

@@ -54,7 +54,8 @@ def train_command(
     embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="gene_embeddings.pt from "
                                                        "`aroma train gnn --graph gene` as extra node inputs")] = None,
     demonstrations: Annotated[str, typer.Option("--demonstrations", help="DQfD: pre-train on episodes of these "
-                                                "policies (betweenness, greedy; beam: a beam search over both; "
+                                                "policies (betweenness, greedy, degree, influence; beam: a beam search "
+                                                "over betweenness and greedy; "
                                                 "the best per training graph is kept), then keep a share of them "
                                                 "in every batch; empty: off")] = "",
     beam_width: Annotated[int, typer.Option("--beam-width", min=1, help="the beam demonstrator's width")] = 24,

@@ -5,7 +5,8 @@ teaching it, beside its own experience, through a large-margin loss.
 A demonstrator scores the candidates of a state from the state's own node features, so it sees exactly
 what the agent sees: ``betweenness`` is adaptive betweenness (exact Brandes on pathway-sized graphs with
 the ``v2`` features; ties to the higher degree) and ``greedy`` removes the node whose removal alone lowers
-the objective most (the ``drop`` feature; ties to the higher betweenness). On each graph every named
+the objective most (the ``drop`` feature; ties to the higher betweenness); ``degree`` and ``influence`` are
+adaptive highest degree and collective influence, the other baselines. On each graph every named
 demonstrator plays one episode and only the best one (the lowest R) is kept, so the demonstrations show
 the per-graph best of them. With ``polish``, each episode is first improved by local search over its order
 (moving one knockdown earlier while R falls), a teacher that no single policy or beam reaches.
@@ -29,6 +30,8 @@ TIE = 1e-3  # weight of a tie-breaking feature (features are scaled to 0..1)
 DEMONSTRATORS: dict[str, dict[str, float]] = {  # name: weights of the node features whose sum it maximises
     "betweenness": {"betweenness": 1.0, "degree": TIE},
     "greedy": {"drop": 1.0, "betweenness": TIE},
+    "degree": {"degree": 1.0, "betweenness": TIE},  # adaptive highest degree
+    "influence": {"collective_influence": 1.0, "betweenness": TIE},  # adaptive collective influence
 }
 # demonstrators that search instead of following one policy: the policies whose choices they expand
 SEARCHES: dict[str, tuple[str, ...]] = {"beam": ("betweenness", "greedy")}
