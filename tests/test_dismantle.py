@@ -319,7 +319,8 @@ SMALL_WORLD = Network.from_pairs("small-world", [str(i) for i in range(11)], [
 @pytest.mark.parametrize("objective", ["lcc", "pairwise"])
 def test_beam_demonstrator_finds_what_single_policies_miss(objective: str) -> None:
     """The beam search finds the optimal order (exhaustive search) where both policies it draws its candidates
-    from fall short, its return is exactly -R of its order, and ``best_demonstration`` keeps it."""
+    from fall short, its return is exactly -R of its order, its states are the full features the agent sees
+    (the beam itself ranks by three columns), and ``best_demonstration`` keeps it."""
     from aroma.dismantle.demonstrations import beam, best_demonstration, play
     from aroma.dismantle.environment import finish_order
 
@@ -329,6 +330,11 @@ def test_beam_demonstrator_finds_what_single_policies_miss(objective: str) -> No
     order = [int(state.nodes[a]) for state, a in zip(found.states, found.actions)]
     r = robustness(curve(SMALL_WORLD, finish_order(SMALL_WORLD, order, objective), objective))
     assert min(singles) > optimal + 1e-3 and r == pytest.approx(optimal) and -found.total == pytest.approx(r)
+    env = DismantleEnv(SMALL_WORLD, objective, feature_set="v2")
+    for state, node in zip(found.states, order):
+        seen = env.observe()
+        assert np.array_equal(state.nodes, seen.nodes) and torch.equal(state.x, seen.x)
+        env.remove(node)
     kept = best_demonstration(SMALL_WORLD, objective, ("betweenness", "greedy", "beam"), "v2", beam_width=8,
                               beam_expand=3)
     assert kept.demonstrator == "beam"

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from aroma.dismantle.environment import DismantleEnv, State, finish_order
-from aroma.dismantle.features import check_feature_set
+from aroma.dismantle.features import SEARCH, SEARCH_COLUMNS, check_feature_set
 from aroma.dismantle.local_search import reorder
 from aroma.dismantle.network import Network
 from aroma.errors import AromaError
@@ -103,23 +103,11 @@ def best_demonstration(network: Network, objective: str, names: tuple[str, ...],
 
 @dataclass
 class _Node:
-    """A partial attack in the beam: its environment, the state it faces and how it got there."""
+    """A partial attack in the beam: its environment, the state it faces and the sum of its rewards so far."""
 
     env: DismantleEnv
     state: State | None
-    total: float  # sum of the rewards so far
-    parent: _Node | None = None
-    action: int = -1  # the index into the parent's state.nodes removed to get here
-    reward: float = 0.0
-
-
-def _episode(node: _Node, name: str) -> Demonstration:
-    steps = []
-    while node.parent is not None:
-        steps.append((node.parent.state, node.action, node.reward))
-        node = node.parent
-    steps.reverse()
-    return Demonstration(name, [s for s, _, _ in steps], [a for _, a, _ in steps], [r for _, _, r in steps])
+    total: float
 
 
 def beam(network: Network, objective: str, feature_set: str, reward_scale: float = 1.0, width: int = 24,
@@ -129,11 +117,13 @@ def beam(network: Network, objective: str, feature_set: str, reward_scale: float
     Every partial attack in the beam proposes its ``expand`` highest-betweenness candidates and its
     ``expand`` best one-step-greedy ones; the children are ranked by the objective summed so far (the
     area under the curve up to that step, exactly the negative return), ties to the higher betweenness,
-    and the ``width`` best distinct removal sets are kept. The finished attack with the lowest R wins."""
-    columns = check_feature_set(feature_set)
+    and the ``width`` best distinct removal sets are kept. The finished attack with the lowest R wins. The beam's
+    partial attacks see only the columns it ranks by (``features.SEARCH``, cheaper to observe; the same
+    values); the winner is replayed to give its states the full ``feature_set``."""
     check_demonstrators(("beam",), feature_set)
+    columns = SEARCH_COLUMNS  # the beam's states carry only what it ranks by; the winner is replayed in full
     between, drop = columns.index("betweenness"), columns.index("drop")
-    env = DismantleEnv(network, objective, feature_set=feature_set)
+    env = DismantleEnv(network, objective, feature_set=SEARCH)
     root = _Node(env, env.observe(), 0.0)
     if root.state is None:  # nothing to attack
         return Demonstration("beam", [], [], [])
@@ -160,9 +150,10 @@ def beam(network: Network, objective: str, feature_set: str, reward_scale: float
         for _, _, node, a in sorted(children.values(), key=lambda c: c[:2], reverse=True)[:width]:
             env = node.env.clone()
             reward = env.remove(node.state.nodes[a]) * reward_scale
-            child = _Node(env, env.observe(), node.total + reward, node, a, reward)
+            child = _Node(env, env.observe(), node.total + reward)
             (finished if child.state is None else frontier).append(child)
-    return _episode(max(finished, key=lambda n: n.total), "beam")
+    winner = max(finished, key=lambda n: n.total)
+    return replay(network, objective, winner.env.removed, feature_set, reward_scale, "beam")
 
 
 def replay(network: Network, objective: str, nodes: list[int], feature_set: str, reward_scale: float = 1.0,

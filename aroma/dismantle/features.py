@@ -207,31 +207,41 @@ def _rank(values: np.ndarray, ties: bool = False) -> np.ndarray:
     return rank
 
 
+SEARCH = "search"  # internal feature set: only what the beam demonstrator ranks by (SEARCH_COLUMNS)
+SEARCH_COLUMNS = ("degree", "betweenness", "drop")
+
+
 def node_features(adjacency: sp.csr_matrix, sources: np.ndarray | None, objective: str = "lcc",
                   feature_set: str = "v1", current: float | None = None) -> torch.Tensor:
-    """The ``feature_set`` columns (see ``FEATURE_SETS``) for every node of the residual network.
+    """The ``feature_set`` columns (see ``FEATURE_SETS``; ``SEARCH``: ``SEARCH_COLUMNS``, the same values)
+    for every node of the residual network.
 
     ``current`` is the objective of the whole residual network (it may count nodes outside ``adjacency``,
     such as isolated receptors for ``reach``); the one-step drop is taken relative to it."""
-    names = check_feature_set(feature_set)
+    if feature_set != SEARCH:
+        check_feature_set(feature_set)
     n = adjacency.shape[0]
     degree = np.asarray(adjacency.sum(axis=1)).ravel().astype(np.float64)
-    core = core_numbers(adjacency).astype(np.float64)
     between = betweenness(adjacency, exact=feature_set != "v1").clip(0)
-    source = sources.astype(np.float64) if sources is not None else np.zeros(n)
-    ties = feature_set == "v3"
-    columns = [np.ones(n), degree / max(degree.max(), 1), core / max(core.max(), 1), _rank(degree, ties),
-               between / max(between.max(), 1e-9), source]
-    if feature_set in ("v2", "v3"):
+    if feature_set != "v1":
         _, labels = connected_components(adjacency, directed=False)
         sizes = np.bincount(labels)
         after = removal_values(adjacency, objective, sources, labels)
         now = _objective(sizes.astype(np.float64), labels, objective, sources)
         drop = (now - after).clip(0)
+        share = drop / max(current if current else now, 1e-9)
+        if feature_set == SEARCH:
+            return torch.tensor(np.stack([degree / max(degree.max(), 1), between / max(between.max(), 1e-9), share],
+                                         axis=1), dtype=torch.float32)
+    core = core_numbers(adjacency).astype(np.float64)
+    source = sources.astype(np.float64) if sources is not None else np.zeros(n)
+    ties = feature_set == "v3"
+    columns = [np.ones(n), degree / max(degree.max(), 1), core / max(core.max(), 1), _rank(degree, ties),
+               between / max(between.max(), 1e-9), source]
+    if feature_set in ("v2", "v3"):
         ci = collective_influence(adjacency)
-        columns += [drop / max(current if current else now, 1e-9), drop / max(drop.max(), 1e-9),
-                    ci / max(ci.max(), 1e-9), sizes[labels] / max(n, 1), sizes[labels] / sizes.max(),
-                    _rank(between, ties)]
+        columns += [share, drop / max(drop.max(), 1e-9), ci / max(ci.max(), 1e-9), sizes[labels] / max(n, 1),
+                    sizes[labels] / sizes.max(), _rank(between, ties)]
     return torch.tensor(np.stack(columns, axis=1), dtype=torch.float32)
 
 
