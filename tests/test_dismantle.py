@@ -237,7 +237,7 @@ def test_demonstrations_teach_each_demonstrators_choices(tmp_path: Path) -> None
 
 
 def test_pathway_reader_returns_the_real_subgraph(subset_store: GraphStore) -> None:
-    from aroma.dismantle.readers import hallmark_network, pathway_network
+    from aroma.dismantle.readers import RECEPTOR_TERM, hallmark_network, pathway_network, receptor_terms
 
     network = hallmark_network(subset_store, "apoptosis")
     assert network.name == "msigdb:HALLMARK_APOPTOSIS" and network.meta["pathway_name"]
@@ -255,6 +255,8 @@ def test_pathway_reader_returns_the_real_subgraph(subset_store: GraphStore) -> N
     # receptors (GO signaling receptor activity and below) are the sources
     assert network.meta["sources"] == "receptors"
     assert {"ERBB2", "CD44"} <= {network.names[i] for i in np.flatnonzero(network.sources)}
+    terms = receptor_terms(subset_store)  # GO:0038023 and below (transmembrane signaling receptor activity)
+    assert {RECEPTOR_TERM, "GO:0004888"} <= set(terms) and receptor_terms(subset_store) is terms  # read once
     reactome = subset_store.run("MATCH (p:Pathway {source: 'reactome'})<-[:MEMBER_OF]-(:Gene) "
                                 "RETURN p.id AS id, count(*) AS n ORDER BY n DESC, id LIMIT 1").rows[0]
     assert pathway_network(subset_store, reactome["id"]).n == reactome["n"]

@@ -8,6 +8,7 @@ TRRUST transcription factors instead.
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +37,20 @@ def _descendants(store: GraphStore, term: str, namespace: str = "molecular_funct
     return sorted(seen)
 
 
+_RECEPTOR_TERMS: weakref.WeakKeyDictionary[GraphStore, list[str]] = weakref.WeakKeyDictionary()
+
+
+def receptor_terms(store: GraphStore) -> list[str]:
+    """GO:0038023 and every term below it, read once per store (the whole is_a tree is read to find them)."""
+    if store not in _RECEPTOR_TERMS:
+        _RECEPTOR_TERMS[store] = _descendants(store, RECEPTOR_TERM)
+    return _RECEPTOR_TERMS[store]
+
+
 def _sources(store: GraphStore, ids: list[str]) -> tuple[np.ndarray, str]:
     index = {gene: i for i, gene in enumerate(ids)}
     mask = np.zeros(len(ids), dtype=bool)
-    receptors = store.read("dismantle/genes_annotated", ids=ids, terms=_descendants(store, RECEPTOR_TERM))
+    receptors = store.read("dismantle/genes_annotated", ids=ids, terms=receptor_terms(store))
     for row in receptors:
         mask[index[row["id"]]] = True
     if mask.any():
