@@ -79,20 +79,28 @@ def tree_betweenness(adjacency: sp.csr_matrix, seed: int = 0) -> np.ndarray:
 
 def exact_betweenness(adjacency: sp.csr_matrix) -> np.ndarray:
     """Brandes' betweenness (unnormalised, undirected) for all sources at once with dense level-by-level
-    sparse-dense products: O(diameter * N * M), fast for pathway-sized graphs."""
+    sparse-dense products: O(diameter * N * M), fast for pathway-sized graphs. The forward sweep counts
+    shortest paths and finds each source's BFS levels in the same products (no separate distance pass)."""
     n = adjacency.shape[0]
     a = adjacency.astype(np.float64).tocsr()
-    dist = shortest_path(adjacency, method="D", directed=False, unweighted=True)
-    dist[~np.isfinite(dist)] = -1
-    depth = int(dist.max())
-    sigma = (dist == 0).astype(np.float64)  # shortest paths from s (row) to v (column)
-    for d in range(1, depth + 1):
-        sigma += (a @ (sigma * (dist == d - 1)).T).T * (dist == d)
+    sigma = np.eye(n)  # shortest paths from s (row) to v (column)
+    reached = sigma > 0
+    front = sigma
+    levels = [reached.copy()]  # levels[d][s, v]: v is d steps from s
+    while True:
+        paths = (a @ front.T).T  # paths to each node through the last level
+        level = (paths > 0) & ~reached
+        if not level.any():
+            break
+        front = paths * level
+        sigma += front
+        reached |= level
+        levels.append(level)
     delta = np.zeros((n, n))
     safe = np.where(sigma > 0, sigma, 1.0)
-    for d in range(depth - 1, 0, -1):
-        spread = (a @ ((dist == d + 1) * (1.0 + delta) / safe).T).T
-        delta += (dist == d) * sigma * spread
+    for d in range(len(levels) - 2, 0, -1):
+        spread = (a @ (levels[d + 1] * (1.0 + delta) / safe).T).T
+        delta += levels[d] * sigma * spread
     return delta.sum(axis=0) / 2.0
 
 

@@ -22,6 +22,7 @@ class Network:
     sources: np.ndarray | None = None  # bool mask: where signal enters (the "reach" objective)
     embeddings: np.ndarray | None = None  # (n, d) learned graph embeddings, rows of zeros where missing
     meta: dict = field(default_factory=dict)
+    _neighbours: list[list[int]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -49,6 +50,13 @@ class Network:
         rows = np.concatenate([e[:, 0], e[:, 1]])
         cols = np.concatenate([e[:, 1], e[:, 0]])
         return sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+
+    def neighbours(self) -> list[list[int]]:
+        """Each node's neighbours in increasing order, as Python lists (built once; ``edges`` never change)."""
+        if self._neighbours is None:
+            adjacency = self.adjacency()
+            self._neighbours = [row.tolist() for row in np.split(adjacency.indices, adjacency.indptr[1:-1])]
+        return self._neighbours
 
     def to_networkx(self) -> nx.Graph:
         graph = nx.Graph()

@@ -61,11 +61,10 @@ def curve(network: Network, order: Sequence[int], objective: str) -> np.ndarray:
     """
     objective = check_objective(objective)
     n = network.n
-    order = np.asarray(order, dtype=np.int64)
-    if sorted(order.tolist()) != list(range(n)):
+    order = np.asarray(order, dtype=np.int64).tolist()
+    if sorted(order) != list(range(n)):
         raise AromaError(f"network {network.name}: a removal order must name each of its {n} nodes once")
-    adjacency = network.adjacency()
-    indptr, indices = adjacency.indptr, adjacency.indices
+    neighbours = network.neighbours()
     is_source = network.source_mask() if objective == "reach" else np.zeros(n, dtype=bool)
     parent = list(range(n))
     size = [1] * n
@@ -80,14 +79,14 @@ def curve(network: Network, order: Sequence[int], objective: str) -> np.ndarray:
             parent[x], x = root, parent[x]
         return root
 
-    values = np.zeros(n + 1)
+    values = [0] * (n + 1)
     largest, pairs, reach = 0, 0, 0
     for k in range(n - 1, -1, -1):
-        v = int(order[k])
+        v = order[k]
         present[v] = True
         largest = max(largest, 1)
         reach += sources[v] > 0
-        for u in indices[indptr[v]:indptr[v + 1]].tolist():
+        for u in neighbours[v]:
             if not present[u]:
                 continue
             a, b = find(u), find(v)
@@ -102,10 +101,10 @@ def curve(network: Network, order: Sequence[int], objective: str) -> np.ndarray:
             sources[a] += sources[b]
             reach += (size[a] if sources[a] else 0) - before
             largest = max(largest, size[a])
-        values[k] = {"lcc": largest, "pairwise": pairs, "reach": reach}[objective]
+        values[k] = largest if objective == "lcc" else pairs if objective == "pairwise" else reach
     if values[0] == 0:
         raise AromaError(f"network {network.name}: the {objective} objective is already zero before any removal")
-    return values / values[0]
+    return np.array(values, dtype=np.float64) / values[0]
 
 
 def robustness(values: np.ndarray) -> float:

@@ -117,10 +117,13 @@ def _epsilon(config: TrainConfig, episode: int) -> float:
     return config.eps_start + share * (config.eps_end - config.eps_start)
 
 
+def _q(model: QNetwork, batch: Batch) -> torch.Tensor:
+    return model(batch.x, batch.edge_index, batch.batch, getattr(batch, "embeddings", None))
+
+
 def _batch_q(model: QNetwork, states: list[Data]) -> tuple[torch.Tensor, Batch]:
     batch = Batch.from_data_list(states)
-    embeddings = getattr(batch, "embeddings", None)
-    return model(batch.x, batch.edge_index, batch.batch, embeddings), batch
+    return _q(model, batch), batch
 
 
 def mean_r(agent: Agent, networks: list[Network]) -> float:
@@ -196,10 +199,9 @@ class Trainer:
         alive = [i for i, t in enumerate(sample) if t.next_state is not None]
         if alive:
             with torch.no_grad():
-                following = [sample[i].next_state for i in alive]
-                q_next, next_batch = _batch_q(self.target, following)
+                q_next, next_batch = _batch_q(self.target, [sample[i].next_state for i in alive])
                 if c.double:
-                    q_online, _ = _batch_q(self.model, following)
+                    q_online = _q(self.model, next_batch)
                     top = torch.stack([q_online[a:b].argmax() + a for a, b in
                                        zip(next_batch.ptr[:-1].tolist(), next_batch.ptr[1:].tolist())])
                     best = q_next[top]
