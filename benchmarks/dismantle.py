@@ -28,6 +28,7 @@ from aroma.dismantle import readers  # noqa: E402
 from aroma.dismantle.agent import Agent  # noqa: E402
 from aroma.dismantle.baselines import BASELINES  # noqa: E402
 from aroma.dismantle.local_search import reorder  # noqa: E402
+from aroma.dismantle.planning import PLANNED, plan  # noqa: E402
 from aroma.dismantle.runner import (AGENT, POLISHED, DismantleReport, find_order, knockdown_effects,  # noqa: E402
                                     removal_correlation, score)
 from aroma.kg.store import open_store  # noqa: E402
@@ -62,21 +63,30 @@ def objective_rows(r: dict[str, np.ndarray], agent: str = AGENT, baselines: tupl
     }
 
 
-def pathway_benchmark(networks, agents: dict[str, Agent], seed: int, polish: int = 0) -> dict:
-    """Every agent and every baseline on every network; with ``polish`` > 0 also every order after that many
-    sweeps of local search, compared among themselves (``per_objective_polished``)."""
+def pathway_benchmark(networks, agents: dict[str, Agent], seed: int, polish: int = 0, plan_width: int = 0,
+                      plan_expand: int = 4) -> dict:
+    """Every agent and every baseline on every network; with ``plan_width`` > 0 also each agent planning with a
+    Q-guided beam (``agent+plan``, compared with the same baselines: ``per_objective_planned``); with ``polish``
+    > 0 also every order after that many sweeps of local search, compared among themselves
+    (``per_objective_polished``)."""
     per_objective: dict[str, dict] = {}
     polished_rows: dict[str, dict] = {}
+    planned_rows: dict[str, dict] = {}
     baseline_orders = []
     for network in networks:  # classic orders do not depend on the objective: compute them once
         baseline_orders.append({m: find_order(m, network, "reach", seed=seed)[:2] for m in BASELINES})
     for objective, agent in agents.items():
         scores: dict[str, list[float]] = {}
-        agent_cpu = []
+        agent_cpu, plan_cpu = [], []
         for network, orders in zip(networks, baseline_orders):
             result = agent.attack(network, 0.0)
             agent_cpu.append(result.cpu_seconds)
-            for method, order in [(AGENT, result.order), *((m, o) for m, (o, _) in orders.items())]:
+            attacks = [(AGENT, result.order), *((m, o) for m, (o, _) in orders.items())]
+            if plan_width:
+                planned = plan(agent, network, plan_width, plan_expand)
+                plan_cpu.append(planned.cpu_seconds)
+                attacks.append((AGENT + PLANNED, planned.order))
+            for method, order in attacks:
                 scores.setdefault(method, []).append(score(method, network, order, objective).r)
                 if polish:
                     better = reorder(network, objective, order, polish)
@@ -85,6 +95,13 @@ def pathway_benchmark(networks, agents: dict[str, Agent], seed: int, polish: int
         per_objective[objective] = objective_rows(r)
         per_objective[objective]["r_per_network"] = {m: v.round(6).tolist() for m, v in r.items()}
         per_objective[objective]["agent_cpu_seconds_mean"] = float(np.mean(agent_cpu))
+        if plan_width:
+            per_objective[objective]["mean_r"][AGENT + PLANNED] = float(r[AGENT + PLANNED].mean())
+            planned_rows[objective] = objective_rows(r, AGENT + PLANNED)
+            planned_rows[objective]["agent_cpu_seconds_mean"] = float(np.mean(plan_cpu))
+            if polish:  # the planning agent against baselines that searched too
+                planned_rows[objective]["agent_vs_per_network_best_polished"] = win_share(
+                    r[AGENT + PLANNED], np.min([r[m + POLISHED] for m in BASELINES], axis=0))
         if polish:
             per_objective[objective]["agent+polish_vs_per_network_best"] = win_share(
                 r[AGENT + POLISHED], np.min([r[m] for m in BASELINES], axis=0))
@@ -96,6 +113,9 @@ def pathway_benchmark(networks, agents: dict[str, Agent], seed: int, polish: int
     if polish:
         out["per_objective_polished"] = polished_rows
         out["polish_sweeps"] = polish
+    if plan_width:
+        out["per_objective_planned"] = planned_rows
+        out["plan"] = {"width": plan_width, "expand": plan_expand}
     return out
 
 
@@ -116,29 +136,34 @@ def print_objective(objective: str, row: dict) -> None:
     if "agent+polish_vs_per_network_best" in row:
         print(f"  agent+polish win/tie/loss vs per-network best (unpolished) baseline "
               f"{_shares(row['agent+polish_vs_per_network_best'])}")
+    if "agent_vs_per_network_best_polished" in row:
+        print(f"  {row['agent']} win/tie/loss vs per-network best polished baseline "
+              f"{_shares(row['agent_vs_per_network_best_polished'])}")
 
 
-def plot_wins(per_objective: dict, path: Path) -> Path:
-    """Per objective, each network's agent R against the per-network best baseline R (below the diagonal:
-    the agent wins)."""
+def plot_wins(per_objective: dict, path: Path, methods: tuple[str, ...] = (AGENT,)) -> Path:
+    """Per objective (columns) and method (rows: the greedy agent, and the planning agent when measured), each
+    network's R against the per-network best baseline R (below the diagonal: the method wins)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(per_objective), figsize=(4.2 * len(per_objective), 4.2), squeeze=False)
-    for ax, (objective, row) in zip(axes[0], per_objective.items()):
-        r = {m: np.array(v) for m, v in row["r_per_network"].items()}
-        best = np.min([r[m] for m in BASELINES], axis=0)
-        wins = row["agent_vs_per_network_best"]
-        ax.scatter(best, r[AGENT], s=12, alpha=0.7)
-        low, high = min(best.min(), r[AGENT].min()), max(best.max(), r[AGENT].max())
-        ax.plot([low, high], [low, high], color="grey", lw=1)
-        ax.set_title(f"{objective}: agent wins {wins['win']:.0%}, ties {wins['tie']:.0%}, loses {wins['loss']:.0%}",
-                     fontsize=10)
-        ax.set_xlabel("best baseline R on the network")
-        ax.set_ylabel("agent R")
-        ax.grid(alpha=0.3)
+    fig, axes = plt.subplots(len(methods), len(per_objective), figsize=(4.2 * len(per_objective), 4.2 * len(methods)),
+                             squeeze=False)
+    for row_axes, method in zip(axes, methods):
+        for ax, (objective, row) in zip(row_axes, per_objective.items()):
+            r = {m: np.array(v) for m, v in row["r_per_network"].items()}
+            best = np.min([r[m] for m in BASELINES], axis=0)
+            wins = win_share(r[method], best)
+            ax.scatter(best, r[method], s=12, alpha=0.7)
+            low, high = min(best.min(), r[method].min()), max(best.max(), r[method].max())
+            ax.plot([low, high], [low, high], color="grey", lw=1)
+            ax.set_title(f"{objective}, {method}: wins {wins['win']:.0%}, ties {wins['tie']:.0%}, "
+                         f"loses {wins['loss']:.0%}", fontsize=9)
+            ax.set_xlabel("best baseline R on the network")
+            ax.set_ylabel(f"{method} R")
+            ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -176,6 +201,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--polish", type=int, default=0,
                         help="also compare every order after this many sweeps of local search")
+    parser.add_argument("--plan", type=int, default=0,
+                        help="also each agent planning with a Q-guided beam of this width (agent+plan)")
+    parser.add_argument("--plan-expand", type=int, default=4, help="top-Q knockdowns each partial attack proposes")
     parser.add_argument("--gene-kg-objective", default="lcc")
     parser.add_argument("--gene-kg-step-fraction", type=float, default=0.01,
                         help="share of the genes the agent removes per step on the whole STRING network")
@@ -202,8 +230,11 @@ def main() -> None:
                                           min_lcc=args.min_lcc)
         print(f"{len(networks)} {args.split}-split Reactome pathway networks read in {time.perf_counter() - start:.1f} s "
               f"(sizes {min(n.n for n in networks)}-{max(n.n for n in networks)} genes)", flush=True)
-        result["pathways"] = pathway_benchmark(networks, agents, args.seed, args.polish)
+        result["pathways"] = pathway_benchmark(networks, agents, args.seed, args.polish, args.plan, args.plan_expand)
         for objective, row in result["pathways"]["per_objective"].items():
+            print_objective(objective, row)
+        for objective, row in result["pathways"].get("per_objective_planned", {}).items():
+            print(f"\nthe agent planning (Q-guided beam {args.plan} x {args.plan_expand}):", end="")
             print_objective(objective, row)
         for objective, row in result["pathways"].get("per_objective_polished", {}).items():
             print(f"\nevery order after {args.polish} sweeps of local search:", end="")
@@ -222,7 +253,8 @@ def main() -> None:
                     f"{m} {r['rho']:+.3f} (n={r['genes']})" for m, r in rows.items()))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "dismantle_benchmark.json").write_text(json.dumps(result, indent=1))
-    png = plot_wins(result["pathways"]["per_objective"], args.out / "dismantle_benchmark.png")
+    png = plot_wins(result["pathways"]["per_objective"], args.out / "dismantle_benchmark.png",
+                    (AGENT, AGENT + PLANNED) if args.plan else (AGENT,))
     print(f"\nwritten {args.out / 'dismantle_benchmark.json'} and {png}")
 
 

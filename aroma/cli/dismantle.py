@@ -144,6 +144,10 @@ def run_command(
                                                     show_default="runs/dismantle/NETWORK")] = None,
     polish: Annotated[int, typer.Option("--polish", min=0, help="also each method's order improved by this many "
                                         "sweeps of local search (METHOD+polish; up to 2,000 genes)")] = 0,
+    plan_width: Annotated[int, typer.Option("--plan", min=0, help="also the agent planning with a Q-guided beam of "
+                                            "this width (agent+plan; up to 2,000 genes)")] = 0,
+    plan_expand: Annotated[int, typer.Option("--plan-expand", min=1, help="top-Q knockdowns each partial attack "
+                                             "of the plan proposes")] = 4,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     threads: Annotated[int, typer.Option("--threads", min=1)] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
@@ -166,6 +170,8 @@ def run_command(
     directory = config.perturbqa_dir(perturbqa)
     if cell_lines and directory is None:
         raise AromaError("no PerturbQA directory: pass --perturbqa DIR or set AROMA_DATA")
+    if plan_width and agent_dir is None:
+        raise AromaError("--plan needs a trained agent (--agent DIR)")
     agent = Agent.load(agent_dir) if agent_dir else None
     objective = objective or (agent.objective if agent else "lcc")
     with store(db, user, password, database) as kg:
@@ -173,7 +179,7 @@ def run_command(
     if embeddings:
         readers.attach_embeddings(network, embeddings)
     names = tuple(b.strip() for b in baselines.split(",") if b.strip() and b.strip() != "none")
-    report = compare(network, objective, agent, names, seed, step_fraction, polish)
+    report = compare(network, objective, agent, names, seed, step_fraction, polish, plan_width, plan_expand)
     if cell_lines:
         report.perturbqa = {c.upper(): removal_correlation(report, knockdown_effects(directory, c))
                             for c in cell_lines}

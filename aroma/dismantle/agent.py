@@ -88,10 +88,12 @@ class AttackResult:
 
 class Agent:
     """A trained Q-network, or an ensemble of them (Q is the members' mean); attacks greedily, removing the
-    top-Q share of candidates at each step."""
+    top-Q share of candidates at each step. ``reward_scale`` is the factor its training multiplied the
+    rewards by, so Q is in units of ``reward_scale`` × R."""
 
-    def __init__(self, model: QNetwork | list[QNetwork]) -> None:
+    def __init__(self, model: QNetwork | list[QNetwork], reward_scale: float = 10.0) -> None:
         self.members = [m.eval() for m in (model if isinstance(model, list) else [model])]
+        self.reward_scale = reward_scale
         if len({repr(m.config) for m in self.members}) > 1:
             raise AromaError("the members of an agent must share one configuration (objective, features, shape)")
         self.model = self.members[0]
@@ -148,5 +150,5 @@ class Agent:
         for state_dict in record.get("members", [record["state_dict"]]):
             members.append(QNetwork(config))
             members[-1].load_state_dict(state_dict)
-        return cls(members)
+        return cls(members, (record.get("extra") or {}).get("train", {}).get("reward_scale", 10.0))
 

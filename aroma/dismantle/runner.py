@@ -17,6 +17,7 @@ from aroma.dismantle.baselines import ATTACKS, BASELINES
 from aroma.dismantle.local_search import reorder
 from aroma.dismantle.network import Network
 from aroma.dismantle.objectives import check_objective, curve, robustness
+from aroma.dismantle.planning import PLAN_LIMIT, PLANNED, plan
 from aroma.errors import AromaError
 
 AGENT = "agent"
@@ -87,9 +88,12 @@ def polished(network: Network, objective: str, result: MethodResult, passes: int
 
 
 def compare(network: Network, objective: str, agent: Agent | None = None, baselines: tuple[str, ...] = BASELINES,
-            seed: int = 0, step_fraction: float = 0.01, polish: int = 0) -> DismantleReport:
-    """The agent (when given) beside each baseline, all scored on ``objective``; with ``polish`` > 0 also each
-    method's order improved by that many sweeps of local search (up to ``POLISH_LIMIT`` genes)."""
+            seed: int = 0, step_fraction: float = 0.01, polish: int = 0, plan_width: int = 0,
+            plan_expand: int = 4) -> DismantleReport:
+    """The agent (when given) beside each baseline, all scored on ``objective``; with ``plan_width`` > 0 also
+    the agent planning with a Q-guided beam of that width (``planning.plan``, as ``agent+plan``; up to
+    ``PLAN_LIMIT`` genes); with ``polish`` > 0 also each method's order improved by that many sweeps of local
+    search (up to ``POLISH_LIMIT`` genes)."""
     check_objective(objective)
     if network.edges.size == 0:
         raise AromaError(f"network {network.name} has no edges: nothing to dismantle")
@@ -102,10 +106,18 @@ def compare(network: Network, objective: str, agent: Agent | None = None, baseli
     if polish and network.n > POLISH_LIMIT:
         meta.setdefault("skipped", {})["polish"] = f"{network.n:,} nodes > {POLISH_LIMIT:,}: a sweep is O(N^2)"
         polish = 0
+    if plan_width and network.n > PLAN_LIMIT:
+        meta.setdefault("skipped", {})["plan"] = (
+            f"{network.n:,} nodes > {PLAN_LIMIT:,}: a beam observes W states per knockdown")
+        plan_width = 0
     results = []
     for method in methods:
         order, seconds, note = find_order(method, network, objective, agent, seed, step_fraction)
         results.append(score(method, network, order, objective, seconds, note))
+        if method == AGENT and plan_width:
+            planned = plan(agent, network, plan_width, plan_expand)
+            results.append(score(AGENT + PLANNED, network, planned.order, objective, planned.seconds,
+                                 f"beam {plan_width} x {plan_expand}, {planned.cpu_seconds:.1f} s CPU"))
     results += [polished(network, objective, result, polish) for result in results] if polish else []
     return DismantleReport(network.name, network.n, len(network.edges), objective, results, meta)
 

@@ -385,7 +385,7 @@ def train(config: TrainConfig, out: Path, resume: bool = False, real: list[Netwo
         demos, validation = demos or member.demos, validation or member.validation
         del member  # its replay buffer
     start, cpu = time.perf_counter(), time.process_time()
-    agent = Agent([Agent.load(out / f"member-{i}").model for i in range(config.members)])
+    agent = Agent([Agent.load(out / f"member-{i}").model for i in range(config.members)], config.reward_scale)
     validation_r = mean_r(agent, validation)
     agent.save(out, {"train": asdict(config), "validation_r": validation_r,
                      "members": [s["best_validation_r"] for s in summaries]})
