@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from aroma.dismantle.beam_search import Partial, beam_search
 from aroma.dismantle.environment import DismantleEnv, State, finish_order
 from aroma.dismantle.features import SEARCH, SEARCH_COLUMNS, check_feature_set
 from aroma.dismantle.local_search import reorder
@@ -101,15 +102,6 @@ def best_demonstration(network: Network, objective: str, names: tuple[str, ...],
     return max(episodes, key=lambda e: e.total)  # first among equals: the order of ``names`` breaks ties
 
 
-@dataclass
-class _Node:
-    """A partial attack in the beam: its environment, the state it faces and the sum of its rewards so far."""
-
-    env: DismantleEnv
-    state: State | None
-    total: float
-
-
 def beam(network: Network, objective: str, feature_set: str, reward_scale: float = 1.0, width: int = 24,
          expand: int = 6) -> Demonstration:
     """Beam search over single-removal attacks, a teacher stronger than any one classic policy.
@@ -124,35 +116,26 @@ def beam(network: Network, objective: str, feature_set: str, reward_scale: float
     columns = SEARCH_COLUMNS  # the beam's states carry only what it ranks by; the winner is replayed in full
     between, drop = columns.index("betweenness"), columns.index("drop")
     env = DismantleEnv(network, objective, feature_set=SEARCH)
-    root = _Node(env, env.observe(), 0.0)
-    if root.state is None:  # nothing to attack
-        return Demonstration("beam", [], [], [])
-    frontier = [root]
-    finished: list[_Node] = []
     scale = reward_scale / network.n / env.initial
-    while frontier:
-        children: dict[tuple[int, ...], tuple[float, float, _Node, int]] = {}
-        for node in frontier:
-            x = node.state.x
-            count = min(expand, len(x))
-            first, *others = (torch.topk(_scores(policy, x, columns), count).indices.tolist()
-                              for policy in SEARCHES["beam"])
-            picks = set(first)
-            for ranking in others:  # set by set, as the trained agents' demonstrations were made (tie order)
-                picks |= set(ranking)
-            for a in picks:
-                after = node.env.current * (1.0 - float(x[a, drop]))  # the objective once a alone is removed
-                key = tuple(sorted(node.env.removed + [int(node.state.nodes[a])]))
-                rank = (node.total - after * scale, float(x[a, between]))
-                if key not in children or rank > children[key][:2]:
-                    children[key] = (*rank, node, a)
-        frontier = []
-        for _, _, node, a in sorted(children.values(), key=lambda c: c[:2], reverse=True)[:width]:
-            env = node.env.clone()
-            reward = env.remove(node.state.nodes[a]) * reward_scale
-            child = _Node(env, env.observe(), node.total + reward)
-            (finished if child.state is None else frontier).append(child)
-    winner = max(finished, key=lambda n: n.total)
+
+    def propose(node: Partial) -> list[tuple[int, tuple[float, float]]]:
+        x = node.state.x
+        count = min(expand, len(x))
+        first, *others = (torch.topk(_scores(policy, x, columns), count).indices.tolist()
+                          for policy in SEARCHES["beam"])
+        picks = set(first)
+        for ranking in others:  # set by set, as the trained agents' demonstrations were made (tie order)
+            picks |= set(ranking)
+        ranked = []
+        for a in picks:
+            after = node.env.current * (1.0 - float(x[a, drop]))  # the objective once a alone is removed
+            ranked.append((a, (node.collected - after * scale, float(x[a, between]))))
+        return ranked
+
+    finished = beam_search(env, propose, width, reward_scale)
+    if not finished:  # nothing to attack
+        return Demonstration("beam", [], [], [])
+    winner = max(finished, key=lambda n: n.collected)
     return replay(network, objective, winner.env.removed, feature_set, reward_scale, "beam")
 
 

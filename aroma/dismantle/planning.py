@@ -14,26 +14,17 @@ beside the greedy ``agent``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import torch
 
 from aroma.dismantle.agent import Agent, AttackResult
-from aroma.dismantle.environment import DismantleEnv, State, finish_order
+from aroma.dismantle.beam_search import Partial, beam_search
+from aroma.dismantle.environment import DismantleEnv, finish_order
 from aroma.dismantle.network import Network
 from aroma.dismantle.objectives import curve, robustness
 
 PLAN_LIMIT = 2000  # a beam of width W observes W states per knockdown: O(W N) feature passes
 PLANNED = "+plan"  # suffix of the agent's method when it plans
-
-
-@dataclass
-class _Partial:
-    """A partial attack: its environment, the state it faces and the (scaled) return collected so far."""
-
-    env: DismantleEnv
-    state: State | None
-    collected: float
 
 
 def plan(agent: Agent, network: Network, width: int = 8, expand: int = 4) -> AttackResult:
@@ -44,29 +35,17 @@ def plan(agent: Agent, network: Network, width: int = 8, expand: int = 4) -> Att
     candidates = [agent.attack(network, 0.0).order]
     if len(agent.members) > 1:
         candidates += [Agent(member).attack(network, 0.0).order for member in agent.members]
+
+    def propose(partial: Partial) -> list[tuple[int, float]]:
+        q = agent.q_values(partial.state)
+        return [(a, partial.collected + float(q[a])) for a in torch.topk(q, min(expand, len(q))).indices.tolist()]
+
     env = DismantleEnv(network, agent.objective, feature_set=agent.model.config.features)
-    root = _Partial(env, env.observe(), 0.0)
-    frontier = [] if root.state is None else [root]  # nothing to attack: the greedy order stands
-    finished: list[_Partial] = []
-    steps = 0
     with torch.inference_mode():
-        while frontier:
-            children: dict[tuple[int, ...], tuple[float, _Partial, int]] = {}
-            for partial in frontier:
-                q = agent.q_values(partial.state)
-                for action in torch.topk(q, min(expand, len(q))).indices.tolist():
-                    key = tuple(sorted([*partial.env.removed, int(partial.state.nodes[action])]))
-                    rank = partial.collected + float(q[action])
-                    if key not in children or rank > children[key][0]:
-                        children[key] = (rank, partial, action)
-            frontier = []
-            for _, partial, action in sorted(children.values(), key=lambda c: c[0], reverse=True)[:width]:
-                env = partial.env.clone()
-                reward = env.remove(partial.state.nodes[action]) * agent.reward_scale
-                child = _Partial(env, env.observe(), partial.collected + reward)
-                (finished if child.state is None else frontier).append(child)
-            steps += 1
+        finished = beam_search(env, propose, width, agent.reward_scale)  # empty: the greedy order stands
     if finished:
-        candidates.append(finish_order(network, max(finished, key=lambda p: p.collected).env.removed, agent.objective))
+        best = max(finished, key=lambda p: p.collected)
+        candidates.append(finish_order(network, best.env.removed, agent.objective))
     order = min(candidates, key=lambda o: robustness(curve(network, o, agent.objective)))  # first among equals
+    steps = max((len(p.env.removed) for p in finished), default=0)  # one knockdown per beam step
     return AttackResult(order, steps, time.perf_counter() - start, time.process_time() - cpu)
