@@ -83,8 +83,8 @@ def pathway_benchmark(networks, agents: dict[str, Agent], seed: int, polish: int
             agent_cpu.append(result.cpu_seconds)
             attacks = [(AGENT, result.order), *((m, o) for m, (o, _) in orders.items())]
             if plan_width:
-                planned = plan(agent, network, plan_width, plan_expand)
-                plan_cpu.append(planned.cpu_seconds)
+                planned = plan(agent, network, plan_width, plan_expand, result.order)
+                plan_cpu.append(result.cpu_seconds + planned.cpu_seconds)  # the whole cost of planning
                 attacks.append((AGENT + PLANNED, planned.order))
             for method, order in attacks:
                 scores.setdefault(method, []).append(score(method, network, order, objective).r)

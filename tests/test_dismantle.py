@@ -447,6 +447,7 @@ def test_planning_never_loses_to_the_greedy_agent_and_finds_what_it_misses(tiny_
         assert plan(agent, network, width=1, expand=1).order == greedy
         wide = plan(agent, network, width=4, expand=2).order
         assert sorted(wide) == list(range(network.n)) and wide == plan(agent, network, width=4, expand=2).order
+        assert plan(agent, network, width=4, expand=2, greedy=greedy).order == wide  # the caller's greedy order
         r_greedy, r_wide = (robustness(curve(network, o, "lcc")) for o in (greedy, wide))
         assert r_wide <= r_greedy + 1e-12
         if network is SMALL_WORLD:

@@ -20,6 +20,7 @@ from aroma.dismantle.objectives import check_objective
 from aroma.errors import AromaError
 
 AGENT_FILE = "agent.pt"
+REWARD_SCALE = 10.0  # the default factor training multiplies the rewards (and so Q) by; R is unaffected
 # torch announces its CSR support as beta once per process; the products used here are stable
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
 
@@ -91,7 +92,7 @@ class Agent:
     top-Q share of candidates at each step. ``reward_scale`` is the factor its training multiplied the
     rewards by, so Q is in units of ``reward_scale`` × R."""
 
-    def __init__(self, model: QNetwork | list[QNetwork], reward_scale: float = 10.0) -> None:
+    def __init__(self, model: QNetwork | list[QNetwork], reward_scale: float = REWARD_SCALE) -> None:
         self.members = [m.eval() for m in (model if isinstance(model, list) else [model])]
         self.reward_scale = reward_scale
         if len({repr(m.config) for m in self.members}) > 1:
@@ -150,5 +151,5 @@ class Agent:
         for state_dict in record.get("members", [record["state_dict"]]):
             members.append(QNetwork(config))
             members[-1].load_state_dict(state_dict)
-        return cls(members, (record.get("extra") or {}).get("train", {}).get("reward_scale", 10.0))
+        return cls(members, (record.get("extra") or {}).get("train", {}).get("reward_scale", REWARD_SCALE))
 

@@ -27,12 +27,14 @@ PLAN_LIMIT = 2000  # a beam of width W observes W states per knockdown: O(W N) f
 PLANNED = "+plan"  # suffix of the agent's method when it plans
 
 
-def plan(agent: Agent, network: Network, width: int = 8, expand: int = 4) -> AttackResult:
+def plan(agent: Agent, network: Network, width: int = 8, expand: int = 4,
+         greedy: list[int] | None = None) -> AttackResult:
     """The best finished attack of a Q-guided beam of ``width`` partial attacks, each proposing its
     ``expand`` top-Q knockdowns, or the greedy attack of the agent or of one of its members where that is
-    better."""
+    better. ``greedy``: the agent's one-knockdown-per-step attack (``agent.attack(network, 0.0).order``) where
+    the caller has it already, so that it is not made twice (its time is then not counted here)."""
     start, cpu = time.perf_counter(), time.process_time()
-    candidates = [agent.attack(network, 0.0).order]
+    candidates = [agent.attack(network, 0.0).order if greedy is None else greedy]
     if len(agent.members) > 1:
         candidates += [Agent(member).attack(network, 0.0).order for member in agent.members]
 

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch_geometric.data import Batch, Data
 from torch_geometric.utils import scatter
 
-from aroma.dismantle.agent import Agent, QConfig, QNetwork
+from aroma.dismantle.agent import REWARD_SCALE, Agent, QConfig, QNetwork
 from aroma.dismantle.demonstrations import Demonstration, best_demonstration, check_demonstrators
 from aroma.dismantle.environment import DismantleEnv, State
 from aroma.dismantle.network import Network, synthetic
@@ -53,7 +53,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     real_share: float = 0.0  # share of episodes on Gene-KG subgraphs (when some are given)
     double: bool = True  # double DQN: the online network picks the next action, the target network scores it
-    reward_scale: float = 10.0  # rewards (and so Q) are multiplied by this; R is unaffected
+    reward_scale: float = REWARD_SCALE  # rewards (and so Q) are multiplied by this; R is unaffected
     linear_lr_scale: float = 10.0  # learning rate of the linear skip (QConfig.skip) relative to ``lr``
     # DQfD (Hester et al. 2018): off while ``demonstrations`` is empty
     demonstrations: tuple[str, ...] = ()  # demonstrators (aroma.dismantle.demonstrations), best per graph kept
