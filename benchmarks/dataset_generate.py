@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from aroma.data.perturbqa import PerturbQA
 from aroma.dataset.generate import GenerateConfig, generate
 from aroma.kg.build import build
 from aroma.kg.store import open_store
@@ -42,7 +43,7 @@ def main() -> None:
             for workers in args.workers:
                 out = Path(tmp) / f"out{workers}"
                 start, cpu = time.monotonic(), time.process_time()
-                card = generate(store, GenerateConfig(args.perturbqa, [args.cell_line], out, workers=workers),
+                card = generate(store, GenerateConfig(PerturbQA(args.perturbqa), [args.cell_line], out, workers=workers),
                                 show_progress=False)
                 seconds, cpu = time.monotonic() - start, time.process_time() - cpu
                 print(json.dumps({

@@ -1,7 +1,7 @@
 """Short SFT → GRPO → eval run of the multimodal LM; prints s/step, tokens/s, memory and eval metrics.
 
     python benchmarks/train_lm.py --data perturbreason/ --embeddings emb/ --base-model smollm2 --out runs/ \
-        [--sft-steps 16] [--grpo-steps 4] [--eval-pairs 150] [--classifier clf/]
+        [--sft-steps 16] [--grpo-steps 4] [--eval-pairs 150] [--classifier clf/] [--perturbqa DIR] [--db TARGET]
 
 Runs wherever torch finds a device (bf16 on CUDA, fp32 on CPU); say which when you report the figures.
 """
@@ -17,7 +17,11 @@ from pathlib import Path
 import torch
 
 from aroma.train.config import load_settings
-from aroma.train.evaluate import evaluate_model
+from aroma.data.perturbqa import PerturbQA
+from aroma.evaluate.eval import evaluate_model
+from aroma.kg.store import open_store
+from aroma.predict.base import MethodOptions
+from aroma.retrieval.knowledge import GraphContext
 from aroma.train.grpo import run_grpo
 from aroma.train.sft import run_sft
 
@@ -42,7 +46,9 @@ def main() -> None:
     parser.add_argument("--sft-steps", type=int, default=16)
     parser.add_argument("--grpo-steps", type=int, default=4)
     parser.add_argument("--eval-pairs", type=int, default=150)
-    parser.add_argument("--classifier", type=Path)
+    parser.add_argument("--classifier", type=Path, help="a saved classifier (`aroma train classifier`)")
+    parser.add_argument("--perturbqa", type=Path, default=Path("../shared/data/perturbqa"))
+    parser.add_argument("--db", help="the graph (default: the local database)")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[])
     args = parser.parse_args()
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
@@ -59,9 +65,10 @@ def main() -> None:
     grpo = run_grpo(args.data, args.out / "sft", args.out / "grpo", grpo_settings)
     grpo_seconds = time.monotonic() - start
     start = time.monotonic()
-    report = evaluate_model(args.out / "grpo", args.data, "test", args.out / "eval", limit=args.eval_pairs,
-                            classifier=args.classifier, embeddings=args.embeddings if args.classifier else None,
-                            show_progress=False)
+    with open_store(args.db) as store:
+        report = evaluate_model(GraphContext(store, whole_network=True), PerturbQA(args.perturbqa), args.out / "grpo",
+                                args.data, "test", args.out / "eval", limit=args.eval_pairs, options=MethodOptions(),
+                                classifier=args.classifier, show_progress=False)
     eval_seconds = time.monotonic() - start
     rewards = {k: v for entry in grpo.log for k, v in entry.items() if k.startswith("rewards/") and k.endswith("/mean")}
     print(json.dumps({

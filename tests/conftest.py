@@ -79,10 +79,11 @@ def subset_embeddings(subset_store: GraphStore, tmp_path_factory: pytest.TempPat
 @pytest.fixture(scope="session")
 def subset_dataset(subset_store: GraphStore, data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small PerturbReason dataset from real K562 labels over the subset graph."""
+    from aroma.data.perturbqa import PerturbQA
     from aroma.dataset.generate import GenerateConfig, generate
 
     out = tmp_path_factory.mktemp("perturbreason")
-    generate(subset_store, GenerateConfig(data_root / "perturbqa", ["k562"], out, limit=120), show_progress=False)
+    generate(subset_store, GenerateConfig(PerturbQA(data_root / "perturbqa"), ["k562"], out, limit=120), show_progress=False)
     return out
 
 

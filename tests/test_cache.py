@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aroma.cli import app
-from aroma.dataset.perturbqa import read_cell_line
+from aroma.data.perturbqa import read_cell_line
 from aroma.kg.build import build
 from aroma.kg.store import GraphStore
 from aroma.retrieval.cache import DerivedCache

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from aroma.cli import app
 from aroma.dataset.generate import GenerateConfig, generate
-from aroma.dataset.perturbqa import carve_validation, read_cell_line
+from aroma.data.perturbqa import PerturbQA, carve_validation, read_cell_line
 from aroma.errors import SourceFormatError
 from aroma.kg.store import GraphStore
 from aroma.tokens import LABELS, PLACEHOLDERS
@@ -46,8 +46,8 @@ def test_validation_split_never_mixes_perturbations(perturbqa: Path) -> None:
     assert abs(len(perts["validation"]) / (len(perts["train"]) + len(perts["validation"])) - 0.1) < 0.01
 
 
-def _write(path: Path, text: str) -> None:
-    path.write_text(text)
+def _write(path: Path, text: str | bytes) -> None:
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
 
 
 @pytest.mark.parametrize("de,direction,message", [
@@ -58,8 +58,13 @@ def _write(path: Path, text: str) -> None:
      r"k562-dir\.csv, line 2: A→B has a direction but is not DE"),
     ("pert,gene,label,split\nA,B,0,train,extra\n", "pert,gene,label,split\n", r"line 2: expected 4 columns, found 5"),
     ("pert,gene,label,split\nA,B,0,dev\n", "pert,gene,label,split\n", r"line 2: split 'dev'"),
+    ("pert,gene,label,split\nA,B,0,test\nC,B,0,train\nA,D,0,train\n", "pert,gene,label,split\n",
+     r"k562-de\.csv, line 4: perturbation A is in the train split here but in the test split on line 2"),
+    (b"pert,gene,label,split\nA,B\xff,0,train\n", "pert,gene,label,split\n", r"line 2: bytes that are not UTF-8"),
+    ("pert,gene,label,split\nA,B,0,train\nA," + "C" * 70_000 + ",0,train\n", "pert,gene,label,split\n",
+     r"line 3: line of 70,011 bytes"),
 ])
-def test_malformed_csv_names_file_and_line(tmp_path: Path, de: str, direction: str, message: str) -> None:
+def test_malformed_csv_names_file_and_line(tmp_path: Path, de: str | bytes, direction: str, message: str) -> None:
     _write(tmp_path / "k562-de.csv", de)
     _write(tmp_path / "k562-dir.csv", direction)
     with pytest.raises(SourceFormatError, match=message):
@@ -74,10 +79,69 @@ def test_malformed_csv_via_cli(tmp_path: Path, subset_store: GraphStore) -> None
     assert result.exit_code == 1 and "k562-de.csv, line 2: label 'x'" in result.output
 
 
+def test_a_training_row_for_a_test_perturbation_stops_the_build(subset_sources: Path, perturbqa: Path,
+                                                                tmp_path: Path) -> None:
+    """PerturbQA splits by perturbation: a train row for a test knockdown would put a test outcome in the graph."""
+    labels = tmp_path / "perturbqa"
+    labels.mkdir()
+    de = (perturbqa / "k562-de.csv").read_text()
+    test_pert = next(line.split(",")[0] for line in de.splitlines() if line.endswith(",test"))
+    (labels / "k562-de.csv").write_text(de + f"{test_pert},ADGRE5,0,train\n")
+    (labels / "k562-dir.csv").write_text((perturbqa / "k562-dir.csv").read_text())
+    lines = de.count("\n") + 1
+    result = runner.invoke(app, ["kg", "build", "--sources", str(subset_sources), "--perturbqa", str(labels), "--db",
+                                 str(tmp_path / "db")])
+    assert result.exit_code == 1, result.output
+    assert f"k562-de.csv, line {lines}: perturbation {test_pert} is in the train split here but in the test split" \
+        in result.output and "Traceback" not in result.output
+
+
+def test_dataset_out_must_be_a_directory(subset_store: GraphStore, perturbqa: Path, tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a user's file")
+    result = runner.invoke(app, ["dataset", "generate", "--perturbqa", str(perturbqa), "--cell-line", "k562", "--out",
+                                 str(tmp_path / "taken"), "--db", str(subset_store.backend.server.directory)])
+    assert result.exit_code == 1 and "is a file, not a directory" in result.output
+    assert (tmp_path / "taken").read_text() == "a user's file"
+
+
+def test_interrupted_generate_leaves_no_partial_file(subset_store: GraphStore, perturbqa: Path, tmp_path: Path) -> None:
+    """Ctrl-C while examples are written: no file under a final name, no partial file, the earlier dataset intact."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "train.jsonl").write_text("an earlier dataset\n")
+    db = str(subset_store.backend.server.directory)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "aroma.cli", "dataset", "generate", "--perturbqa", str(perturbqa), "--cell-line",
+         "k562", "--cell-line", "rpe1", "--out", str(out), "--db", db, "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # whatever the caller ignores
+    try:
+        deadline = time.monotonic() + 120
+        partial = out / ".train.jsonl.partial"
+        while not (partial.is_file() and partial.stat().st_size > 0) and child.poll() is None:
+            assert time.monotonic() < deadline, "no example was written in 120 s"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        output, _ = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130, output
+    assert "interrupted; nothing was written" in output and "Traceback" not in output
+    assert sorted(p.name for p in out.iterdir()) == ["train.jsonl"]
+    assert (out / "train.jsonl").read_text() == "an earlier dataset\n"
+
+
 @pytest.fixture(scope="module")
 def generated(subset_store: GraphStore, perturbqa: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dataset")
-    generate(subset_store, GenerateConfig(perturbqa, ["k562", "rpe1"], out, limit=400), show_progress=False)
+    generate(subset_store, GenerateConfig(PerturbQA(perturbqa), ["k562", "rpe1"], out, limit=400), show_progress=False)
     return out
 
 
@@ -124,7 +188,7 @@ def test_card_and_hf_dataset(generated: Path) -> None:
 
 
 def test_deterministic_output(generated: Path, subset_store: GraphStore, perturbqa: Path, tmp_path: Path) -> None:
-    generate(subset_store, GenerateConfig(perturbqa, ["k562", "rpe1"], tmp_path, limit=400, workers=2),
+    generate(subset_store, GenerateConfig(PerturbQA(perturbqa), ["k562", "rpe1"], tmp_path, limit=400, workers=2),
              show_progress=False)
 
     def digest(root: Path) -> dict[str, str]:

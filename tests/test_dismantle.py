@@ -303,7 +303,7 @@ def test_run_command_writes_json_table_and_png(subset_store: GraphStore, tiny_ag
 
 
 def test_knockdown_effects_use_the_training_split_only(data_root: Path) -> None:
-    from aroma.dataset.perturbqa import read_cell_line
+    from aroma.data.perturbqa import read_cell_line
     from aroma.dismantle.runner import knockdown_effects
 
     effects = knockdown_effects(data_root / "perturbqa", "k562")

@@ -14,16 +14,20 @@ import scipy.sparse as sp
 from typer.testing import CliRunner
 
 from aroma.cli import app
+from aroma.data.perturbqa import PerturbQA, read_cell_line
 from aroma.dataset.generate import GenerateConfig, generate
-from aroma.dataset.perturbqa import read_cell_line
+from aroma.evaluate.bench import BenchSettings, run_bench, scored_pairs
 from aroma.kg.store import GraphStore
+from aroma.predict import registry
+from aroma.predict.base import MethodOptions
 from aroma.retrieval.evidence import PairEvidence
 from aroma.retrieval.index import EvidenceIndex
+from aroma.retrieval.knowledge import GraphContext
 from aroma.retrieval.neighbours import KnockdownNeighbours, NeighbourSettings, neighbours_from_store
 from aroma.retrieval.outcomes import OutcomeTable
+from aroma.retrieval.phases import phase
 from aroma.retrieval.similarity import GeneSimilarity, SimilarityConfig
 from aroma.tokens import DOWN, LABELS, NOT_CHANGED, UP
-from aroma.train.bench import BenchSettings, CellLineBench
 from aroma.train.rewards import make_grounding_reward
 from tests.conftest import built_store
 
@@ -166,7 +170,7 @@ def test_retrieve_shows_similar_knockdowns(outcome_store: GraphStore, sample: tu
 def generated(outcome_store: GraphStore, sample: tuple[Path, Path],
               tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dataset-with-experiments")
-    generate(outcome_store, GenerateConfig(sample[1], ["k562", "rpe1"], out, limit=600), show_progress=False)
+    generate(outcome_store, GenerateConfig(PerturbQA(sample[1]), ["k562", "rpe1"], out, limit=600), show_progress=False)
     return out
 
 
@@ -201,8 +205,7 @@ def test_examples_equal_a_pair_by_pair_reference(generated: Path, outcome_store:
 
     from aroma.dataset.prompts import chat_prompt, completion
     from aroma.retrieval.cache import DerivedCache
-    from aroma.retrieval.evidence import PairEvidence
-    from aroma.dataset.generate import _placeholder
+    from aroma.retrieval.evidence import GeneFacts, PairEvidence
 
     index = EvidenceIndex(outcome_store, cache=DerivedCache(None))
     examples = [e for split in ("train", "validation", "test") for e in _examples(generated, split)]
@@ -217,8 +220,8 @@ def test_examples_equal_a_pair_by_pair_reference(generated: Path, outcome_store:
         for example in (e for e in examples if e["cell_line"] == cell):
             p, t = ids.get(example["pert"]), ids.get(example["gene"])
             evidence = index.pair(p, t, cell) if p and t else PairEvidence(
-                cell, index.facts(p) if p else _placeholder(example["pert"]),
-                index.facts(t) if t else _placeholder(example["gene"]))
+                cell, index.facts(p) if p else GeneFacts.placeholder(example["pert"]),
+                index.facts(t) if t else GeneFacts.placeholder(example["gene"]))
             evidence.experiments = by_split[example["split"]].evidence(p, [t])[0]
             reference = asdict(evidence)
             for path, raw in zip(evidence.paths, reference["paths"]):
@@ -231,16 +234,17 @@ def test_examples_equal_a_pair_by_pair_reference(generated: Path, outcome_store:
 
 
 def test_flipping_test_labels_changes_nothing_generated_for_test_pairs(
-        sample: tuple[Path, Path], outcome_store: GraphStore, generated: Path,
+        sample: tuple[Path, Path], outcome_store: GraphStore, generated: Path, tiny_models: tuple[Path, Path],
         tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Split safety: test labels reach nothing but the answers of test examples."""
+    """Split safety: test labels reach nothing but the answers of test examples — not the graph, the evidence, the
+    prompts, the features, nor any registered method's predictions."""
     sources, perturbqa = sample
     flipped = tmp_path_factory.mktemp("flipped") / "perturbqa"
     _flip_test_labels(perturbqa, flipped)
     assert read_cell_line(flipped, "k562") != read_cell_line(perturbqa, "k562")
     for flipped_store in built_store(sources, tmp_path_factory.mktemp("flipped-db"), perturbqa=flipped):
         out = tmp_path_factory.mktemp("flipped-dataset")
-        generate(flipped_store, GenerateConfig(flipped, ["k562", "rpe1"], out, limit=600), show_progress=False)
+        generate(flipped_store, GenerateConfig(PerturbQA(flipped), ["k562", "rpe1"], out, limit=600), show_progress=False)
         for split in ("train", "validation", "test"):
             original, again = _examples(generated, split), _examples(out, split)
             assert [e["id"] for e in original] == [e["id"] for e in again]
@@ -250,25 +254,69 @@ def test_flipping_test_labels_changes_nothing_generated_for_test_pairs(
                     assert a["completion"] == b["completion"]
         changed = [a for a, b in zip(_examples(generated, "test"), _examples(out, "test")) if a["label"] != b["label"]]
         assert changed  # the flip did reach the test answers
+        flipped_models = _tiny_models(flipped_store, tmp_path_factory.mktemp("flipped-models"), lm=tiny_models[1])
         for name in ("k562", "rpe1"):
-            benches = [_test_predictions(store, directory, name) for store, directory in
-                       ((outcome_store, perturbqa), (flipped_store, flipped))]
-            for (features_a, predictions_a), (features_b, predictions_b) in [benches]:
-                np.testing.assert_array_equal(features_a, features_b)
-                assert predictions_a.keys() == predictions_b.keys()
-                for method in predictions_a:
-                    np.testing.assert_array_equal(predictions_a[method], predictions_b[method], err_msg=method)
+            (features_a, predictions_a), (features_b, predictions_b) = (
+                _test_predictions(store, directory, name, models) for store, directory, models in
+                ((outcome_store, perturbqa, tiny_models), (flipped_store, flipped, flipped_models)))
+            np.testing.assert_array_equal(features_a, features_b)
+            assert predictions_a.keys() == predictions_b.keys() == set(registry.names())  # every method
+            for method in predictions_a:
+                np.testing.assert_array_equal(predictions_a[method], predictions_b[method], err_msg=method)
 
 
-def _test_predictions(store: GraphStore, perturbqa: Path, name: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    settings = BenchSettings()
-    similarity = GeneSimilarity.from_store(store, settings.similarity)
-    tables = {n: OutcomeTable.from_store(store, n) for n in ("K562", "RPE1")}
-    bench = CellLineBench(store, perturbqa, name, similarity, EvidenceIndex(store), tables, settings)
-    phase = bench.phase("test")
-    features = np.concatenate([phase.neighbours.features(bench.ids.get(p.perturbed), [bench.ids.get(p.target)], True)
-                               for p in phase.score])
-    return features, {m: p.probabilities for m, p in bench.predict(phase).items()}
+def _embeddings(store: GraphStore, directory: Path) -> Path:
+    """Small Gene-KG embeddings of ``store``'s graph (seeded: the same Gene-KG gives the same vectors)."""
+    from aroma.model.gnn import EncoderConfig
+    from aroma.model.graph_data import load_graph
+    from aroma.train.gnn import GnnTrainConfig, save_embeddings, train_gnn
+
+    bundle = load_graph(store, "gene")
+    config = GnnTrainConfig(EncoderConfig(hidden=16, out_dim=16, layers=2, conv="sage"), epochs=2)
+    _, result, z = train_gnn(bundle, "gene", config, show_progress=False)
+    save_embeddings(directory / "gene_embeddings.pt", bundle, "gene", z, result, config)
+    return directory
+
+
+def _tiny_models(store: GraphStore, directory: Path, lm: Path | None = None) -> tuple[Path, Path]:
+    """Embeddings of ``store``'s graph and a tiny, untrained multimodal LM over them (``lm``: reuse one)."""
+    from aroma.model.assets import load_gene_space
+    from aroma.model.classifier import build_fusion
+    from aroma.model.fusion import FusionConfig
+    from aroma.model.lm import AromaLM
+    from tests import tiny
+
+    embeddings = _embeddings(store, directory / "embeddings")
+    if lm is None:
+        space = load_gene_space(embeddings, store)
+        tokenizer = tiny.tokenizer()
+        model = AromaLM(tiny.causal_lm("llama", len(tokenizer)), tokenizer,
+                        build_fusion(space, FusionConfig(out_dim=32, model_dim=16, tokens=1)))
+        model.gene_ids = list(space.ids)
+        lm = directory / "lm"
+        model.save_pretrained(lm)
+    return embeddings, lm
+
+
+@pytest.fixture(scope="module")
+def tiny_models(outcome_store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return _tiny_models(outcome_store, tmp_path_factory.mktemp("tiny-models"))
+
+
+def _test_predictions(store: GraphStore, perturbqa: Path, name: str, models: tuple[Path, Path]
+                      ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Every registered method's predictions for the test pairs (the language model's for a few of them)."""
+    graph = GraphContext(store)
+    current = phase("test", PerturbQA(perturbqa).pairs(name))
+    knowledge = graph.knowledge(name, current.hidden)
+    options = MethodOptions(embeddings=models[0], model=models[1], classifier_epochs=1, lm_pairs=12)
+    predictions = {}
+    for method in registry.names():
+        predictor = registry.method(method).create(options, knowledge)
+        assert predictor is not None, f"{method} does not run in the label-flip test"
+        pairs = scored_pairs(predictor, current.score, seed=0)
+        predictions[method] = predictor.fit(knowledge, current.fit).predict_proba(pairs)
+    return knowledge.features(current.score), predictions
 
 
 def test_bench_reports_every_method_beside_the_published_numbers(
@@ -290,7 +338,7 @@ def test_bench_reports_every_method_beside_the_published_numbers(
     base = [r for r in report["results"] if r["method"] == "target base rate" and r["de_genes"]]
     assert base and all(r["de_auroc"] == pytest.approx(0.5) for r in base)  # constant per target gene
     table = (tmp_path / "bench.md").read_text()
-    assert "*published:* SUMMER (LLM, PerturbQA) | 0.62 | 0.64" in table and "neighbour vote" in table
+    assert "*published:* SUMMER (LLM) | 0.62 | 0.64" in table and "neighbour vote" in table
     assert (tmp_path / "bench.png").stat().st_size > 10_000
 
 
@@ -302,39 +350,27 @@ def test_neighbours_from_store_leave_out_what_they_are_told(outcome_store: Graph
 
 
 def test_classifier_takes_what_similar_knockdowns_did(outcome_store: GraphStore, sample: tuple[Path, Path],
-                                                      tmp_path: Path) -> None:
-    """The fusion classifier gets the neighbour features beside the genes, in training, `aroma eval` and bench."""
-    from aroma.errors import AromaError
-    from aroma.model.assets import load_gene_space
-    from aroma.model.gnn import EncoderConfig
-    from aroma.model.graph_data import load_graph
+                                                      tiny_models: tuple[Path, Path], tmp_path: Path) -> None:
+    """The fusion classifier gets the neighbour features beside the genes, in training, as a saved predictor and
+    in the bench."""
+    from aroma.predict.classifier import FusionClassifier
     from aroma.retrieval.neighbours import feature_names
-    from aroma.train.baselines import classifier_probabilities
-    from aroma.train.bench import CLASSIFIER, run_bench
     from aroma.train.classifier import ClassifierConfig, train_classifier
-    from aroma.train.gnn import GnnTrainConfig, save_embeddings, train_gnn
 
-    embeddings = tmp_path / "embeddings"
-    bundle = load_graph(outcome_store, "gene")
-    config = GnnTrainConfig(EncoderConfig(hidden=16, out_dim=16, layers=2, conv="sage"), epochs=2)
-    _, result, z = train_gnn(bundle, "gene", config, show_progress=False)
-    save_embeddings(embeddings / "gene_embeddings.pt", bundle, "gene", z, result, config)
-    space = load_gene_space(embeddings, outcome_store)
-
-    report = train_classifier(space, outcome_store, sample[1], ClassifierConfig(epochs=2, model_dim=16),
+    graph = GraphContext(outcome_store)
+    data = PerturbQA(sample[1])
+    report = train_classifier(graph, data, "k562", tiny_models[0], ClassifierConfig(epochs=2, model_dim=16),
                               tmp_path / "classifier", show_progress=False)
     width = len(feature_names(NeighbourSettings(), ["go", "pathway", "string"], cross=True))
-    assert len(report.neighbour_features["mean"]) == width and report.test["pairs"] > 0
-
-    index = EvidenceIndex(outcome_store)
-    pairs = [p for p in read_cell_line(sample[1], "k562") if p.split == "test"][:20]
-    evidence = [json.dumps(index.evidence(p.perturbed, p.target, "K562").to_dict()) for p in pairs]
-    probabilities = classifier_probabilities(tmp_path / "classifier", embeddings, evidence, outcome_store)
+    assert report.test["pairs"] > 0 and len(report.history) == 2
+    loaded = registry.load_predictor(tmp_path / "classifier", graph.knowledge("k562"))
+    assert isinstance(loaded, FusionClassifier) and len(loaded.scale.mean) == width
+    pairs = phase("test", data.pairs("k562")).score[:20]
+    probabilities = loaded.predict_proba(pairs)
     assert probabilities.shape == (20, 3) and np.allclose(probabilities.sum(axis=1), 1)
-    with pytest.raises(AromaError, match="needs the graph"):
-        classifier_probabilities(tmp_path / "classifier", embeddings, evidence)
 
-    results = run_bench(outcome_store, sample[1], tmp_path / "bench", ["k562"],
-                        BenchSettings(embeddings=embeddings, classifier_epochs=1), show_progress=False)
-    rows = [r for r in results if r.method == CLASSIFIER]
+    results = run_bench(graph, PerturbQA(sample[1], only=["k562"]), tmp_path / "bench",
+                        BenchSettings(MethodOptions(embeddings=tiny_models[0], classifier_epochs=1)),
+                        show_progress=False)
+    rows = [r for r in results if r.method == FusionClassifier.name]
     assert {r.split for r in rows} == {"validation", "test"} and all(r.pairs > 0 for r in rows)

@@ -41,11 +41,19 @@ def test_every_default_survives_the_help_formatter() -> None:
     assert checked >= 20  # --db on every graph command, --sources, --perturbqa, ...
 
 
-@pytest.mark.parametrize("command", [["dataset", "generate"], ["train", "classifier"]])
+@pytest.mark.parametrize("command", [["dataset", "generate"], ["train", "classifier"], ["train", "predictor"],
+                                     ["bench"], ["eval"]])
 def test_perturbqa_option_has_help_and_default(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "400"})
     line = next(l for l in result.output.splitlines() if "--perturbqa" in l)
-    assert "{cell}-de.csv" in line and "[default: ($AROMA_DATA/perturbqa)]" in line
+    assert "NAME-de.csv" in line and "[default: ($AROMA_DATA/perturbqa)]" in line
+
+
+def test_help_names_no_cell_line() -> None:
+    """Cell lines are data: no command's help names one."""
+    for path, _ in _commands(typer.main.get_command(app)):
+        text = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "400"}).output.lower()
+        assert not {"k562", "rpe1", "hepg2", "jurkat"} & set(text.replace("/", " ").replace(",", " ").split()), path
 
 
 def test_settings_lists_every_setting_with_its_default() -> None:

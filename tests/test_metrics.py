@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import f1_score, roc_auc_score
 
-from aroma.train.metrics import evaluate, per_gene_auroc
+from aroma.evaluate.metrics import evaluate, per_gene_auroc
 
 
 def test_per_gene_auroc_averages_genes_with_both_classes() -> None:
@@ -35,22 +35,20 @@ def test_evaluate_de_direction_and_f1() -> None:
 
 
 def test_evaluation_sample_keeps_whole_target_genes() -> None:
-    from datasets import Dataset
+    from aroma.data.perturbqa import whole_targets
 
-    from aroma.train.lm_setup import sample_by_target_gene
-
-    data = Dataset.from_dict({"gene": ["A", "B", "A", "C", "B", "A", "D"], "label": list(range(7))})
-    sample = sample_by_target_gene(data, pairs=3, seed=1)
-    genes = sample["gene"]
-    assert len(genes) >= 3
+    targets = ["A", "B", "A", "C", "B", "A", "D"]
+    chosen = whole_targets(targets, about=3, seed=1)
+    genes = [targets[i] for i in chosen]
+    assert len(genes) >= 3 and chosen == sorted(chosen)
     for gene in set(genes):
-        assert genes.count(gene) == data["gene"].count(gene)  # every pair of a chosen gene
+        assert genes.count(gene) == targets.count(gene)  # every pair of a chosen gene
 
 
 def test_undefined_auroc_is_null_with_the_reason_in_json() -> None:
     import json
 
-    from aroma.train.metrics import json_ready
+    from aroma.evaluate.metrics import json_ready
 
     genes, labels = ["A", "A", "B"], [0, 0, 2]  # no gene has both classes; one changed pair only
     metrics = json_ready(evaluate(genes, labels, np.array([[.8, .1, .1], [.6, .2, .2], [.2, .2, .6]])))

@@ -139,14 +139,22 @@ def test_soft_tokens_in_a_causal_lm(kind: str, space, tmp_path: Path) -> None:
     assert torch.allclose(again, model(ids, perturbed=torch.tensor([0, 1]), target=torch.tensor([2, 3])).logits, atol=1e-5)
 
 
-def test_classifier_trains_and_reports(space, subset_store: GraphStore, data_root: Path, tmp_path: Path) -> None:
+def test_classifier_trains_and_reports(embeddings_dir: Path, subset_store: GraphStore, data_root: Path,
+                                       tmp_path: Path) -> None:
+    """On a graph without training outcomes the classifier takes the genes alone; its output is a predictor."""
+    from aroma.data.perturbqa import PerturbQA
+    from aroma.predict.registry import load_predictor
+    from aroma.retrieval.knowledge import GraphContext
     from aroma.train.classifier import ClassifierConfig, train_classifier
 
-    report = train_classifier(space, subset_store, data_root / "perturbqa", ClassifierConfig(epochs=2, model_dim=16),
-                              tmp_path, show_progress=False)
-    assert report.dropped_pairs > 0 and len(report.history) == 2
+    graph = GraphContext(subset_store)
+    report = train_classifier(graph, PerturbQA(data_root / "perturbqa"), "k562", embeddings_dir,
+                              ClassifierConfig(epochs=2, model_dim=16), tmp_path, show_progress=False)
+    assert report.dropped_pairs > 0 and len(report.history) == 2 and report.history[-1]["pairs"] > 0
     assert report.test["pairs"] > 0 and (tmp_path / "classifier.pt").exists()
     assert set(report.modalities) == {"gene_kg", "path_kg"}
+    loaded = load_predictor(tmp_path, graph.knowledge("k562"))
+    assert loaded.scale is None  # no outcomes in this graph: no neighbour features
 
 
 @pytest.mark.parametrize("graph", ["gene", "path"])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from aroma.data.perturbqa import PerturbQA
 from aroma.dataset.generate import GenerateConfig, generate
 from aroma.kg.neo4j_local import LocalNeo4j, neo4j_admin
 from aroma.kg.stats import graph_stats
@@ -47,7 +48,7 @@ def _digest(root: Path) -> dict[str, str]:
 
 def test_dataset_bytes_identical_on_neo4j(subset_dataset: Path, neo4j_subset_store: EngineStore, data_root: Path,
                                           tmp_path: Path) -> None:
-    generate(neo4j_subset_store.store, GenerateConfig(data_root / "perturbqa", ["k562"], tmp_path, limit=120),
+    generate(neo4j_subset_store.store, GenerateConfig(PerturbQA(data_root / "perturbqa"), ["k562"], tmp_path, limit=120),
              show_progress=False)
     assert _digest(tmp_path) == _digest(subset_dataset)
 

@@ -14,9 +14,10 @@ from aroma.cli.common import fail
 from aroma.cli.cypher import cypher_command
 from aroma.cli.dataset import dataset_app
 from aroma.cli.dismantle import dismantle_app
-from aroma.cli.evaluate import eval_command, predict_command
+from aroma.cli.evaluate import eval_command
 from aroma.cli.kg import kg_app
 from aroma.cli.model import model_app
+from aroma.cli.predict import predict_command
 from aroma.cli.retrieve import retrieve_command
 from aroma.cli.train import train_app
 from aroma.errors import AromaError

@@ -32,6 +32,9 @@ PasswordOption = Annotated[
 ]
 DatabaseOption = Annotated[Optional[str], typer.Option("--database", help="Neo4j database name", show_default="neo4j")]
 QuietOption = Annotated[bool, typer.Option("--quiet", help="no progress bars")]
+PerturbqaOption = Annotated[Optional[Path], typer.Option(
+    "--perturbqa", help="directory of NAME-de.csv / NAME-dir.csv label files in PerturbQA's form, each NAME a dataset "
+    "(a cell line, or a task such as a gene-set one)", show_default="$AROMA_DATA/perturbqa")]
 
 ROLLED_BACK = "unfinished work was rolled back (a build leaves the previous graph in place)"
 

@@ -7,22 +7,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, QuietOption, UserOption, guard, out,
-                              perturbqa_dir, store)
+from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, PerturbqaOption, QuietOption, UserOption,
+                              guard, out, perturbqa_dir, store)
 
 dataset_app = typer.Typer(help="Build the PerturbReason dataset.", no_args_is_help=True)
 
 
 @dataset_app.command("generate")
-@guard
+@guard(stopped="nothing was written: partial files were removed and an earlier dataset in --out is unchanged")
 def dataset_generate(
     out_dir: Annotated[Path, typer.Option("--out", help="output directory")],
-    cell_line: Annotated[list[str], typer.Option("--cell-line", help="k562 and/or rpe1 (repeat the option)")],
-    perturbqa: Annotated[
-        Optional[Path], typer.Option("--perturbqa", help="directory of {cell}-de.csv / {cell}-dir.csv",
-                                     show_default="$AROMA_DATA/perturbqa")
-    ] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="seeded sample of N pairs per cell line")] = None,
+    cell_line: Annotated[list[str], typer.Option("--cell-line", help="datasets of the PerturbQA directory (repeat the option)")],
+    perturbqa: PerturbqaOption = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="seeded sample of N pairs per dataset")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="processes building examples")] = 1,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     validation: Annotated[float, typer.Option("--validation", min=0.0, max=0.9,
@@ -36,9 +33,11 @@ def dataset_generate(
     """PerturbQA labels + knowledge-graph evidence → JSONL, a Hugging Face dataset, a card and a plot."""
     import time
 
+    from aroma.data.perturbqa import PerturbQA
     from aroma.dataset.generate import GenerateConfig, generate
 
-    config = GenerateConfig(perturbqa_dir(perturbqa), cell_line, out_dir, limit, workers, seed, validation)
+    data = PerturbQA(perturbqa_dir(perturbqa), validation, seed, only=cell_line)
+    config = GenerateConfig(data, data.cell_lines, out_dir, limit, workers)
     start = time.monotonic()
     with store(db, user, password, database) as graph:
         card = generate(graph, config, show_progress=not quiet)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -16,8 +16,9 @@ from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, UserOpti
 def retrieve_command(
     perturbed: Annotated[str, typer.Argument(help="perturbed (knocked-down) gene: symbol or alias")],
     target: Annotated[str, typer.Argument(help="target gene: symbol or alias")],
-    cell_line: Annotated[str, typer.Option("--cell-line", help="cell line that labels the output; the graphs' "
-                                           "evidence is the same for every cell line")] = "K562",
+    cell_line: Annotated[Optional[str], typer.Option(
+        "--cell-line", help="cell line whose training outcomes give the experimental evidence; the graphs' evidence is "
+        "the same for every cell line", show_default="the first whose outcomes the graph holds")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the evidence as JSON")] = False,
     experiments: Annotated[bool, typer.Option(
         "--experiments/--no-experiments", help="add what the most similar training knockdowns did to the target "
@@ -36,9 +37,12 @@ def retrieve_command(
 
         if experiments:
             from aroma.retrieval.neighbours import neighbours_from_store
-        note_cell_line(cell_line)
+        if cell_line is not None:
+            note_cell_line(cell_line)
         with store(db, user, password, database) as graph:
             index = EvidenceIndex(graph)
+            if cell_line is None:
+                cell_line = next(iter(index.outcome_cell_lines()), "any cell line")
             if experiments and cell_line.upper() in index.outcome_cell_lines():
                 index.use_outcomes(neighbours_from_store(graph, cell_line, cache=index.cache))
             evidence = index.evidence(perturbed, target, cell_line.upper())

@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, QuietOption, UserOption, fail, guard, out,
-                              perturbqa_dir, store)
+from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, PerturbqaOption, QuietOption, UserOption,
+                              fail, guard, out, perturbqa_dir, store)
 
 train_app = typer.Typer(help="Train graph encoders, the classifier, and the language model.", no_args_is_help=True)
 
@@ -58,14 +58,16 @@ def train_gnn_command(
               f"{result.epoch_seconds:.2f} s/epoch; embeddings in {out_dir / f'{graph}_embeddings.pt'}", highlight=False)
 
 
+CellLineOption = Annotated[str, typer.Option("--cell-line", help="a dataset of the PerturbQA directory (its NAME-de.csv)")]
+
+
 @train_app.command("classifier")
 @guard
 def train_classifier_command(
     embeddings: Annotated[Path, typer.Option("--embeddings", help="directory with gene/path(/protein)_embeddings.pt")],
     out_dir: Annotated[Path, typer.Option("--out")],
-    cell_line: Annotated[str, typer.Option("--cell-line")] = "k562",
-    perturbqa: Annotated[Optional[Path], typer.Option("--perturbqa", help="directory of {cell}-de.csv / {cell}-dir.csv",
-                                                      show_default="$AROMA_DATA/perturbqa")] = None,
+    cell_line: CellLineOption,
+    perturbqa: PerturbqaOption = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 5,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     db: DbOption = None,
@@ -74,19 +76,50 @@ def train_classifier_command(
     database: DatabaseOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Train the fusion + 3-class head (no LLM) and report PerturbQA's per-gene AUROC on the test split."""
-    from aroma.model.assets import load_gene_space
+    """Train the fusion + 3-class head (no LLM) on the training split less validation, report PerturbQA's per-gene
+    AUROC on validation per epoch and on the test split; OUT is a predictor (`aroma predict --predictor OUT`)."""
+    from aroma.data.perturbqa import PerturbQA
+    from aroma.predict.base import GraphContext
     from aroma.train.classifier import ClassifierConfig, train_classifier
 
-    directory = perturbqa_dir(perturbqa)
+    data = PerturbQA(perturbqa_dir(perturbqa), seed=seed, only=[cell_line])
     with store(db, user, password, database) as kg:
-        space = load_gene_space(embeddings, kg)
-        report = train_classifier(space, kg, directory, ClassifierConfig(cell_line, epochs, seed=seed), out_dir,
-                                  show_progress=not quiet)
+        report = train_classifier(GraphContext(kg), data, cell_line, embeddings, ClassifierConfig(epochs, seed=seed),
+                                  out_dir, show_progress=not quiet)
     test = report.test
-    out.print(f"{cell_line.upper()} test: DE AUROC {test['de_auroc']:.3f} ({test['de_genes']} genes), direction AUROC "
+    out.print(f"{report.cell_line} test: DE AUROC {test['de_auroc']:.3f} ({test['de_genes']} genes), direction AUROC "
               f"{test['direction_auroc']:.3f} ({test['direction_genes']} genes), macro-F1 {test['macro_f1']:.3f}, "
               f"{report.epoch_seconds:.1f} s/epoch; report in {out_dir / 'classifier_report.json'}", highlight=False)
+
+
+@train_app.command("predictor")
+@guard
+def train_predictor_command(
+    cell_line: CellLineOption,
+    out_dir: Annotated[Path, typer.Option("--out", help="directory for the fitted predictor")],
+    method: Annotated[Optional[str], typer.Option("--method", help="a method of `aroma bench` (its table's name)",
+                                                  show_default="the best on validation")] = None,
+    perturbqa: PerturbqaOption = None,
+    embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="GNN embeddings (the classifier)")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    db: DbOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Fit a method on every training outcome of a cell line and keep it (with the graph build and the label files'
+    hashes) for `aroma predict --predictor OUT`."""
+    from aroma.data.perturbqa import PerturbQA
+    from aroma.predict.base import GraphContext, MethodOptions
+    from aroma.predict.saved import train_predictor
+
+    data = PerturbQA(perturbqa_dir(perturbqa), only=[cell_line])
+    with store(db, user, password, database) as kg:
+        fitted = train_predictor(GraphContext(kg), data, cell_line, out_dir, method,
+                                 MethodOptions(embeddings=embeddings, seed=seed))
+    about = fitted.about
+    out.print(f"{fitted.predictor.name} for {about['cell_line']}: fit on {about['fit_pairs']:,} training pairs in "
+              f"{about['fit_seconds']:.1f} s (graph build {about['checksum']}); predictor in {out_dir}", highlight=False)
 
 
 def _overrides(ctx: typer.Context, override: list[str] | None) -> list[str]:

@@ -5,82 +5,55 @@ from __future__ import annotations
 import json
 import multiprocessing
 import multiprocessing.pool
+import os
 import random
+import shutil
 import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from itertools import groupby
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from aroma.dataset.perturbqa import LabelledPair, carve_validation, read_cell_line
+from aroma.data.perturbqa import SPLIT_ORDER, LabelledPair, PerturbQA
+from aroma.dataset.card import DatasetCard, peak_rss_mb, write_card
 from aroma.dataset.prompts import chat_prompt, completion
+from aroma.errors import AromaError
 from aroma.kg.store import GraphStore
-from aroma.retrieval.evidence import ExperimentalEvidence, GeneFacts, PairEvidence
+from aroma.retrieval.evidence import ExperimentalEvidence
 from aroma.retrieval.evidence_json import EvidenceJson
 from aroma.retrieval.index import EvidenceIndex
-from aroma.retrieval.neighbours import KnockdownNeighbours, neighbours_from_store
-from aroma.retrieval.similarity import GeneSimilarity
+from aroma.retrieval.knowledge import GraphContext
+from aroma.retrieval.neighbours import KnockdownNeighbours
+from aroma.retrieval.phases import hidden_knockdowns
 from aroma.tokens import LABELS
 
-SPLIT_ORDER = ("train", "validation", "test")
 COVERAGE = ("has_direct_relation", "has_path", "has_shared_pathway", "has_experiments")
 
 
 @dataclass
 class GenerateConfig:
-    perturbqa: Path
+    data: PerturbQA  # the labels, with the validation split carved (its fraction and seed)
     cell_lines: Sequence[str]
     out: Path
-    limit: int | None = None  # pairs per cell line (a seeded sample), for quick runs
+    limit: int | None = None  # pairs per cell line (a seeded sample, data's seed), for quick runs
     workers: int = 1
-    seed: int = 0
-    validation_fraction: float = 0.1
-
-
-@dataclass
-class DatasetCard:
-    """Counts per split and label, evidence coverage, and genes missing from the graph."""
-
-    counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # cell → split → label → n
-    coverage: dict[str, dict[str, float]] = field(default_factory=dict)  # cell → kind → share of pairs
-    unknown_genes: dict[str, list[str]] = field(default_factory=dict)
-    pairs: int = 0
-    seconds: dict[str, float] = field(default_factory=dict)  # per stage; kept out of card.json (determinism)
-    peak_rss_mb: float = 0.0  # this process's peak resident memory so far; likewise kept out of card.json
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"pairs": self.pairs, "counts": self.counts, "coverage": self.coverage,
-                "unknown_genes": self.unknown_genes}
-
-
-def _placeholder(symbol: str) -> GeneFacts:
-    return GeneFacts(id="", symbol=symbol, description="", type="", uniprot=None, is_tf=False, tf_evidence=[],
-                     processes=[], degree=0, top_interactors=[])
 
 
 _INDEX: EvidenceIndex | None = None  # set before forking workers; read-only afterwards
 _IDS: dict[str, str] = {}
-# (cell line, split) → similar training knockdowns: for train and validation pairs the validation
-# perturbations are left out, so that model selection on validation is not helped by its own labels
+# (cell line, split) → similar training knockdowns, as the split rule lets that split's pairs see them
 _NEIGHBOURS: dict[tuple[str, str], KnockdownNeighbours] = {}
 _ENCODER = EvidenceJson()  # evidence JSON, with each gene's facts and each similar knockdown encoded once
 
 
 def _example(pair: LabelledPair, experiments: ExperimentalEvidence | None) -> dict[str, Any]:
     assert _INDEX is not None
-    p, t = _IDS.get(pair.perturbed), _IDS.get(pair.target)
-    if p and t:
-        evidence = _INDEX.pair(p, t, pair.cell_line)
-    else:
-        evidence = PairEvidence(pair.cell_line, _INDEX.facts(p) if p else _placeholder(pair.perturbed),
-                                _INDEX.facts(t) if t else _placeholder(pair.target))
-    if experiments is not None:
-        evidence.experiments = experiments
+    evidence = _INDEX.labelled_pair(pair.perturbed, pair.target, _IDS, pair.cell_line, experiments)
     return {
         "id": f"{pair.cell_line}/{pair.perturbed}/{pair.target}",
         "cell_line": pair.cell_line,
@@ -147,17 +120,20 @@ def _examples(pairs: list[LabelledPair], workers: int) -> Iterator[dict[str, Any
 def load_pairs(config: GenerateConfig) -> list[LabelledPair]:
     pairs: list[LabelledPair] = []
     for cell_line in config.cell_lines:
-        cell_pairs = carve_validation(read_cell_line(config.perturbqa, cell_line), config.validation_fraction,
-                                      config.seed)
+        cell_pairs = config.data.pairs(cell_line)
         if config.limit is not None and config.limit < len(cell_pairs):
-            cell_pairs = random.Random(config.seed).sample(cell_pairs, config.limit)
+            cell_pairs = random.Random(config.data.seed).sample(cell_pairs, config.limit)
         pairs.extend(cell_pairs)
     order = {s: i for i, s in enumerate(SPLIT_ORDER)}
     return sorted(pairs, key=lambda p: (p.cell_line, order[p.split], p.perturbed, p.target))
 
 
 def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = True) -> DatasetCard:
+    """Write the dataset into ``config.out``: each file under a temporary name renamed into place once every
+    example is written, so an interrupted run leaves no partial file (and an earlier dataset there intact)."""
     global _INDEX, _IDS
+    if config.out.exists() and not config.out.is_dir():
+        raise AromaError(f"--out {config.out} is a file, not a directory")
     clock = [time.monotonic(), time.process_time()]
     seconds: dict[str, float] = {}
 
@@ -169,13 +145,14 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
 
     pairs = load_pairs(config)
     lap("labels")
-    index = EvidenceIndex(store, whole_network=True)  # hundreds of thousands of pairs: read STRING once
+    graph = GraphContext(store, whole_network=True)  # hundreds of thousands of pairs: read STRING once
+    index = graph.index
     symbols = sorted({p.perturbed for p in pairs} | {p.target for p in pairs})
     with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), disable=not show_progress) as progress:
         ids = _retrieve_genes(index, symbols, progress)
         lap("gene_evidence")
-        _NEIGHBOURS.update(_experiment_sources(store, pairs, ids, progress))
+        _NEIGHBOURS.update(_experiment_sources(graph, pairs, progress))
         lap("experiments")
         _INDEX, _IDS = index, ids
         card = DatasetCard(pairs=len(pairs))
@@ -187,7 +164,8 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
         task = progress.add_task("building examples", total=len(pairs))
         counts: dict = defaultdict(lambda: defaultdict(Counter))
         covered: dict = defaultdict(Counter)
-        handles = {s: (config.out / f"{s}.jsonl").open("w", encoding="utf-8") for s in SPLIT_ORDER}
+        files = {split: _partial(config.out / f"{split}.jsonl") for split in SPLIT_ORDER}
+        handles = {split: path.open("w", encoding="utf-8") for split, path in files.items()}
         try:
             for example in _examples(pairs, config.workers):
                 handles[example["split"]].write(json.dumps(example, sort_keys=True, ensure_ascii=False) + "\n")
@@ -196,6 +174,9 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
                     covered[example["cell_line"]][kind] += example[kind]
                 covered[example["cell_line"]]["pairs"] += 1
                 progress.advance(task)
+        except BaseException:
+            _discard(*files.values())
+            raise
         finally:
             for handle in handles.values():
                 handle.close()
@@ -205,7 +186,16 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
     card.counts = {c: {s: dict(sorted(v.items())) for s, v in splits.items()} for c, splits in counts.items()}
     card.coverage = {c: {k.removeprefix("has_"): round(v / cov["pairs"], 4) for k, v in cov.items() if k != "pairs"}
                      for c, cov in covered.items()}
-    save_hf(config.out, config.out / "hf")
+    hf = _partial(config.out / "hf")
+    try:
+        save_hf(files, hf)
+    except BaseException:
+        _discard(*files.values(), hf)
+        raise
+    for split, path in files.items():  # every file is whole: swap them in
+        os.replace(path, config.out / f"{split}.jsonl")
+    shutil.rmtree(config.out / "hf", ignore_errors=True)
+    os.replace(hf, config.out / "hf")
     write_card(card, config)
     lap("hf_dataset_and_card")
     card.seconds = seconds
@@ -213,30 +203,35 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
     return card
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set size in MB (Linux reports kilobytes)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _experiment_sources(store: GraphStore, pairs: list[LabelledPair], ids: dict[str, str],
-                        progress: Progress) -> dict[tuple[str, str], KnockdownNeighbours]:
-    """Per cell line with training outcomes in the graph: neighbours for its train/validation and test pairs."""
-    known = {row["cell_line"] for row in store.read("outcomes/cell_lines")}
-    wanted = sorted({p.cell_line for p in pairs} & known)
+def _experiment_sources(graph: GraphContext, pairs: list[LabelledPair], progress: Progress
+                        ) -> dict[tuple[str, str], KnockdownNeighbours]:
+    """Per cell line with training outcomes in the graph and split: the similar knockdowns its pairs may see."""
+    wanted = sorted({p.cell_line for p in pairs} & set(graph.outcome_cell_lines))
     if not wanted:
         return {}
     task = progress.add_task("similar knockdowns", total=len(wanted) + 1)
-    similarity = GeneSimilarity.from_store(store)
+    _ = graph.similarity
     progress.advance(task)
     found = {}
     for cell_line in wanted:
-        held_out = [ids[p.perturbed] for p in pairs if p.cell_line == cell_line and p.split == "validation" and p.perturbed in ids]
-        found[(cell_line, "test")] = neighbours_from_store(store, cell_line, similarity)
-        found[(cell_line, "train")] = found[(cell_line, "validation")] = found[(cell_line, "test")].without(held_out)
+        cell_pairs = [p for p in pairs if p.cell_line == cell_line]
+        for split in SPLIT_ORDER:
+            found[(cell_line, split)] = graph.knowledge(cell_line, hidden_knockdowns(cell_pairs, split)).neighbours()
         progress.advance(task)
     return found
+
+
+def _partial(path: Path) -> Path:
+    """Where ``path`` is written until the whole dataset is."""
+    return path.with_name(f".{path.name}.partial")
+
+
+def _discard(*paths: Path) -> None:
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _retrieve_genes(index: EvidenceIndex, symbols: list[str], progress: Progress) -> dict[str, str]:
@@ -259,13 +254,13 @@ def _retrieve_genes(index: EvidenceIndex, symbols: list[str], progress: Progress
 JSON_BLOCK = 1 << 24  # bytes of JSONL parsed at a time: bounds memory while converting (a line must fit)
 
 
-def save_hf(jsonl_dir: Path, path: Path) -> None:
-    """The Hugging Face ``DatasetDict`` of ``{split}.jsonl``, streamed through Arrow a block at a time.
+def save_hf(sources: dict[str, Path], path: Path) -> None:
+    """The Hugging Face ``DatasetDict`` of the JSONL ``sources`` (split → file), streamed through Arrow a block at a
+    time.
 
     Features are inferred from each split's first line and every line must match them; the fingerprint
     is the JSONL's sha256, so the same examples give byte-identical files."""
     import hashlib
-    import shutil
 
     import pyarrow as pa
     import pyarrow.json as pa_json
@@ -280,7 +275,7 @@ def save_hf(jsonl_dir: Path, path: Path) -> None:
     splits = {}
     try:
         for split in SPLIT_ORDER:
-            source = jsonl_dir / f"{split}.jsonl"
+            source = sources[split]
             with source.open(encoding="utf-8") as handle:
                 first = handle.readline()
             if not first:
@@ -305,28 +300,3 @@ def save_hf(jsonl_dir: Path, path: Path) -> None:
     finally:
         splits.clear()
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def write_card(card: DatasetCard, config: GenerateConfig) -> None:
-    from aroma.dataset.plot import plot_card
-
-    (config.out / "card.json").write_text(json.dumps(card.as_dict(), indent=1, sort_keys=True) + "\n")
-    lines = ["# PerturbReason", "",
-             "PerturbQA labels (Wu et al., ICLR 2025; CC BY 4.0) with evidence retrieved from Gene-KG and Path-KG.",
-             f"Labels: {', '.join(LABELS)}. Validation: {config.validation_fraction:.0%} of the training "
-             f"perturbations (seed {config.seed}); test perturbations never appear in train or validation.", "",
-             "| cell line | split | " + " | ".join(LABELS) + " | total |", "|---|---|" + "---|" * (len(LABELS) + 1)]
-    for cell, splits in card.counts.items():
-        for split in SPLIT_ORDER:
-            row = splits.get(split, {})
-            lines.append(f"| {cell} | {split} | " + " | ".join(str(row.get(l, 0)) for l in LABELS)
-                         + f" | {sum(row.values())} |")
-    lines += ["", "| cell line | direct relation | path | shared pathway | similar knockdowns measured T "
-              "| genes not in the graph |", "|---|---|---|---|---|---|"]
-    for cell, cov in card.coverage.items():
-        lines.append(f"| {cell} | {cov['direct_relation']:.1%} | {cov['path']:.1%} | {cov['shared_pathway']:.1%} | "
-                     f"{cov.get('experiments', 0):.1%} | "
-                     f"{len(card.unknown_genes.get(cell, []))} |")
-    lines += ["", "![counts and coverage](card.png)", ""]
-    (config.out / "README.md").write_text("\n".join(lines))
-    plot_card(card, config.out / "card.png")

@@ -124,7 +124,7 @@ def compare(network: Network, objective: str, agent: Agent | None = None, baseli
 
 def knockdown_effects(perturbqa: Path, cell_line: str) -> dict[str, float]:
     """Per perturbed gene: the share of its measured targets that change, TRAINING split only."""
-    from aroma.dataset.perturbqa import read_cell_line
+    from aroma.data.perturbqa import read_cell_line
     from aroma.tokens import NOT_CHANGED
 
     changed: dict[str, list[int]] = defaultdict(list)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aroma.kg.adapters import gmt, go, ncbi, perturbqa, reactome, string_db, trrust, uniprot
+from aroma.data import perturbqa
+from aroma.kg.adapters import gmt, go, ncbi, reactome, string_db, trrust, uniprot
 from aroma.kg.edge_table import EdgeTable
 from aroma.kg.idmap import GeneIndex, SourceMapping, gene_node_id
 from aroma.kg.records import Edge, Node

@@ -18,7 +18,7 @@ from aroma.errors import AromaError, StoreError
 from aroma.kg import schema_files
 from aroma.kg.assemble import DEFAULT_STRING_MIN_SCORE, Adapter, KnowledgeGraph, assemble
 from aroma.kg.schema import BUILD_INFO, SCHEMA
-from aroma.kg.adapters.perturbqa import cell_lines
+from aroma.data.perturbqa import cell_lines
 from aroma.kg.sources import SourceDir, sha256_of
 from aroma.kg.stats import graph_stats
 from aroma.kg.graph_import import write_import_files

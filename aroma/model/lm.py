@@ -173,7 +173,7 @@ def _load_adapter(directory: Path, base_model: str, lm_kwargs: dict):
     if (base / CONFIG_FILE).is_file():  # e.g. GRPO trained on top of the (merged) SFT model
         lm = AromaLM.from_pretrained(base, **lm_kwargs).lm
     else:
-        from aroma.train.lm_setup import load_base
+        from aroma.model.base_lm import load_base
 
         lm, _ = load_base(base_model, lm_kwargs.get("dtype") or lm_kwargs.get("torch_dtype"))
     tokenizer = AutoTokenizer.from_pretrained(directory / TOKENIZER_DIR)

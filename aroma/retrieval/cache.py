@@ -17,7 +17,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,22 +122,34 @@ class DerivedCache:
                 pass
 
 
-def _save_folder(folder: Path, arrays: Arrays) -> None:
-    """One ``.npy`` per array, written into a staging folder renamed into place; skipped when the cache
-    cannot be written or another process saved the same folder first."""
-    import numpy as np
-
+@contextmanager
+def atomic_folder(folder: Path) -> Iterator[Path | None]:
+    """A staging folder beside ``folder`` to write into, renamed into place when the block ends without an error,
+    so concurrent processes see a whole folder or none; None (write nothing) where the cache cannot be written.
+    Another process that saved the same folder first wins."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     except OSError:
+        yield None
         return
     try:
-        for key, array in arrays.items():
-            np.save(staging / f"{key}.npy", array, allow_pickle=False)
+        yield staging
         os.replace(staging, folder)
     except OSError:
+        pass
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _save_folder(folder: Path, arrays: Arrays) -> None:
+    """One ``.npy`` per array, written into a staging folder renamed into place."""
+    import numpy as np
+
+    with atomic_folder(folder) as staging:
+        if staging is not None:
+            for key, array in arrays.items():
+                np.save(staging / f"{key}.npy", array, allow_pickle=False)
 
 
 def _prune(root: Path, keep: str) -> None:

@@ -65,6 +65,12 @@ class GeneFacts:
     top_interactors: list[Interactor]
 
     @classmethod
+    def placeholder(cls, symbol: str) -> GeneFacts:
+        """A gene (or gene set) the graph does not hold: its name and nothing else."""
+        return cls(id="", symbol=symbol, description="", type="", uniprot=None, is_tf=False, tf_evidence=[],
+                   processes=[], degree=0, top_interactors=[])
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GeneFacts:
         return cls(**{**data, "processes": [Process(**p) for p in data["processes"]],
                       "top_interactors": [Interactor(**i) for i in data["top_interactors"]]})

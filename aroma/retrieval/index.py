@@ -301,6 +301,21 @@ class EvidenceIndex:
         neighbours = self.outcomes.get(cell_line.upper())
         return neighbours.evidence(perturbed, [target])[0] if neighbours else None
 
+    def labelled_pair(self, perturbed: str, target: str, ids: dict[str, str], cell_line: str,
+                      experiments: ExperimentalEvidence | None = None) -> PairEvidence:
+        """Evidence for a pair named by symbols already resolved in ``ids`` (and prefetched); a gene the graph
+        lacks gets a placeholder and the pair only what is known of the other gene. ``experiments`` replaces
+        the index's own experimental evidence (the caller applies the split rule)."""
+        p, t = ids.get(perturbed), ids.get(target)
+        if p and t:
+            evidence = self.pair(p, t, cell_line)
+        else:
+            evidence = PairEvidence(cell_line, self.facts(p) if p else GeneFacts.placeholder(perturbed),
+                                    self.facts(t) if t else GeneFacts.placeholder(target))
+        if experiments is not None:
+            evidence.experiments = experiments
+        return evidence
+
     def evidence(self, perturbed: str, target: str, cell_line: str) -> PairEvidence:
         """Evidence for one pair given by symbols or aliases; unknown genes raise ``UnknownGene``."""
         ids = self.resolve([perturbed, target])

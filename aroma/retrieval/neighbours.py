@@ -18,7 +18,7 @@ from aroma.retrieval.evidence import CrossCellLine, ExperimentalEvidence, Neighb
 from aroma.retrieval.cache import DerivedCache
 from aroma.retrieval.outcomes import LABEL_OF_SIGN, OutcomeTable, outcome_cell_lines
 from aroma.retrieval.similarity import GeneSimilarity
-from aroma.kg.adapters.perturbqa import LabelledPair
+from aroma.data.perturbqa import LabelledPair
 from aroma.tokens import LABELS
 
 
@@ -177,14 +177,16 @@ class KnockdownNeighbours:
                                                        ranked.measured, ranked.values)
         columns = []
         de, de_weight = [], []
+        measured_rank = np.cumsum(measured, axis=0)  # how many neighbours so far measured each target
         for k in settings.feature_ks:
-            w = np.where(measured & (np.cumsum(measured, axis=0) <= k), weight, 0.0)
+            w = np.where(measured & (measured_rank <= k), weight, 0.0)
             de.append((w * np.abs(values)).sum(0) / (w.sum(0) + 1e-9))
             de_weight.append(w.sum(0))
         changed = values != 0
+        changed_rank = np.cumsum(changed, axis=0)
         up, up_weight = [], []
         for k in settings.feature_direction_ks:
-            w = np.where(changed & (np.cumsum(changed, axis=0) <= k), weight, 0.0)
+            w = np.where(changed & (changed_rank <= k), weight, 0.0)
             up.append(((w * (values > 0)).sum(0) + 0.5e-9) / (w.sum(0) + 1e-9))
             up_weight.append(w.sum(0))
         columns += de + de_weight + up + up_weight

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aroma.retrieval.evidence import GeneFacts, PairEvidence
+from aroma.retrieval.evidence import ExperimentalEvidence, GeneFacts, PairEvidence
 
 
 MAX_PMIDS = 5
@@ -47,10 +47,13 @@ SHOWN_NEIGHBOURS = 10
 
 def experiment_lines(evidence: PairEvidence) -> list[str]:
     """The experimental evidence: what the most similar training knockdowns did to T, and P elsewhere."""
-    experiments = evidence.experiments
-    if experiments is None:
+    if evidence.experiments is None:
         return []
-    p, t = evidence.perturbed.symbol, evidence.target.symbol
+    return experiments_lines(evidence.experiments, evidence.perturbed.symbol, evidence.target.symbol)
+
+
+def experiments_lines(experiments: ExperimentalEvidence, p: str, t: str) -> list[str]:
+    """What the training knockdowns most like ``p`` did to ``t``, and what ``p`` did in other cell lines."""
     lines = [f"Experiments (PerturbQA training split, {experiments.cell_line}): "
              + experiments.summary(p, t)]
     for n in experiments.neighbours[:SHOWN_NEIGHBOURS]:

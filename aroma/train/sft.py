@@ -14,10 +14,11 @@ from trl import SFTConfig, SFTTrainer
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from aroma.model.assets import load_gene_space
+from aroma.model.base_lm import dtype, quiet_libraries
 from aroma.model.lm import AromaLM
 from aroma.train.config import TrainSettings
-from aroma.train.lm_setup import (FusionTrainingMixin, TrainRun, add_lora, base_reference, build_model, dtype, finish,
-                                 load_split, quiet_libraries)
+from aroma.train.lm_setup import (FusionTrainingMixin, TrainRun, add_lora, base_reference, build_model, finish,
+                                 load_split)
 
 GENE_COLUMNS = ("perturbed_index", "target_index")
 

@@ -1,9 +1,11 @@
-"""``aroma eval`` and ``aroma predict``: answer probabilities by scoring the three answers, PerturbQA's metrics."""
+"""The multimodal language model as a predictor: its answer probabilities, from scoring each of the three
+``<answer>…</answer>`` continuations of the pair's prompt (built from the same evidence as PerturbReason's)."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +13,12 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
-from aroma.kg.store import GraphStore
+from aroma.data.perturbqa import LabelledPair
+from aroma.errors import AromaError
 from aroma.model.lm import AromaLM, expand_placeholders
-from aroma.tokens import ANSWER_CLOSE, ANSWER_OPEN, LABELS, NOT_CHANGED, THINK_CLOSE, THINK_OPEN, UP
-from aroma.train.baselines import classifier_probabilities, heuristic_probabilities
-from aroma.train.lm_setup import load_split, quiet_libraries
-from aroma.train.metrics import evaluate, json_ready
-from aroma.train.rewards import parse
+from aroma.predict.base import Knowledge, MethodOptions, Predictor
+from aroma.retrieval.evidence import PairEvidence
+from aroma.tokens import ANSWER_CLOSE, ANSWER_OPEN, LABELS, THINK_CLOSE, THINK_OPEN
 
 
 def _prefix(model: AromaLM, prompt: list[dict], reasoning: str) -> list[int]:
@@ -63,82 +64,66 @@ def answer_probabilities(model: AromaLM, prompts: list[list[dict]], perturbed: l
                 scores.append(logprobs[r, positions, tokens].mean())
             out.append(torch.softmax(torch.stack(scores).view(-1, len(LABELS)), dim=1).cpu())
             progress.advance(task, len(spans) // len(LABELS))
-    return torch.cat(out).numpy()
+    return torch.cat(out).numpy() if out else np.zeros((0, len(LABELS)))
 
 
-def _plots(methods: dict[str, np.ndarray], labels: np.ndarray, path: Path) -> None:
-    import matplotlib
+def model_prompt(model: AromaLM, evidence: PairEvidence, names: tuple[str, str]) -> list[dict]:
+    """The chat prompt of PerturbReason for ``evidence``, placeholders expanded to the model's soft tokens."""
+    from aroma.dataset.prompts import chat_prompt
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import precision_recall_curve, roc_curve
-
-    fig, axes = plt.subplots(2, 2, figsize=(10, 9), dpi=100)
-    changed = labels != NOT_CHANGED
-    tasks = {"DE (changed vs not)": (changed.astype(int), lambda p: p[:, 1] + p[:, 2], slice(None)),
-             "direction (up vs down, DE pairs)": ((labels == UP).astype(int),
-                                                  lambda p: p[:, 2] / np.clip(p[:, 1] + p[:, 2], 1e-12, None), changed)}
-    for column, (title, (y, score, rows)) in enumerate(tasks.items()):
-        for name, probabilities in methods.items():
-            if len(set(y[rows])) < 2:
-                continue
-            s = score(probabilities)[rows]
-            fpr, tpr, _ = roc_curve(y[rows], s)
-            precision, recall, _ = precision_recall_curve(y[rows], s)
-            axes[0, column].plot(fpr, tpr, label=name)
-            axes[1, column].plot(recall, precision, label=name)
-        axes[0, column].plot([0, 1], [0, 1], "k:", linewidth=0.8)
-        axes[0, column].set(title=f"ROC, {title}", xlabel="false positive rate", ylabel="true positive rate")
-        axes[1, column].set(title=f"Precision-recall, {title}", xlabel="recall", ylabel="precision")
-        for row in (0, 1):
-            if axes[row, column].get_legend_handles_labels()[0]:  # no curve when no gene has both classes
-                axes[row, column].legend(fontsize=8)
-    fig.suptitle("Pooled over pairs; the report's AUROCs are per target gene, averaged (PerturbQA)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return [{**m, "content": expand_placeholders(m["content"], model.fusion.config.tokens)}
+            for m in chat_prompt(evidence, names)]
 
 
 @dataclass
-class EvalReport:
-    """``aroma eval``'s result (``eval_report.json``): per method, PerturbQA's metrics on one split's pairs."""
+class LanguageModel(Predictor):
+    """Trained by ``aroma train sft|grpo`` (``fit`` learns nothing); about 3 s a pair on a CPU, so the bench scores
+    it on a seeded sample of whole target genes (``max_pairs``) of the test split."""
 
-    split: str
-    pairs: int
-    model: str
-    metrics: dict[str, dict[str, Any]]  # method → de_auroc, direction_auroc, macro_f1, accuracy, … (None: undefined)
+    name = "language model"
+    summary = ("the multimodal LM of `aroma train sft|grpo`: its three answers scored after the pair's prompt "
+               "(evidence, similar knockdowns, soft tokens)")
+    phases = ("test",)
+    model_dir: Path = Path()
+    max_pairs: int | None = None
+    batch_size: int = 4
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    @classmethod
+    def create(cls, options: MethodOptions, knowledge: Knowledge) -> LanguageModel | None:
+        return None if options.model is None else cls(options.model, options.lm_pairs)
 
+    @cached_property
+    def model(self) -> AromaLM:
+        from aroma.model.base_lm import quiet_libraries
 
-def evaluate_model(model_dir: Path, data: Path, split: str, out: Path, limit: int | None = None,
-                   classifier: Path | None = None, embeddings: Path | None = None, batch_size: int = 4,
-                   show_progress: bool = True, store: GraphStore | None = None) -> EvalReport:
-    """The model and the baselines on one split: metrics JSON, ROC and PR plots."""
-    quiet_libraries()
-    model = AromaLM.from_pretrained(model_dir)
-    examples = load_split(data, split, model, genes_sample=limit)
-    labels = np.array(examples["label"])
-    genes = examples["gene"]
-    methods = {"aroma": answer_probabilities(model, examples["prompt"], examples["perturbed_index"],
-                                             examples["target_index"], batch_size=batch_size,
-                                             show_progress=show_progress),
-               "evidence heuristic": heuristic_probabilities(examples["evidence"])}
-    if classifier is not None and embeddings is not None:
-        methods["classifier"] = classifier_probabilities(classifier, embeddings, examples["evidence"], store)
-    report = EvalReport(split, len(labels), str(model_dir),
-                        {name: json_ready(evaluate(genes, labels, p)) for name, p in methods.items()})
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "eval_report.json").write_text(json.dumps(report.to_dict(), indent=1, allow_nan=False))
-    _plots(methods, labels, out / "roc_pr.png")
-    return report
+        if not (self.model_dir / "aroma.json").is_file():
+            raise AromaError(f"{self.model_dir} is not a trained language model (no aroma.json): train one with "
+                             "`aroma train sft`")
+        quiet_libraries()
+        return AromaLM.from_pretrained(self.model_dir)
+
+    def evidence(self, pairs: Sequence[LabelledPair]) -> list[PairEvidence]:
+        """Each pair's evidence as PerturbReason builds it, with the knowledge's similar knockdowns."""
+        index, ids = self.knowledge.graph.index, self.knowledge.ids(pairs)
+        index.prefetch(ids.values())
+        neighbours = self.knowledge.neighbours() if self.knowledge.has_outcomes else None
+        return [index.labelled_pair(p.perturbed, p.target, ids, p.cell_line,
+                                    neighbours.evidence(ids.get(p.perturbed), [ids.get(p.target)])[0]
+                                    if neighbours else None) for p in pairs]
+
+    def predict_proba(self, pairs: Sequence[LabelledPair], show_progress: bool = False) -> np.ndarray:
+        model, rows = self.model, self.model.gene_rows
+        evidence = self.evidence(pairs)
+        prompts = [model_prompt(model, e, (p.perturbed, p.target)) for e, p in zip(evidence, pairs)]
+        return answer_probabilities(model, prompts, [rows.row(e.perturbed.id) for e in evidence],
+                                    [rows.row(e.target.id) for e in evidence], batch_size=self.batch_size,
+                                    show_progress=show_progress)
 
 
 class _TokenProgress:
     """A transformers streamer that advances a progress bar by one per generated token."""
 
-    def __init__(self, progress: Progress, task) -> None:
+    def __init__(self, progress: Progress, task: Any) -> None:
         self.progress, self.task, self.prompt_seen = progress, task, False
 
     def put(self, value: torch.Tensor) -> None:
@@ -152,15 +137,14 @@ class _TokenProgress:
         self.progress.update(self.task, total=done)
 
 
-def predict_pair(model: AromaLM, evidence, names: tuple[str, str], max_new_tokens: int = 256,
-                 progress: Progress | None = None) -> dict[str, Any]:
+def explain(model: AromaLM, evidence: PairEvidence, names: tuple[str, str], max_new_tokens: int = 256,
+            progress: Progress | None = None) -> dict[str, Any]:
     """Generate the reasoning for one pair, then score the three answers after it; ``progress`` (a rich
     Progress) shows the tokens generated."""
-    from aroma.dataset.prompts import chat_prompt
+    from aroma.train.rewards import parse
 
     rows = model.gene_rows
-    prompt = [{**m, "content": expand_placeholders(m["content"], model.fusion.config.tokens)}
-              for m in chat_prompt(evidence, names)]
+    prompt = model_prompt(model, evidence, names)
     genes = ([rows.row(evidence.perturbed.id)], [rows.row(evidence.target.id)])
     text = model.tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
     ids = model.tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids

@@ -1,0 +1,109 @@
+"""What a prediction may rest on, read once per command: ``GraphContext`` (what the graph offers every cell line)
+and ``Knowledge`` (what a method may know about one cell line in one phase of the split rule)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from aroma.data.perturbqa import LabelledPair
+from aroma.kg.store import GraphStore
+from aroma.retrieval.cache import DerivedCache
+from aroma.retrieval.index import EvidenceIndex
+from aroma.retrieval.neighbours import KnockdownNeighbours, NeighbourSettings, per_perturbation
+from aroma.retrieval.outcomes import OutcomeTable, outcome_cell_lines
+from aroma.retrieval.similarity import GeneSimilarity, SimilarityConfig
+
+
+class GraphContext:
+    """What the graph offers every cell line, read once per command: the evidence index, the similarity of
+    knockdowns, each cell line's training outcomes (all kept in the build's cache on disk)."""
+
+    def __init__(self, store: GraphStore, similarity: SimilarityConfig | None = None,
+                 whole_network: bool = False) -> None:
+        self.store = store
+        self.similarity_config = similarity or SimilarityConfig()
+        self.index = EvidenceIndex(store, whole_network=whole_network)
+        self._tables: dict[str, OutcomeTable] = {}
+
+    @property
+    def cache(self) -> DerivedCache:
+        return self.index.cache
+
+    @cached_property
+    def checksum(self) -> str:
+        """The build checksum of the graph (what a saved predictor was fit on)."""
+        rows = self.store.read("model/build_checksum")
+        return str(rows[0]["checksum"]) if rows and rows[0]["checksum"] else ""
+
+    @cached_property
+    def similarity(self) -> GeneSimilarity:
+        return GeneSimilarity.from_store(self.store, self.similarity_config, cache=self.cache)
+
+    @cached_property
+    def outcome_cell_lines(self) -> list[str]:
+        """The cell lines whose training outcomes the graph holds."""
+        return outcome_cell_lines(self.store, self.cache)
+
+    def table(self, cell_line: str) -> OutcomeTable:
+        """``cell_line``'s training outcomes in the graph (an empty table where it holds none)."""
+        name = cell_line.upper()
+        if name not in self._tables:
+            self._tables[name] = OutcomeTable.from_store(self.store, name, self.cache) \
+                if name in self.outcome_cell_lines else OutcomeTable.from_rows(name, [])
+        return self._tables[name]
+
+    def resolve(self, symbols: Sequence[str]) -> dict[str, str]:
+        """Symbol → gene id for the symbols the graph knows (aliases naming one gene included)."""
+        return self.index.resolve(symbols, strict=False)
+
+    def knowledge(self, cell_line: str, hidden: Sequence[str] = (), own_outcomes: bool = True) -> Knowledge:
+        """What a predictor of ``cell_line`` may know: the graph, the cell line's training outcomes less the
+        ``hidden`` knockdowns (symbols; none at all without ``own_outcomes``), and the other cell lines'."""
+        table = self.table(cell_line)
+        hidden_ids = list(self.resolve(hidden).values())
+        table = table.without(hidden_ids if own_outcomes else table.perts)
+        others = [self.table(name) for name in self.outcome_cell_lines if name != cell_line.upper()]
+        return Knowledge(cell_line.upper(), self, table, others)
+
+
+@dataclass
+class Knowledge:
+    """What a predictor may know about one cell line: the graph (``graph``), the training outcomes of this cell
+    line it may see (``table``) and those of the other cell lines (``others``)."""
+
+    cell_line: str
+    graph: GraphContext
+    table: OutcomeTable
+    others: list[OutcomeTable]
+    _neighbours: dict[NeighbourSettings, KnockdownNeighbours] = field(default_factory=dict, repr=False)
+    _features: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def has_outcomes(self) -> bool:
+        return bool(self.table.perts)
+
+    def neighbours(self, settings: NeighbourSettings | None = None) -> KnockdownNeighbours:
+        """The similar-knockdown finder over ``table`` (one per settings, shared by the methods)."""
+        settings = settings or NeighbourSettings()
+        if settings not in self._neighbours:
+            self._neighbours[settings] = KnockdownNeighbours(self.table, self.graph.similarity, settings, self.others)
+        return self._neighbours[settings]
+
+    def ids(self, pairs: Sequence[LabelledPair]) -> dict[str, str]:
+        """Symbol → gene id for the genes of ``pairs`` that the graph knows."""
+        return self.graph.resolve(sorted({p.perturbed for p in pairs} | {p.target for p in pairs}))
+
+    def features(self, pairs: Sequence[LabelledPair], settings: NeighbourSettings | None = None) -> np.ndarray:
+        """The neighbour features of ``pairs`` (``retrieval.neighbours.feature_names``, with what P did in the
+        other cell lines last when there are any), computed once per pairs and settings."""
+        settings = settings or NeighbourSettings()
+        key = (settings, tuple(pairs))
+        if key not in self._features:
+            neighbours, cross = self.neighbours(settings), bool(self.others)
+            self._features[key] = per_perturbation(pairs, self.ids(pairs),
+                                                   lambda pert, targets: neighbours.features(pert, targets, cross))
+        return self._features[key]
