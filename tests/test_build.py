@@ -6,7 +6,6 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from aroma.kg.sources import SourceDir
 from aroma.kg.stats import graph_stats
 from aroma.kg.store import GraphStore, open_store
 from tests.engines import EngineStore
+from tests.processes import aroma
 
 
 def _counts(store: GraphStore) -> tuple[dict, list]:
@@ -116,18 +116,15 @@ def test_interrupted_build_keeps_previous_graph(subset_sources: Path, full_sourc
     with open_store(db) as store:  # this process owns the server; the CLI below reuses it
         build(subset_sources, store=store, show_progress=False)
         before, database = _counts(store), store.database
-        process = subprocess.Popen(
-            [sys.executable, "-m", "aroma.cli", "kg", "build", "--sources", str(full_sources), "--db", str(db),
-             "--quiet", "--batch-size", "2000"],
-            stderr=subprocess.PIPE, text=True,
-        )
-        databases = Path(store.backend.server.info.root) / "databases"
-        deadline = time.monotonic() + 120
-        while len(list(databases.iterdir())) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(3)  # well into loading
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
+        with aroma("kg", "build", "--sources", str(full_sources), "--db", str(db), "--quiet", "--batch-size", "2000",
+                   stderr=subprocess.PIPE, text=True) as process:
+            databases = Path(store.backend.server.info.root) / "databases"
+            deadline = time.monotonic() + 120
+            while len(list(databases.iterdir())) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(3)  # well into loading
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=120)
         assert process.returncode == 130, stderr
         assert "interrupted" in stderr
         assert store.database == database and _counts(store) == before

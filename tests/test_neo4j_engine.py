@@ -14,6 +14,7 @@ from aroma.kg.neo4j_local import LocalNeo4j, neo4j_admin
 from aroma.kg.stats import graph_stats
 from aroma.kg.store import GraphStore, open_store
 from tests.engines import EngineStore
+from tests.processes import aroma
 
 pytestmark = pytest.mark.neo4j
 PAIRS = [("TP53", "MDM2"), ("TP53", "BAX"), ("CASP3", "CASP9"), ("MDM2", "CDKN1A"), ("CDKN1A", "CASP3")]
@@ -104,7 +105,6 @@ def test_kg_serve_neo4j_until_ctrl_c(tmp_path: Path) -> None:
     """`aroma kg serve --engine neo4j`: a Bolt client logs in with the stored password; SIGINT stops the JVM."""
     import signal
     import subprocess
-    import sys
     import time
 
     from neo4j import GraphDatabase
@@ -113,9 +113,8 @@ def test_kg_serve_neo4j_until_ctrl_c(tmp_path: Path) -> None:
 
     port = free_port()
     home = tmp_path / "neo4j"
-    serve = subprocess.Popen([sys.executable, "-m", "aroma.cli", "kg", "serve", "--engine", "neo4j", "--db", str(home),
-                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with aroma("kg", "serve", "--engine", "neo4j", "--db", str(home), "--port", str(port), stdout=subprocess.PIPE,
+               stderr=subprocess.PIPE, text=True) as serve:
         assert serve.stdout is not None
         first = serve.stdout.readline()
         assert f"bolt://127.0.0.1:{port}" in first, first + serve.stderr.read() if serve.poll() is not None else first
@@ -125,7 +124,6 @@ def test_kg_serve_neo4j_until_ctrl_c(tmp_path: Path) -> None:
         assert records[0]["n"] == 1
         jvms = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, str(home))]
         assert jvms
-    finally:
         time.sleep(0.5)
         serve.send_signal(signal.SIGINT)
         out, err = serve.communicate(timeout=120)

@@ -17,6 +17,7 @@ from aroma.cli import app
 from aroma.errors import StoreError
 from aroma.kg.arcadedb import LocalArcadeDB, _alive
 from aroma.kg.store import GraphStore, open_store
+from tests.processes import aroma
 
 runner = CliRunner()
 
@@ -118,13 +119,13 @@ def test_locked_account_is_named(tmp_path: Path) -> None:
 
 def test_sigterm_gives_a_message(subset_store: GraphStore) -> None:
     db = str(subset_store.backend.server.directory)
-    shell = subprocess.Popen([sys.executable, "-m", "aroma.cli", "cypher", "--db", db], stdin=subprocess.PIPE,
-                             stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    line = ""
-    while "connected to" not in line and time.monotonic() < deadline:
-        line = shell.stderr.readline()
-    shell.send_signal(signal.SIGTERM)
-    _, stderr = shell.communicate(timeout=60)
+    with aroma("cypher", "--db", db, stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+               text=True) as shell:
+        deadline = time.monotonic() + 60
+        line = ""
+        while "connected to" not in line and time.monotonic() < deadline:
+            line = shell.stderr.readline()
+        shell.send_signal(signal.SIGTERM)
+        _, stderr = shell.communicate(timeout=60)
     assert shell.returncode == 143 and "terminated (SIGTERM)" in stderr
     assert json.loads(Path(db, "server.json").read_text())["pid"] == subset_store.backend.server.info.pid
