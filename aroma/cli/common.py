@@ -92,11 +92,12 @@ def perturbqa_dir(option: Path | None) -> Path:
 
 
 def store(db: str | None, user: str | None = None, password: str | None = None, database: str | None = None,
-          create: bool = False):
-    """Open the target; only a build (``create``) may create a local directory, credentials and a server."""
+          create: bool = False, read_only: bool = False):
+    """Open the target; only a build (``create``) may create a local directory, credentials and a server.
+    ``read_only``: log in to a local server as its read-only account (``open_store``)."""
     from aroma.kg.store import open_store
 
-    return open_store(db, user=user, password=password, database=database, create=create)
+    return open_store(db, user=user, password=password, database=database, create=create, read_only=read_only)
 
 
 @contextmanager

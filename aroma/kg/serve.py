@@ -29,7 +29,9 @@ def serve(directory: Path | None, port: int, engine: str = "arcadedb", say: Call
         if not server.owned:
             raise StoreError(f"a server already runs on {server.directory} at {server.bolt_uri}; connect there")
         say(f"serving {server.directory} at {server.bolt_uri} (database {server.current or 'none built yet'})")
-        say(f"user {server.auth[0]}, password in {server.directory / 'credentials.json'}; Ctrl-C stops")
+        say(f"user {server.auth[0]}, password in {server.directory / 'credentials.json'}; read-only user "
+            f"{server.reader_auth[0]} (for `aroma cypher` without --write), password in "
+            f"{server.directory / 'reader-credentials.json'}; Ctrl-C stops")
         try:
             while True:
                 time.sleep(1)
