@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from aroma.cli.common import DatabaseOption, DbOption, PasswordOption, UserOption, guard, store
+from aroma.errors import AromaError
 
 
 class OutputFormat(str, Enum):
@@ -26,6 +27,8 @@ def _parse_param(text: str) -> tuple[str, Any]:
         return name, json.loads(value)
     except json.JSONDecodeError:
         return name, value
+    except RecursionError:
+        raise AromaError(f"-p {name}: the value is nested too deeply to read as JSON") from None
 
 
 @guard
