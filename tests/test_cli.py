@@ -69,6 +69,22 @@ def test_syntax_error_is_one_line(engine_store: EngineStore) -> None:
 def test_build_with_bad_sources_dir(tmp_path: Path) -> None:
     result = runner.invoke(app, ["kg", "build", "--sources", str(tmp_path / "nope"), "--db", str(tmp_path / "db")])
     assert result.exit_code == 1 and "does not exist" in result.output
+    (tmp_path / "file").write_text("not a directory\n")
+    result = runner.invoke(app, ["kg", "build", "--sources", str(tmp_path / "file"), "--db", str(tmp_path / "db")])
+    assert result.exit_code == 1 and f"sources directory {tmp_path / 'file'} is a file, not a directory" in result.output
+    assert not (tmp_path / "db").exists()  # nothing made for a typo
+
+
+def test_a_file_as_database_is_named_as_a_file(subset_sources: Path, tmp_path: Path) -> None:
+    """`--db FILE`: said to be a file, by every command, and `kg build` does not suggest itself or fail on EEXIST."""
+    path = tmp_path / "graph.db"
+    path.write_text("kept\n")
+    for argv in (["kg", "stats"], ["cypher", "RETURN 1"], ["retrieve", "TP53", "MDM2"],
+                 ["kg", "build", "--sources", str(subset_sources)]):
+        result = runner.invoke(app, [*argv, "--db", str(path)])
+        assert result.exit_code == 1 and f"{path} is a file, not a database directory" in result.output, result.output
+        assert "kg build --db" not in result.output and "Errno" not in result.output
+    assert path.read_text() == "kept\n"
 
 
 def test_fetch_from_mirror(subset_sources: Path, tmp_path: Path) -> None:

@@ -453,6 +453,9 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
             backend: Backend = Neo4jBackend(database or "neo4j")
         else:
             directory = Path(target).expanduser()
+            if directory.exists() and not directory.is_dir():
+                raise StoreError(f"{directory} is a file, not a database directory: give --db a directory (a new "
+                                 "one for a first build) or a bolt:// URI")
             if not create and not has_graph(directory):
                 raise StoreError(_no_graph_message(directory))
             server = LocalArcadeDB(directory).start(bolt_port)
