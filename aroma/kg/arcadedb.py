@@ -149,10 +149,32 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the JVM gets SIGTERM if the Python process dies."""
+def _die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """Runs in the child before exec: the JVM gets ``signum`` if the Python process (its thread) dies."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(_PR_SET_PDEATHSIG, signum)
+
+
+def _killed_with_parent() -> None:
+    """``_die_with_parent`` with SIGKILL: for the importer, whose unfinished database is thrown away anyway."""
+    _die_with_parent(signal.SIGKILL)
+
+
+def _stop_importers(database: Path) -> None:
+    """Kill any importer JVM still writing ``database`` (one a killed build left behind) and wait until it is gone."""
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0") if proc.name.isdigit() else []
+        except OSError:
+            continue
+        if GRAPH_IMPORTER.encode() in command and str(database).encode() in command:
+            try:
+                os.kill(int(proc.name), signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            while _alive(int(proc.name)) and not _zombie(int(proc.name)) and time.monotonic() < deadline:
+                time.sleep(0.05)
 
 
 def _is_server(info: "ServerInfo") -> bool:
@@ -466,6 +488,10 @@ class LocalArcadeDB:
                 _terminate(info.pid)
             (self.directory / "server.json").unlink(missing_ok=True)
 
+    def running(self) -> bool:
+        """Whether the server this object uses still runs (it may have been killed under it)."""
+        return self.info is not None and _is_server(self.info)
+
     def __enter__(self) -> LocalArcadeDB:
         return self.start()
 
@@ -539,11 +565,11 @@ class LocalArcadeDB:
         return False
 
     # -- administration (HTTP: Bolt has no CREATE DATABASE on ArcadeDB) -------------------
-    def _admin_request(self, method: str, body: dict | None) -> object:
+    def _admin_request(self, method: str, body: dict | None, endpoint: str = "server") -> object:
         assert self.info is not None
         token = base64.b64encode(f"{USER}:{self.password}".encode()).decode()
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.info.http_port}/api/v1/server", method=method,
+            f"http://127.0.0.1:{self.info.http_port}/api/v1/{endpoint}", method=method,
             data=json.dumps(body).encode() if body is not None else None,
             headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
         )
@@ -560,6 +586,13 @@ class LocalArcadeDB:
         except urllib.error.URLError as exc:
             raise StoreError(f"the ArcadeDB server of {self.directory} went away during '{shown}': "
                              f"{getattr(exc, 'reason', exc)}") from exc
+
+    def _open_databases(self) -> list[str]:
+        """The databases the server has open (not one it closed for the importer)."""
+        try:
+            return list(self._admin_request("GET", None, "databases") or [])
+        except OSError as exc:  # HTTPError, URLError
+            raise StoreError(f"the ArcadeDB server of {self.directory} did not list its databases: {exc}") from exc
 
     @property
     def import_directory(self) -> Path:
@@ -579,9 +612,9 @@ class LocalArcadeDB:
         path = Path(self.info.root) / "databases" / database
         command = [str(java), f"-Xmx{server_heap(HEAP_ENV)}", "-cp", f"{jars}/*", GRAPH_IMPORTER, str(config), str(path)]
         try:
-            with open(log, "wb") as out:
+            with open(log, "wb") as out:  # the importer dies with this process (a build killed with -9 included)
                 done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=config.parent,
-                                      timeout=IMPORT_TIMEOUT_S, check=False)
+                                      timeout=IMPORT_TIMEOUT_S, check=False, preexec_fn=_killed_with_parent)
         except subprocess.TimeoutExpired as exc:
             raise StoreError(f"ArcadeDB's importer did not finish {config} in {IMPORT_TIMEOUT_S:.0f} s "
                              f"(its output: {log})") from exc
@@ -603,9 +636,18 @@ class LocalArcadeDB:
         self._admin(f"create database {name}")
 
     def drop_database(self, name: str) -> None:
-        self._admin(f"drop database {name}")
+        """Drop ``name``: through the server where it has it open; else (a staging database that a killed build
+        left closed for the importer, unknown to the server) its folder, once no importer writes there."""
+        assert self.info is not None
+        if name in self._open_databases():
+            self._admin(f"drop database {name}")
+            return
+        path = Path(self.info.root) / "databases" / name
+        _stop_importers(path)
+        shutil.rmtree(path, ignore_errors=True)
 
     def databases(self) -> list[str]:
+        """Every database folder, open on the server or not."""
         assert self.info is not None
         return sorted(p.name for p in (Path(self.info.root) / "databases").iterdir() if p.is_dir())
 
