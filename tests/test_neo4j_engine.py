@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -101,8 +102,10 @@ def test_cypher_refuses_schema_and_user_commands_before_they_run(fresh_engine_st
     assert "gene_id" in constraints and "probe_index" not in indexes
 
 
-def test_kg_serve_neo4j_until_ctrl_c(tmp_path: Path) -> None:
-    """`aroma kg serve --engine neo4j`: a Bolt client logs in with the stored password; SIGINT stops the JVM."""
+@pytest.mark.parametrize("ending", ["ctrl-c", "server killed"])
+def test_kg_serve_neo4j_until_ctrl_c(tmp_path: Path, ending: str) -> None:
+    """`aroma kg serve --engine neo4j`: a Bolt client logs in with the stored password; SIGINT stops the JVM; a JVM
+    killed with -9 under it makes it say so and exit non-zero (issue 31)."""
     import signal
     import subprocess
     import time
@@ -125,10 +128,17 @@ def test_kg_serve_neo4j_until_ctrl_c(tmp_path: Path) -> None:
         jvms = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, str(home))]
         assert jvms
         time.sleep(0.5)
-        serve.send_signal(signal.SIGINT)
+        if ending == "ctrl-c":
+            serve.send_signal(signal.SIGINT)
+        else:
+            for pid in jvms:
+                os.kill(pid, signal.SIGKILL)
         out, err = serve.communicate(timeout=120)
-    assert serve.returncode == 0, err
-    assert "stopping" in out
+    if ending == "ctrl-c":
+        assert serve.returncode == 0, err
+        assert "stopping" in out
+    else:
+        assert serve.returncode == 1 and "stopped unexpectedly" in err, err
     assert not any(_alive(pid) for pid in jvms)
 
 

@@ -180,3 +180,26 @@ def test_a_server_started_in_the_background_serves_the_command_then_stops(tmp_pa
     assert not _alive(pid) and not (tmp_path / "server.json").exists()
     with server_starting(str(tmp_path / "nothing built")):  # left to `store`, which says what is missing
         assert not (tmp_path / "nothing built").exists()
+
+
+def test_kg_serve_exits_when_its_server_is_killed(tmp_path: Path) -> None:
+    """kill -9 of the JVM under `aroma kg serve`: serve says so and exits non-zero (it once announced the dead port
+    and kept a later command's server alive); the next command starts a fresh server that stops when it is done."""
+    import signal
+    import subprocess
+
+    db = tmp_path / "db"
+    port = free_port()
+    with aroma("kg", "serve", "--db", str(db), "--port", str(port), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+               text=True) as serve:
+        deadline = time.monotonic() + 90
+        while not (db / "server.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        pid = json.loads((db / "server.json").read_text())["pid"]
+        os.kill(pid, signal.SIGKILL)
+        _, err = serve.communicate(timeout=60)
+    assert serve.returncode == 1 and f"(pid {pid}) stopped unexpectedly" in err, err
+    with LocalArcadeDB(db) as server:
+        assert server.owned and server.info.pid != pid
+        fresh = server.info.pid
+    assert not _alive(fresh) and not (db / "server.json").exists()
