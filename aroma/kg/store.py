@@ -485,6 +485,10 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
         if locked:
             raise StoreError(f"the root account of the local server in {shown} is locked after too many failed "
                              f"logins; try again in about {LOCKOUT_S} s") from None
+        if server is not None and read_only:
+            raise StoreError(f"the local server in {shown} refused its read-only account: it was started by an "
+                             "older aroma, without one; let the commands using it (or `kg serve`) finish, then try "
+                             "again") from None
         raise StoreError(f"authentication to {shown} failed: check --user/--password "
                          f"(or AROMA_NEO4J_USER/AROMA_NEO4J_PASSWORD); an account may also be locked for a "
                          f"while after repeated failed logins") from None
