@@ -26,8 +26,8 @@ def test_truncated_gzip_is_named_as_such(full_sources: Path, tmp_path: Path) -> 
     broken = tmp_path / "gene2go.gz"
     for size, lines in ((len(data) // 3, r"[1-9][\d,]{4,}"), (100, "0")):  # far into the file, and before line 1 ends
         broken.write_bytes(data[:size])
-        with pytest.raises(SourceFormatError, match=rf"gene2go\.gz: truncated gzip file: its data stops after "
-                                                    rf"{lines} whole lines") as info:
+        with pytest.raises(SourceFormatError, match=rf"gene2go\.gz: truncated gzip file \(.+\), found after "
+                                                    rf"{lines} whole lines; fetch it again") as info:
             list(ncbi.read_gene2go(broken))
         assert info.value.line is None
 

@@ -14,7 +14,7 @@ from aroma.cli import app
 from aroma.errors import AromaError
 from aroma.model.lm import AromaLM
 from aroma.tokens import LABELS
-from aroma.train.config import load_settings
+from aroma.train.config import RULES, describe_settings, load_settings
 from aroma.train.rewards import correctness_reward, format_reward, label_reward, make_grounding_reward
 from tests import tiny
 
@@ -46,6 +46,7 @@ def test_settings_files_and_overrides(tmp_path: Path) -> None:
     assert load_settings(tmp_path / "sft.yaml", []).lora.target_modules == ["q_proj"]
     with pytest.raises(AromaError, match="unknown training setting.*lora.ranks"):
         load_settings(None, ["lora.ranks=3"])
+    assert set(RULES) == {row.key for row in describe_settings()}  # every setting has its rule
     (tmp_path / "bad.toml").write_text("[lora]\nrank = 0\n")
     with pytest.raises(AromaError, match=r"lora\.rank=0: must be at least 1"):  # files are checked as --set is
         load_settings(tmp_path / "bad.toml", [])

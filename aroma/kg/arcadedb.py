@@ -546,13 +546,17 @@ class LocalArcadeDB:
 
     def _create_reader(self) -> None:
         """(Re)create the read-only account with its stored password, before anyone else uses the new server."""
-        users = Path(self.info.root) / "config" / "server-users.jsonl" if self.info else None
-        if users is not None and users.is_file() and any(
-                json.loads(line).get("name") == READER for line in users.read_text().splitlines() if line.strip()):
+        assert self.info is not None
+        users = Path(self.info.root) / "config" / "server-users.jsonl"
+        if users.is_file() and any(json.loads(line).get("name") == READER
+                                   for line in users.read_text().splitlines() if line.strip()):
             self._admin(f"drop user {READER}")
         user, password = self.reader_auth
-        self._admin("create user " + json.dumps({"name": user, "password": password, "databases": {"*": [READER]}}),
-                    shown=f"create user {user}")
+        try:
+            self._admin("create user " + json.dumps({"name": user, "password": password, "databases": {"*": [READER]}}),
+                        shown=f"create user {user}")
+        except StoreError as exc:  # whatever the server echoes, the password is not shown
+            raise StoreError(str(exc).replace(password, "***")) from None
 
     def account_locked(self) -> bool:
         """Whether ArcadeDB has locked root after repeated failed logins (Bolt reports only a failed login)."""

@@ -64,11 +64,17 @@ def whole_line_blocks(path: Path | str, block_bytes: int = BLOCK_BYTES) -> Itera
                     lineno += chunk.count(b"\n")
             if rest:
                 yield lineno, rest + b"\n"
-    except EOFError as exc:
-        raise SourceFormatError(path, None, f"truncated gzip file: its data stops after {lineno:,} whole lines "
-                                            f"({exc}); fetch it again") from exc
-    except (gzip.BadGzipFile, zlib.error) as exc:
-        raise SourceFormatError(path, None, f"corrupt gzip file ({exc}); fetch it again") from exc
+    except _GZIP_FAULTS as exc:  # the file's fault, not a line's
+        raise SourceFormatError(path, None, f"{_gzip_fault(exc)}, found after {lineno:,} whole lines; "
+                                            "fetch it again") from exc
+
+
+_GZIP_FAULTS = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def _gzip_fault(exc: BaseException) -> str:
+    """What a gzip read error says about the file: it ends too soon, or its data or CRC is wrong."""
+    return f"{'truncated' if isinstance(exc, EOFError) else 'corrupt'} gzip file ({exc})"
 
 
 def _too_long(path: Path, line: int, size: str) -> NoReturn:
@@ -98,10 +104,8 @@ def gzip_damage(path: Path | str) -> str | None:
         with gzip.open(path, "rb") as handle:
             while handle.read(BLOCK_BYTES):
                 pass
-    except EOFError as exc:
-        return f"truncated gzip file ({exc})"
-    except (gzip.BadGzipFile, zlib.error) as exc:
-        return f"corrupt gzip file ({exc})"
+    except _GZIP_FAULTS as exc:
+        return _gzip_fault(exc)
     except OSError:
         return None
     return None

@@ -459,14 +459,14 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
             if not create and not has_graph(directory):
                 raise StoreError(_no_graph_message(directory))
             server = LocalArcadeDB(directory).start(bolt_port)
+            uri, reader = server.bolt_uri, server.reader_auth
             try:
-                driver = GraphDatabase.driver(server.bolt_uri, auth=server.reader_auth if read_only else server.auth)
+                driver = GraphDatabase.driver(uri, auth=reader if read_only else server.auth)
             except Exception:
                 server.stop()
                 raise
             backend = LocalArcadeBackend(server)
-            reader_uri, reader_auth = server.bolt_uri, server.reader_auth
-            read_login = (lambda: driver) if read_only else (lambda: GraphDatabase.driver(reader_uri, auth=reader_auth))
+            read_login = (lambda: driver) if read_only else (lambda: GraphDatabase.driver(uri, auth=reader))
     except StoreError:
         raise
     except Exception as exc:  # the driver rejects a malformed URI or option

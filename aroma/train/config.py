@@ -149,8 +149,7 @@ def check_settings(settings: TrainSettings) -> None:
         value = getattr(settings.lora if owner else settings, name)
         problem = rule(value)
         if problem:
-            raise AromaError(f"training setting {key}={shown(json.dumps(value))}: "
-                             f"{problem}")
+            raise AromaError(f"training setting {key}={shown(json.dumps(value, default=str))}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -212,7 +211,8 @@ def load_settings(path: Path | None, overrides: list[str]) -> TrainSettings:
         target[leaf] = _coerce(value)
     lora = raw.pop("lora", {})
     if not isinstance(lora, dict):
-        raise AromaError(f"training setting lora={shown(json.dumps(lora))}: must be a group (lora.rank, lora.alpha …)")
+        raise AromaError(f"training setting lora={shown(json.dumps(lora, default=str))}: must be a group "
+                         "(lora.rank, lora.alpha …)")
     known = {f.name for f in fields(TrainSettings)}
     unknown = sorted(set(raw) - known) + sorted(f"lora.{k}" for k in set(lora) - {f.name for f in fields(LoraSettings)})
     if unknown:
