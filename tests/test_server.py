@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -89,12 +92,22 @@ def test_server_dies_with_its_python_process(tmp_path: Path) -> None:
     assert not _alive(jvm)
 
 
+@contextmanager
+def _served(db: Path, port: int) -> Iterator[tuple[subprocess.Popen, int]]:
+    """`aroma kg serve --db DB --port PORT` once its server is up, with the server's pid; stopped after the block."""
+    with aroma("kg", "serve", "--db", str(db), "--port", str(port), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+               text=True) as serve:
+        deadline = time.monotonic() + 90
+        while not (db / "server.json").exists() and serve.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        yield serve, json.loads((db / "server.json").read_text())["pid"]
+
+
 def test_kg_serve_until_ctrl_c_keeps_data(subset_sources: Path, tmp_path: Path) -> None:
     """`aroma kg serve` on a chosen port: any Bolt client connects, `aroma cypher` reads over bolt:// as the
     read-only account (root is refused without --write: ArcadeDB does not refuse writes in read transactions);
     SIGINT stops it and the data stays."""
     import signal
-    import subprocess
 
     from neo4j import GraphDatabase
 
@@ -105,12 +118,7 @@ def test_kg_serve_until_ctrl_c_keeps_data(subset_sources: Path, tmp_path: Path) 
         build(subset_sources, store=store, show_progress=False)
         genes = store.run("MATCH (g:Gene) RETURN count(g) AS n").rows[0]["n"]
     port = free_port()
-    with aroma("kg", "serve", "--db", str(db), "--port", str(port), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-               text=True) as serve:
-        deadline = time.monotonic() + 90
-        while not (db / "server.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        pid = json.loads((db / "server.json").read_text())["pid"]
+    with _served(db, port) as (serve, pid):
         password = json.loads((db / "credentials.json").read_text())["password"]
         reader = json.loads((db / "reader-credentials.json").read_text())["password"]
         database = (db / "current").read_text().strip()
@@ -186,16 +194,9 @@ def test_kg_serve_exits_when_its_server_is_killed(tmp_path: Path) -> None:
     """kill -9 of the JVM under `aroma kg serve`: serve says so and exits non-zero (it once announced the dead port
     and kept a later command's server alive); the next command starts a fresh server that stops when it is done."""
     import signal
-    import subprocess
 
     db = tmp_path / "db"
-    port = free_port()
-    with aroma("kg", "serve", "--db", str(db), "--port", str(port), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-               text=True) as serve:
-        deadline = time.monotonic() + 90
-        while not (db / "server.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        pid = json.loads((db / "server.json").read_text())["pid"]
+    with _served(db, free_port()) as (serve, pid):
         os.kill(pid, signal.SIGKILL)
         _, err = serve.communicate(timeout=60)
     assert serve.returncode == 1 and f"(pid {pid}) stopped unexpectedly" in err, err
