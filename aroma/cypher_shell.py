@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from aroma.errors import AromaError
+from aroma.errors import AromaError, not_utf8, shown
 from aroma.kg.cypher_text import UntokenizableQuery, tokenize
 from aroma.kg.store import GraphStore, QueryResult
 
@@ -107,6 +107,8 @@ class CypherShell:
 
     def run(self, stdin: TextIO, out: TextIO, err: TextIO) -> int:
         """Read statements and commands until :exit or end of input; 1 if any statement failed."""
+        if hasattr(stdin, "reconfigure"):  # bytes that are not UTF-8 reach ``execute``, which names them
+            stdin.reconfigure(errors="surrogateescape")
         interactive = stdin.isatty()
         if interactive:
             self._readline()
@@ -157,6 +159,10 @@ class CypherShell:
     def execute(self, statement: str, out: TextIO, err: TextIO) -> None:
         """Run one statement with the shell's parameters and print its rows and timing."""
         self.history.append(statement)
+        if not_utf8(statement):
+            self.failures += 1
+            err.write(f"error: this statement is not valid UTF-8 text: {shown(statement)!r}\n")
+            return
         start = time.perf_counter()
         try:
             result = self.store.run(statement, self.params, write=self.write, allow_file_urls=self.allow_file_urls)
@@ -197,6 +203,9 @@ class CypherShell:
     def _param(self, text: str, err: TextIO) -> None:
         """``name => expression`` or a map ``{a: 1}``, evaluated by the server under the read-only rules."""
         text = text.rstrip(";").strip()
+        if not_utf8(text):
+            err.write(f"error: :param {shown(text)!r} is not valid UTF-8 text\n")
+            return
         if "=>" in text:
             name, _, expression = text.partition("=>")
             name = name.strip().strip("`")

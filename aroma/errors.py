@@ -22,6 +22,12 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(str(value)):,} characters)"
 
 
+def not_utf8(text: str) -> bool:
+    """Whether ``text`` came from bytes that are not UTF-8 (decoded with ``surrogateescape``, as Python does for
+    command-line arguments): it holds lone surrogates, which no database or file accepts."""
+    return any("\udc80" <= c <= "\udcff" for c in text)
+
+
 class AromaError(Exception):
     """Base class for errors shown to users as a one-line message (no traceback)."""
 

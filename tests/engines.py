@@ -36,11 +36,19 @@ class EngineStore:
     args: list[str]  # --db … (and --database) for the CLI
     env: dict[str, str] = field(default_factory=dict)  # credentials for the CLI, through the environment
 
-    def invoke(self, *argv: str) -> Result:
-        """Run the CLI against this store (``cypher``, ``kg stats``, ``retrieve`` …)."""
+    def invoke(self, *argv: str, input: str | None = None) -> Result:
+        """Run the CLI against this store (``cypher``, ``kg stats``, ``retrieve`` …), ``input`` on its stdin."""
         from aroma.cli import app
 
-        return runner.invoke(app, [*argv, *self.args], env=self.env)
+        return runner.invoke(app, [*argv, *self.args], env=self.env, input=input)
+
+    def reopen(self, *, read_only: bool = False) -> GraphStore:
+        """Another store on the same graph, opened as the CLI opens it (``read_only``: as ``aroma cypher`` does
+        without --write)."""
+        if self.engine == "arcadedb":
+            return open_store(self.args[1], create=False, read_only=read_only)
+        return open_store(self.args[1], user=self.env["AROMA_NEO4J_USER"], password=self.env["AROMA_NEO4J_PASSWORD"],
+                          database=self.args[3], read_only=read_only)
 
 
 @pytest.fixture(scope="session")

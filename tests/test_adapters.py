@@ -20,13 +20,16 @@ def test_gene_info_real_rows(full_sources: Path) -> None:
     assert "LFS1" in tp53.synonyms and tp53.chromosome == "17"
 
 
-def test_truncated_gzip_names_file_and_line(full_sources: Path, tmp_path: Path) -> None:
+def test_truncated_gzip_is_named_as_such(full_sources: Path, tmp_path: Path) -> None:
+    """A truncated gzip file is reported as truncated, not as a fault of some line (issue 31)."""
     data = (full_sources / "ncbi/gene2go.gz").read_bytes()
     broken = tmp_path / "gene2go.gz"
-    broken.write_bytes(data[: len(data) // 3])
-    with pytest.raises(SourceFormatError, match=r"gene2go\.gz, line \d+: truncated or corrupt gzip") as info:
-        list(ncbi.read_gene2go(broken))
-    assert info.value.line > 1000  # it got that far before the data stopped
+    for size, lines in ((len(data) // 3, r"[1-9][\d,]{4,}"), (100, "0")):  # far into the file, and before line 1 ends
+        broken.write_bytes(data[:size])
+        with pytest.raises(SourceFormatError, match=rf"gene2go\.gz: truncated gzip file \(.+\), found after "
+                                                    rf"{lines} whole lines; fetch it again") as info:
+            list(ncbi.read_gene2go(broken))
+        assert info.value.line is None
 
 
 def test_wrong_column_count(full_sources: Path, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from aroma.kg.sources import SourceDir
 from aroma.kg.stats import graph_stats
 from aroma.kg.store import GraphStore, open_store
 from tests.engines import EngineStore
+from tests.processes import aroma
 
 
 def _counts(store: GraphStore) -> tuple[dict, list]:
@@ -116,18 +117,15 @@ def test_interrupted_build_keeps_previous_graph(subset_sources: Path, full_sourc
     with open_store(db) as store:  # this process owns the server; the CLI below reuses it
         build(subset_sources, store=store, show_progress=False)
         before, database = _counts(store), store.database
-        process = subprocess.Popen(
-            [sys.executable, "-m", "aroma.cli", "kg", "build", "--sources", str(full_sources), "--db", str(db),
-             "--quiet", "--batch-size", "2000"],
-            stderr=subprocess.PIPE, text=True,
-        )
-        databases = Path(store.backend.server.info.root) / "databases"
-        deadline = time.monotonic() + 120
-        while len(list(databases.iterdir())) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(3)  # well into loading
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
+        with aroma("kg", "build", "--sources", str(full_sources), "--db", str(db), "--quiet", "--batch-size", "2000",
+                   stderr=subprocess.PIPE, text=True) as process:
+            databases = Path(store.backend.server.info.root) / "databases"
+            deadline = time.monotonic() + 120
+            while len(list(databases.iterdir())) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(3)  # well into loading
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=120)
         assert process.returncode == 130, stderr
         assert "interrupted" in stderr
         assert store.database == database and _counts(store) == before
@@ -155,3 +153,52 @@ def test_string_min_score(engine_store: EngineStore, fresh_engine_store: EngineS
     assert "STRING minimum combined score: 700 (" in table
     refused = fresh_engine_store.invoke("kg", "build", "--sources", str(subset_sources), "--string-min-score", "1001")
     assert refused.exit_code == 2  # a usage error: the threshold is outside 0-1000
+
+
+def _importers(db: Path) -> list[int]:
+    """Pids of ArcadeDB importer JVMs writing under ``db``."""
+    from aroma.kg.arcadedb import GRAPH_IMPORTER
+
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes() if proc.name.isdigit() else b""
+        except OSError:
+            continue
+        if GRAPH_IMPORTER.encode() in command and str(db).encode() in command:
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_build_killed_during_import_leaves_nothing_behind(subset_sources: Path, tmp_path: Path) -> None:
+    """kill -9 of a build while the importer runs, with another process holding the server (as `kg serve` does):
+    the importer dies with the build, the old graph stays, and the next build drops the stray staging database
+    and import files (once refused with "does not exist") and succeeds (issue 31)."""
+    from aroma.kg.arcadedb import _alive, _zombie
+
+    db = tmp_path / "db"
+    with open_store(db) as store:  # holds the server, like `kg serve`
+        build(subset_sources, store=store, show_progress=False)
+        before, database = _counts(store), store.database
+        server = store.backend.server
+        with aroma("kg", "build", "--sources", str(subset_sources), "--db", str(db), "--quiet", "--no-outcomes",
+                   stderr=subprocess.DEVNULL) as process:
+            deadline = time.monotonic() + 120
+            while not (importers := _importers(db)) and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert importers, "the importer never ran"
+            process.kill()
+            process.wait()
+        deadline = time.monotonic() + 3  # at once: left alone it would run on for seconds (or, on a large graph, minutes)
+        while any(_alive(p) and not _zombie(p) for p in importers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(p) and not _zombie(p) for p in importers), "the importer outlived its build"
+        assert store.database == database and _counts(store) == before
+        assert len(server.databases()) == 2 and list(server.import_directory.iterdir())  # what the build left
+        result = subprocess.run([sys.executable, "-m", "aroma.cli", "kg", "build", "--sources", str(subset_sources),
+                                 "--db", str(db), "--quiet", "--no-outcomes"], capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        assert server.databases() == [store.database] != [database]
+        assert list(server.import_directory.iterdir()) == []
+        nodes, edges = _counts(store)
+        assert nodes == before[0] and sorted(map(str, edges)) == sorted(map(str, before[1]))  # the same graph again

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from aroma.kg.neo4j_local import LocalNeo4j, neo4j_admin
 from aroma.kg.stats import graph_stats
 from aroma.kg.store import GraphStore, open_store
 from tests.engines import EngineStore
+from tests.processes import aroma
 
 pytestmark = pytest.mark.neo4j
 PAIRS = [("TP53", "MDM2"), ("TP53", "BAX"), ("CASP3", "CASP9"), ("MDM2", "CDKN1A"), ("CDKN1A", "CASP3")]
@@ -101,11 +103,12 @@ def test_cypher_refuses_schema_and_user_commands_before_they_run(fresh_engine_st
     assert "gene_id" in constraints and "probe_index" not in indexes
 
 
-def test_kg_serve_neo4j_until_ctrl_c(tmp_path: Path) -> None:
-    """`aroma kg serve --engine neo4j`: a Bolt client logs in with the stored password; SIGINT stops the JVM."""
+@pytest.mark.parametrize("ending", ["ctrl-c", "server killed"])
+def test_kg_serve_neo4j_until_ctrl_c(tmp_path: Path, ending: str) -> None:
+    """`aroma kg serve --engine neo4j`: a Bolt client logs in with the stored password; SIGINT stops the JVM; a JVM
+    killed with -9 under it makes it say so and exit non-zero (issue 31)."""
     import signal
     import subprocess
-    import sys
     import time
 
     from neo4j import GraphDatabase
@@ -114,9 +117,8 @@ def test_kg_serve_neo4j_until_ctrl_c(tmp_path: Path) -> None:
 
     port = free_port()
     home = tmp_path / "neo4j"
-    serve = subprocess.Popen([sys.executable, "-m", "aroma.cli", "kg", "serve", "--engine", "neo4j", "--db", str(home),
-                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with aroma("kg", "serve", "--engine", "neo4j", "--db", str(home), "--port", str(port), stdout=subprocess.PIPE,
+               stderr=subprocess.PIPE, text=True) as serve:
         assert serve.stdout is not None
         first = serve.stdout.readline()
         assert f"bolt://127.0.0.1:{port}" in first, first + serve.stderr.read() if serve.poll() is not None else first
@@ -126,12 +128,18 @@ def test_kg_serve_neo4j_until_ctrl_c(tmp_path: Path) -> None:
         assert records[0]["n"] == 1
         jvms = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, str(home))]
         assert jvms
-    finally:
         time.sleep(0.5)
-        serve.send_signal(signal.SIGINT)
+        if ending == "ctrl-c":
+            serve.send_signal(signal.SIGINT)
+        else:
+            for pid in jvms:
+                os.kill(pid, signal.SIGKILL)
         out, err = serve.communicate(timeout=120)
-    assert serve.returncode == 0, err
-    assert "stopping" in out
+    if ending == "ctrl-c":
+        assert serve.returncode == 0, err
+        assert "stopping" in out
+    else:
+        assert serve.returncode == 1 and "stopped unexpectedly" in err, err
     assert not any(_alive(pid) for pid in jvms)
 
 

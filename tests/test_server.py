@@ -5,15 +5,23 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from aroma.cli import app
 from aroma.cli.common import server_starting
 from aroma.errors import StoreError
 from aroma.kg.arcadedb import LocalArcadeDB, _alive, aot_cache, free_port
 from aroma.kg.store import open_store
+from tests.processes import aroma
+
+runner = CliRunner()
 
 
 def test_start_reuse_stop(tmp_path: Path) -> None:
@@ -84,12 +92,22 @@ def test_server_dies_with_its_python_process(tmp_path: Path) -> None:
     assert not _alive(jvm)
 
 
+@contextmanager
+def _served(db: Path, port: int) -> Iterator[tuple[subprocess.Popen, int]]:
+    """`aroma kg serve --db DB --port PORT` once its server is up, with the server's pid; stopped after the block."""
+    with aroma("kg", "serve", "--db", str(db), "--port", str(port), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+               text=True) as serve:
+        deadline = time.monotonic() + 90
+        while not (db / "server.json").exists() and serve.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        yield serve, json.loads((db / "server.json").read_text())["pid"]
+
+
 def test_kg_serve_until_ctrl_c_keeps_data(subset_sources: Path, tmp_path: Path) -> None:
-    """`aroma kg serve` on a chosen port: any Bolt client connects; SIGINT stops it and the data stays."""
+    """`aroma kg serve` on a chosen port: any Bolt client connects, `aroma cypher` reads over bolt:// as the
+    read-only account (root is refused without --write: ArcadeDB does not refuse writes in read transactions);
+    SIGINT stops it and the data stays."""
     import signal
-    import subprocess
-    import sys
-    import time
 
     from neo4j import GraphDatabase
 
@@ -100,24 +118,31 @@ def test_kg_serve_until_ctrl_c_keeps_data(subset_sources: Path, tmp_path: Path) 
         build(subset_sources, store=store, show_progress=False)
         genes = store.run("MATCH (g:Gene) RETURN count(g) AS n").rows[0]["n"]
     port = free_port()
-    serve = subprocess.Popen([sys.executable, "-m", "aroma.cli", "kg", "serve", "--db", str(db), "--port", str(port)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 90
-        while not (db / "server.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        pid = json.loads((db / "server.json").read_text())["pid"]
+    with _served(db, port) as (serve, pid):
         password = json.loads((db / "credentials.json").read_text())["password"]
+        reader = json.loads((db / "reader-credentials.json").read_text())["password"]
+        database = (db / "current").read_text().strip()
         with GraphDatabase.driver(f"bolt://127.0.0.1:{port}", auth=("root", password)) as driver:
-            records, _, _ = driver.execute_query("MATCH (g:Gene) RETURN count(g) AS n",
-                                                 database_=(db / "current").read_text().strip())
+            records, _, _ = driver.execute_query("MATCH (g:Gene) RETURN count(g) AS n", database_=database)
         assert records[0]["n"] == genes
-    finally:
+        uri = ["--db", f"bolt://127.0.0.1:{port}", "--database", database]
+        read = runner.invoke(app, ["cypher", "-f", "json", *uri, "--user", "reader", "--password", reader,
+                                   "MATCH (g:Gene) RETURN count(g) AS n"])
+        assert read.exit_code == 0 and json.loads(read.stdout) == [{"n": genes}], read.output
+        hidden = runner.invoke(app, ["cypher", *uri, "--user", "reader", "--password", reader,
+                                     "// a\rCREATE USER evil SET PASSWORD 'evilpass1' /* \n RETURN 1 // */"])
+        assert hidden.exit_code == 1 and "refused" in hidden.output
+        as_root = runner.invoke(app, ["cypher", *uri, "--user", "root", "--password", password, "RETURN 1 AS n"])
+        assert as_root.exit_code == 1 and "reader" in as_root.output and "--write" in as_root.output
+        written = runner.invoke(app, ["cypher", *uri, "--user", "root", "--password", password, "--write",
+                                      "RETURN 1 AS n"])
+        assert written.exit_code == 0, written.output
         serve.send_signal(signal.SIGINT)
         out, err = serve.communicate(timeout=60)
     assert serve.returncode == 0, err
-    assert f"bolt://127.0.0.1:{port}" in out and "stopping" in out
+    assert f"bolt://127.0.0.1:{port}" in out and "stopping" in out and "reader-credentials.json" in out
     assert not _alive(pid)
+    assert "evil" not in (db / "server" / "config" / "server-users.jsonl").read_text()
     with open_store(db) as store:
         assert store.run("MATCH (g:Gene) RETURN count(g) AS n").rows[0]["n"] == genes
 
@@ -163,3 +188,19 @@ def test_a_server_started_in_the_background_serves_the_command_then_stops(tmp_pa
     assert not _alive(pid) and not (tmp_path / "server.json").exists()
     with server_starting(str(tmp_path / "nothing built")):  # left to `store`, which says what is missing
         assert not (tmp_path / "nothing built").exists()
+
+
+def test_kg_serve_exits_when_its_server_is_killed(tmp_path: Path) -> None:
+    """kill -9 of the JVM under `aroma kg serve`: serve says so and exits non-zero (it once announced the dead port
+    and kept a later command's server alive); the next command starts a fresh server that stops when it is done."""
+    import signal
+
+    db = tmp_path / "db"
+    with _served(db, free_port()) as (serve, pid):
+        os.kill(pid, signal.SIGKILL)
+        _, err = serve.communicate(timeout=60)
+    assert serve.returncode == 1 and f"(pid {pid}) stopped unexpectedly" in err, err
+    with LocalArcadeDB(db) as server:
+        assert server.owned and server.info.pid != pid
+        fresh = server.info.pid
+    assert not _alive(fresh) and not (db / "server.json").exists()

@@ -17,6 +17,7 @@ from aroma.cli import app
 from aroma.errors import StoreError
 from aroma.kg.arcadedb import LocalArcadeDB, _alive
 from aroma.kg.store import GraphStore, open_store
+from tests.processes import aroma
 
 runner = CliRunner()
 
@@ -96,6 +97,28 @@ def test_root_password_is_not_on_any_command_line(tmp_path: Path) -> None:
             driver.verify_connectivity()
 
 
+def test_read_only_account_is_private_and_survives_restarts(tmp_path: Path) -> None:
+    """The read-only account's password, like root's, lives only in a 0600 file: never on a command line, in an
+    environment or in the server's log; its group (read records only) is in the server's 0600 group file."""
+    import stat
+
+    from aroma.kg.arcadedb import READER_GROUP
+
+    for _ in range(2):  # the first start creates the account, a later one re-creates it with the same password
+        with LocalArcadeDB(tmp_path) as server:
+            user, password = server.reader_auth
+            for pid in (server.info.pid, server.info.keeper):
+                assert password.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
+                assert password.encode() not in Path(f"/proc/{pid}/environ").read_bytes()
+            with GraphDatabase.driver(server.bolt_uri, auth=(user, password)) as driver:
+                driver.verify_connectivity()
+            groups = Path(server.info.root) / "config" / "server-groups.json"
+            assert json.loads(groups.read_text())["databases"]["*"]["groups"][user] == READER_GROUP
+            assert stat.S_IMODE(groups.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "reader-credentials.json").stat().st_mode) == 0o600
+    assert password.encode() not in (tmp_path / "server.log").read_bytes()
+
+
 def test_credentials_in_a_uri_never_printed(subset_store: GraphStore) -> None:
     port = subset_store.backend.server.info.bolt_port
     for uri in ("bolt://root:S3CRET-in-uri@127.0.0.1:9", "bolt://root:S3CRET-in-uri@127.0.0.1:notaport",
@@ -118,13 +141,13 @@ def test_locked_account_is_named(tmp_path: Path) -> None:
 
 def test_sigterm_gives_a_message(subset_store: GraphStore) -> None:
     db = str(subset_store.backend.server.directory)
-    shell = subprocess.Popen([sys.executable, "-m", "aroma.cli", "cypher", "--db", db], stdin=subprocess.PIPE,
-                             stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    line = ""
-    while "connected to" not in line and time.monotonic() < deadline:
-        line = shell.stderr.readline()
-    shell.send_signal(signal.SIGTERM)
-    _, stderr = shell.communicate(timeout=60)
+    with aroma("cypher", "--db", db, stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+               text=True) as shell:
+        deadline = time.monotonic() + 60
+        line = ""
+        while "connected to" not in line and time.monotonic() < deadline:
+            line = shell.stderr.readline()
+        shell.send_signal(signal.SIGTERM)
+        _, stderr = shell.communicate(timeout=60)
     assert shell.returncode == 143 and "terminated (SIGTERM)" in stderr
     assert json.loads(Path(db, "server.json").read_text())["pid"] == subset_store.backend.server.info.pid

@@ -11,6 +11,7 @@ import pytest
 from aroma.errors import SourceFormatError
 from aroma.kg.adapters import gmt, go, ncbi, reactome, trrust
 from aroma.kg.build import GraphCollapse, build, check_collapse
+from aroma.kg.readers import whole_line_blocks
 from aroma.kg.stats import graph_stats
 from aroma.kg.store import open_store
 
@@ -148,3 +149,49 @@ def test_check_collapse_rules() -> None:
         check_collapse({}, {":Gene": 100}, "db")
     with pytest.raises(GraphCollapse, match=":Gene 100 → 49"):
         check_collapse({":Gene": 49}, {":Gene": 100}, "db")
+
+
+def test_a_line_of_200_mb_is_refused_while_parsing(full_sources: Path, tmp_path: Path) -> None:
+    """A 200 MB line in TRRUST is refused where it starts, naming file and line, after reading a few MB of it (it
+    once passed the parser and failed 45 s later inside the importer; issue 31)."""
+    import time
+
+    lines = _lines(full_sources / TRRUST)
+    path = tmp_path / "trrust.tsv"
+    with open(path, "wb") as handle:
+        handle.write(b"\n".join(lines[:6]) + b"\nTP53\tMDM2\tActivation\t")
+        handle.write(b"1;" * 100_000_000)  # a 200 MB PubMed field on line 7
+        handle.write(b"\n" + b"\n".join(lines[6:]))
+    started = time.monotonic()
+    with pytest.raises(SourceFormatError, match=r"trrust\.tsv, line 7: line longer than 1,048,576 bytes"):
+        list(trrust.read_trrust(path))
+    assert time.monotonic() - started < 5
+    within = tmp_path / "within.tsv"  # a long line inside one block of a large-block reader is found too
+    within.write_bytes(b"\n".join(lines[:3]) + b"\nTP53\tMDM2\tActivation\t" + b"1;" * 600_000 + b"\n")
+    with pytest.raises(SourceFormatError, match=r"within\.tsv, line 4: line longer than 1,048,576 bytes \(1,2"):
+        list(whole_line_blocks(within, 32 << 20))
+
+
+@pytest.mark.parametrize("damage", ["flipped", "truncated"])
+def test_damaged_gzip_in_a_build_is_named_as_damaged(full_sources: Path, subset_sources: Path, tmp_path: Path,
+                                                     damage: str) -> None:
+    """Flipped bytes inside a gzip source decompress to garbage lines long before the CRC check at its end: the
+    build reports a corrupt file, not a column count of some line; a truncated one is reported as truncated."""
+    sources = tmp_path / "sources"
+    shutil.copytree(subset_sources, sources)
+    lines = b"\n".join(_lines(full_sources / GENE_INFO))  # the real file: megabytes, many blocks
+    level = 0 if damage == "flipped" else 6  # stored blocks: flipped bytes decompress, only the CRC catches them
+    data = bytearray(gzip.compress(lines, compresslevel=level, mtime=0))
+    if damage == "flipped":
+        at = len(data) // 10
+        data[at : at + 64] = bytes(b ^ 0x5A for b in data[at : at + 64])
+    else:
+        del data[len(data) // 2 :]
+    (sources / GENE_INFO).write_bytes(bytes(data))
+    with open_store(tmp_path / "db") as store:
+        with pytest.raises(SourceFormatError) as info:
+            build(sources, store=store, show_progress=False)
+    assert info.value.line is None and "Homo_sapiens.gene_info.gz" in str(info.value)
+    assert ("corrupt gzip file (CRC check failed" if damage == "flipped" else "truncated gzip file") in str(info.value)
+    if damage == "flipped":  # a garbage line failed first; the build looked at the file and said what is wrong
+        assert isinstance(info.value.__cause__, SourceFormatError) and info.value.__cause__.line

@@ -8,15 +8,18 @@ from pathlib import Path
 
 import pytest
 import torch
+from typer.testing import CliRunner
 
+from aroma.cli import app
 from aroma.errors import AromaError
 from aroma.model.lm import AromaLM
 from aroma.tokens import LABELS
-from aroma.train.config import load_settings
+from aroma.train.config import RULES, describe_settings, load_settings
 from aroma.train.rewards import correctness_reward, format_reward, label_reward, make_grounding_reward
 from tests import tiny
 
 GOOD = "<think>TRRUST records TP53 → MDM2 (activation, PMID 1).</think><answer>downregulated</answer>"
+runner = CliRunner()
 EVIDENCE = json.dumps({"perturbed": {"symbol": "TP53"}, "target": {"symbol": "MDM2"}, "paths": [],
                        "shared_go_terms": [{"id": "GO:0006977"}]})
 
@@ -43,6 +46,10 @@ def test_settings_files_and_overrides(tmp_path: Path) -> None:
     assert load_settings(tmp_path / "sft.yaml", []).lora.target_modules == ["q_proj"]
     with pytest.raises(AromaError, match="unknown training setting.*lora.ranks"):
         load_settings(None, ["lora.ranks=3"])
+    assert set(RULES) == {row.key for row in describe_settings()}  # every setting has its rule
+    (tmp_path / "bad.toml").write_text("[lora]\nrank = 0\n")
+    with pytest.raises(AromaError, match=r"lora\.rank=0: must be at least 1"):  # files are checked as --set is
+        load_settings(tmp_path / "bad.toml", [])
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +206,19 @@ def test_bench_scores_the_language_model(sft_model: Path, outcome_store, sample,
     assert len(language) == 1 and language[0].split == "test" and 1 <= language[0].pairs < 100
     assert {r.method for r in results if r.split == "test"} > {"neighbour vote", language[0].method}
     assert language[0].method in (tmp_path / "bench.md").read_text()
+
+
+@pytest.mark.parametrize("override", [
+    "batch_size=abc", "batch_size=-1", "batch_size=0", "batch_size=2.5", "batch_size=", "learning_rate=nan",
+    "learning_rate=-1", "epochs=inf", "lora.rank=0", "lora.dropout=2", "fusion_dropout=1.5", "limit=-5",
+    "max_length=0", "lora.target_modules=notalist", "save_merged=maybe", "seed=true", "lora=3",
+])
+def test_bad_settings_are_named_before_anything_loads(override: str, tmp_path: Path) -> None:
+    """`--set` values of the wrong type or out of range: one line naming key and value, before any model loads
+    (the base model and data given here do not even exist)."""
+    key, _, value = override.partition("=")
+    result = runner.invoke(app, ["train", "sft", "--data", str(tmp_path / "none"), "--base-model", str(tmp_path / "none"),
+                                 "--embeddings", str(tmp_path / "none"), "--out", str(tmp_path / "out"), "--set", override])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"training setting {key}=" in result.output and value in result.output
+    assert not (tmp_path / "out").exists()

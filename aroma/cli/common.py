@@ -16,7 +16,7 @@ from rich.console import Console
 
 from aroma import config
 from aroma.console import output_width
-from aroma.errors import AromaError
+from aroma.errors import AromaError, not_utf8, shown
 
 out = Console(width=output_width(sys.stdout))
 err = Console(stderr=True, width=output_width(sys.stderr))
@@ -68,6 +68,7 @@ def guard(func=None, *, stopped: str = ROLLED_BACK):
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         signal.signal(signal.SIGTERM, _terminated)
+        _require_utf8(kwargs)
         try:
             return func(*args, **kwargs)
         except AromaError as exc:
@@ -78,6 +79,14 @@ def guard(func=None, *, stopped: str = ROLLED_BACK):
             fail(f"terminated (SIGTERM); {stopped}", 143)
 
     return wrapper
+
+
+def _require_utf8(arguments: dict[str, Any]) -> None:
+    """Refuse an argument that is not valid UTF-8 (Python hands such bytes on as lone surrogates), naming it."""
+    for name, value in arguments.items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, (str, Path)) and not_utf8(str(item)):
+                fail(f"{name.replace('_', '-')} {shown(str(item))!r} is not valid UTF-8 text")
 
 
 def sources_dir(option: Path | None) -> Path:
@@ -95,11 +104,12 @@ def perturbqa_dir(option: Path | None) -> Path:
 
 
 def store(db: str | None, user: str | None = None, password: str | None = None, database: str | None = None,
-          create: bool = False):
-    """Open the target; only a build (``create``) may create a local directory, credentials and a server."""
+          create: bool = False, read_only: bool = False):
+    """Open the target; only a build (``create``) may create a local directory, credentials and a server.
+    ``read_only``: log in to a local server as its read-only account (``open_store``)."""
     from aroma.kg.store import open_store
 
-    return open_store(db, user=user, password=password, database=database, create=create)
+    return open_store(db, user=user, password=password, database=database, create=create, read_only=read_only)
 
 
 @contextmanager
@@ -127,8 +137,8 @@ def server_starting(db: str | None) -> Iterator[None]:
 def _start_quietly(server: Any) -> None:
     try:
         server.start()
-    except AromaError:
-        pass  # ``store`` starts it again and reports what is wrong
+    except (AromaError, OSError):
+        pass  # ``store`` starts it again and reports what is wrong (a read-only directory, a full disk …)
 
 
 PERTURBQA_CELL_LINES = ("K562", "RPE1", "HEPG2", "JURKAT")

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from aroma.cli.common import DatabaseOption, DbOption, PasswordOption, UserOption, guard, store
+from aroma.errors import AromaError
 
 
 class OutputFormat(str, Enum):
@@ -26,6 +27,8 @@ def _parse_param(text: str) -> tuple[str, Any]:
         return name, json.loads(value)
     except json.JSONDecodeError:
         return name, value
+    except RecursionError:
+        raise AromaError(f"-p {name}: the value is nested too deeply to read as JSON") from None
 
 
 @guard
@@ -43,11 +46,12 @@ def cypher_command(
     password: PasswordOption = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Run an ad hoc Cypher query, or open a shell; read-only (decided before running) unless --write is given."""
+    """Run an ad hoc Cypher query, or open a shell; read-only unless --write is given (the server refuses any change:
+    the local server's read-only account, Neo4j's read transactions)."""
     from aroma.cypher_shell import CypherShell, print_result
 
     params = dict(_parse_param(p) for p in param or [])
-    with store(db, user, password, database) as graph:
+    with store(db, user, password, database, read_only=not write) as graph:
         if query is None:
             shell = CypherShell(graph, params, write, allow_file_urls, fmt.value)
             code = shell.run(sys.stdin, sys.stdout, sys.stderr)

@@ -59,8 +59,10 @@ def kg_build(
 ) -> None:
     """Parse every source and load Gene-KG and Path-KG; the previous graph stays intact until the build succeeds."""
     from aroma.kg.build import build
+    from aroma.kg.sources import SourceDir
 
     directory = sources_dir(sources)
+    SourceDir(directory).check_layout()  # before a database directory or server is made for nothing
     outcomes = None if no_outcomes else config.perturbqa_dir(perturbqa)
     if perturbqa is None and outcomes is not None and not outcomes.is_dir():
         outcomes = None  # the default is used only where it exists

@@ -168,9 +168,11 @@ def train_sft_command(
 ) -> None:
     """Multimodal supervised fine-tuning (TRL SFTTrainer, LoRA on the LM, fusion trained, prompts masked)."""
     from aroma.train.config import load_settings
+
+    settings = load_settings(config, _overrides(ctx, override))  # checked before torch and the model load
     from aroma.train.sft import run_sft
 
-    run = run_sft(data, base_model, embeddings, out_dir, load_settings(config, _overrides(ctx, override)), resume)
+    run = run_sft(data, base_model, embeddings, out_dir, settings, resume)
     _summary("SFT", run.steps, run.train_loss, out_dir)
 
 
@@ -187,7 +189,9 @@ def train_grpo_command(
 ) -> None:
     """GRPO (TRL GRPOTrainer) with format, label, correctness (+5/−1) and evidence-grounding rewards."""
     from aroma.train.config import load_settings
+
+    settings = load_settings(config, _overrides(ctx, override))  # checked before torch and the model load
     from aroma.train.grpo import run_grpo
 
-    run = run_grpo(data, init, out_dir, load_settings(config, _overrides(ctx, override)), resume)
+    run = run_grpo(data, init, out_dir, settings, resume)
     _summary("GRPO", run.steps, run.train_loss, out_dir)

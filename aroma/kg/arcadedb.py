@@ -11,9 +11,15 @@ small keeper process, detached from the starter, runs the JVM and stops it once 
 process is left. The last process to leave stops it at once. The root password reaches the JVM
 through a file only the user can read (``arcadedb.server.rootPasswordPath``), never its command line.
 
+Beside root the server has a read-only account, ``reader``: its server group (``READER_GROUP``, written into
+``server/config/server-groups.json`` before the JVM starts) has no update, schema or security rights and may
+only read records, so the server itself refuses any change that account's queries attempt. ``aroma cypher``
+without ``--write`` logs in as it.
+
 Directory layout::
 
     DIR/credentials.json   generated root password (mode 0600)
+    DIR/reader-credentials.json  generated password of the read-only account (mode 0600)
     DIR/server.json        pids and ports of the running server (the lock file)
     DIR/clients/           one locked file per process using the server
     DIR/build.lock         held by the one build running on this directory
@@ -44,12 +50,23 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from aroma.errors import StoreError
 from aroma.kg.credentials import stored_password
 from aroma.kg.heap import server_heap
 
 USER = "root"
+READER = "reader"  # the read-only account (READER_GROUP)
+# ArcadeDB's rights of the read-only account, on every database: read records, nothing else (no updateSecurity,
+# updateSchema or updateDatabaseSettings; no createRecord, updateRecord or deleteRecord).
+READER_GROUP = {"resultSetLimit": -1, "readTimeout": -1, "access": [], "types": {"*": {"access": ["readRecord"]}}}
+# ArcadeDB's own default groups (SecurityGroupFileRepository.createDefault), written with READER_GROUP on a first start.
+_DEFAULT_GROUPS = {
+    "admin": {"resultSetLimit": -1, "readTimeout": -1, "access": ["updateSecurity", "updateSchema", "updateDatabaseSettings"],
+              "types": {"*": {"access": ["createRecord", "readRecord", "updateRecord", "deleteRecord"]}}},
+    "*": {"resultSetLimit": -1, "readTimeout": -1, "access": [], "types": {"*": {"access": []}}},
+}
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
 IMPORT_TIMEOUT_S = 3600.0
@@ -61,8 +78,6 @@ _PR_SET_PDEATHSIG = 1
 KEEPER_POLL_S = 0.1
 KEEPER_IDLE_S = 1.0  # a server nobody uses is stopped after this long
 LOCKOUT_S = 30  # ArcadeDB locks an account for about this long after repeated failed logins
-# ArcadeDB's EXPLAIN reports every query as a write (see CYPHER_GAPS): read-only is decided from tokens.
-EXPLAIN_QUERY_TYPE_RELIABLE = False
 # ArcadeDB sends no notifications (unknown label, type, property) and no column names for empty results.
 NOTIFICATIONS_REPORTED = False
 
@@ -75,16 +90,41 @@ CYPHER_GAPS = {
     "USE <database>": "the session selects the database",
     "CALL db.indexes()": "use SHOW INDEXES",
     "CALL db.propertyKeys() answers nothing": "stats/property_keys.cypher collects keys()",
-    "READ access mode does not refuse writes": "aroma.kg.readonly decides read-only before a query runs",
-    "EXPLAIN reports query_type 'w'": "not used to classify queries (EXPLAIN_QUERY_TYPE_RELIABLE)",
-    "schema, user and database commands are not rolled back": "aroma.kg.readonly refuses them before they run",
-    "a refused CREATE leaves its label in the schema": "refused before it runs, so no label is created",
+    "READ access mode does not refuse writes": "read-only queries log in as READER, whose group may only read",
+    "EXPLAIN runs the statement it explains": "never sent: read-only is the server's refusal, not a plan",
+    "EXPLAIN reports query_type 'w'": "not used",
+    "schema, user and database commands are not rolled back": "READER lacks updateSchema and updateSecurity",
+    "a CREATE refused for its data leaves its label in the schema": "READER lacks updateSchema: no type is made",
+    "SHOW USERS needs updateSecurity": "refused to READER; over bolt:// it tells an account that administers",
+    "LOAD CSV from a file needs updateSecurity": "refused to READER",
+    "SHOW CURRENT USER reports roles ['admin'] for any account": "not used: READER_GROUP decides its rights",
     "Bolt reports a locked account as a failed login": "LocalArcadeDB.account_locked asks over HTTP",
     "no notifications for unknown labels, types, properties": "GraphStore checks names (NOTIFICATIONS_REPORTED)",
     "no column names for an empty result": "GraphStore names them from the RETURN clause",
     "plans from the first node of a pattern": "start patterns at the indexed node (30x faster)",
     "an OR over two indexed properties scans": "split into a UNION of anchored patterns",
 }
+
+
+def is_arcadedb(agent: str) -> bool:
+    """Whether a Bolt server's agent string (``Neo4j/5.26.0 compatible (ArcadeDB …)``) names ArcadeDB."""
+    return "ArcadeDB" in (agent or "")
+
+
+def administers(driver: Any, database: str | None) -> bool:
+    """Whether the driver's ArcadeDB login may administer the server: ArcadeDB answers ``SHOW USERS`` only to
+    an account with the updateSecurity right (READER is refused; see CYPHER_GAPS)."""
+    from neo4j.exceptions import DriverError, Neo4jError
+
+    try:
+        driver.execute_query("SHOW USERS", database_=database, routing_="r")
+    except Neo4jError as exc:
+        if exc.code == "Neo.ClientError.Security.Forbidden":
+            return False
+        raise StoreError(f"{exc.code}: {exc.message}") from exc
+    except DriverError as exc:
+        raise StoreError(f"lost the connection to the server: {exc}") from exc
+    return True
 
 
 def free_port() -> int:
@@ -110,10 +150,32 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the JVM gets SIGTERM if the Python process dies."""
+def _die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """Runs in the child before exec: the JVM gets ``signum`` if the Python process (its thread) dies."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(_PR_SET_PDEATHSIG, signum)
+
+
+def _killed_with_parent() -> None:
+    """``_die_with_parent`` with SIGKILL: for the importer, whose unfinished database is thrown away anyway."""
+    _die_with_parent(signal.SIGKILL)
+
+
+def _stop_importers(database: Path) -> None:
+    """Kill any importer JVM still writing ``database`` (one a killed build left behind) and wait until it is gone."""
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0") if proc.name.isdigit() else []
+        except OSError:
+            continue
+        if GRAPH_IMPORTER.encode() in command and str(database).encode() in command:
+            try:
+                os.kill(int(proc.name), signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            while _alive(int(proc.name)) and not _zombie(int(proc.name)) and time.monotonic() < deadline:
+                time.sleep(0.05)
 
 
 def _is_server(info: "ServerInfo") -> bool:
@@ -247,6 +309,24 @@ def keep(directory: str, bolt_port: str, http_port: str) -> None:
         recording.unlink(missing_ok=True)
 
 
+def _write_groups(config: Path) -> None:
+    """Put READER_GROUP into ArcadeDB's ``server-groups.json`` (its defaults where there is none yet), 0600."""
+    path = config / "server-groups.json"
+    try:
+        groups = json.loads(path.read_text())
+    except FileNotFoundError:
+        groups = {"databases": {"*": {"groups": dict(_DEFAULT_GROUPS)}}, "version": 2}
+    except ValueError as exc:
+        raise StoreError(f"{path} is not valid JSON ({exc}); remove it to let the server write its defaults") from None
+    groups.setdefault("databases", {}).setdefault("*", {}).setdefault("groups", {})[READER] = READER_GROUP
+    config.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(groups, handle, indent=2)
+    os.replace(temporary, path)
+
+
 def _forget(folder: Path, pid: int) -> None:
     """Remove server.json if it still describes the server with ``pid``."""
     path = folder / "server.json"
@@ -313,6 +393,11 @@ class LocalArcadeDB:
     @property
     def auth(self) -> tuple[str, str]:
         return (USER, self.password)
+
+    @property
+    def reader_auth(self) -> tuple[str, str]:
+        """The read-only account (READER_GROUP): the server refuses every change its queries attempt."""
+        return (READER, stored_password(self.directory / "reader-credentials.json", READER))
 
     @property
     def bolt_uri(self) -> str:
@@ -382,6 +467,7 @@ class LocalArcadeDB:
                 if bolt_port is not None and _port_open(bolt_port):
                     raise StoreError(f"port {bolt_port} on 127.0.0.1 is already in use")
                 self.info = self._launch(bolt_port or free_port())
+                self._create_reader()
             except BaseException:
                 self._unregister()
                 raise
@@ -402,6 +488,10 @@ class LocalArcadeDB:
             if info is not None:
                 _terminate(info.pid)
             (self.directory / "server.json").unlink(missing_ok=True)
+
+    def running(self) -> bool:
+        """Whether the server this object uses still runs (it may have been killed under it)."""
+        return self.info is not None and _is_server(self.info)
 
     def __enter__(self) -> LocalArcadeDB:
         return self.start()
@@ -427,6 +517,7 @@ class LocalArcadeDB:
         """Start a keeper process (detached from this one) that runs the JVM until nobody uses it."""
         root = self.directory / "server"
         root.mkdir(parents=True, exist_ok=True)
+        _write_groups(root / "config")
         http_port = free_port()
         secret = self.directory / ".root-password"
         secret.unlink(missing_ok=True)
@@ -454,6 +545,20 @@ class LocalArcadeDB:
             secret.unlink(missing_ok=True)  # read at first start only; the server keeps a hash
         return ServerInfo(int(line), bolt_port, http_port, str(root), keeper.pid)
 
+    def _create_reader(self) -> None:
+        """(Re)create the read-only account with its stored password, before anyone else uses the new server."""
+        assert self.info is not None
+        users = Path(self.info.root) / "config" / "server-users.jsonl"
+        if users.is_file() and any(json.loads(line).get("name") == READER
+                                   for line in users.read_text().splitlines() if line.strip()):
+            self._admin(f"drop user {READER}")
+        user, password = self.reader_auth
+        try:
+            self._admin("create user " + json.dumps({"name": user, "password": password, "databases": {"*": [READER]}}),
+                        shown=f"create user {user}")
+        except StoreError as exc:  # whatever the server echoes, the password is not shown
+            raise StoreError(str(exc).replace(password, "***")) from None
+
     def account_locked(self) -> bool:
         """Whether ArcadeDB has locked root after repeated failed logins (Bolt reports only a failed login)."""
         try:
@@ -465,25 +570,34 @@ class LocalArcadeDB:
         return False
 
     # -- administration (HTTP: Bolt has no CREATE DATABASE on ArcadeDB) -------------------
-    def _admin_request(self, method: str, body: dict | None) -> object:
+    def _admin_request(self, method: str, body: dict | None, endpoint: str = "server") -> object:
         assert self.info is not None
         token = base64.b64encode(f"{USER}:{self.password}".encode()).decode()
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.info.http_port}/api/v1/server", method=method,
+            f"http://127.0.0.1:{self.info.http_port}/api/v1/{endpoint}", method=method,
             data=json.dumps(body).encode() if body is not None else None,
             headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=120) as response:
             return json.loads(response.read()).get("result")
 
-    def _admin(self, command: str) -> object:
+    def _admin(self, command: str, shown: str | None = None) -> object:
+        """A server command as root; messages name it as ``shown`` (default: the command itself)."""
+        shown = shown or command
         try:
             return self._admin_request("POST", {"command": command})
         except urllib.error.HTTPError as exc:
-            raise StoreError(f"ArcadeDB refused '{command}': {exc.read().decode(errors='replace')[:300]}") from exc
+            raise StoreError(f"ArcadeDB refused '{shown}': {exc.read().decode(errors='replace')[:300]}") from exc
         except urllib.error.URLError as exc:
-            raise StoreError(f"the ArcadeDB server of {self.directory} went away during '{command}': "
+            raise StoreError(f"the ArcadeDB server of {self.directory} went away during '{shown}': "
                              f"{getattr(exc, 'reason', exc)}") from exc
+
+    def _open_databases(self) -> list[str]:
+        """The databases the server has open (not one it closed for the importer)."""
+        try:
+            return list(self._admin_request("GET", None, "databases") or [])
+        except OSError as exc:  # HTTPError, URLError
+            raise StoreError(f"the ArcadeDB server of {self.directory} did not list its databases: {exc}") from exc
 
     @property
     def import_directory(self) -> Path:
@@ -503,9 +617,9 @@ class LocalArcadeDB:
         path = Path(self.info.root) / "databases" / database
         command = [str(java), f"-Xmx{server_heap(HEAP_ENV)}", "-cp", f"{jars}/*", GRAPH_IMPORTER, str(config), str(path)]
         try:
-            with open(log, "wb") as out:
+            with open(log, "wb") as out:  # the importer dies with this process (a build killed with -9 included)
                 done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=config.parent,
-                                      timeout=IMPORT_TIMEOUT_S, check=False)
+                                      timeout=IMPORT_TIMEOUT_S, check=False, preexec_fn=_killed_with_parent)
         except subprocess.TimeoutExpired as exc:
             raise StoreError(f"ArcadeDB's importer did not finish {config} in {IMPORT_TIMEOUT_S:.0f} s "
                              f"(its output: {log})") from exc
@@ -527,9 +641,18 @@ class LocalArcadeDB:
         self._admin(f"create database {name}")
 
     def drop_database(self, name: str) -> None:
-        self._admin(f"drop database {name}")
+        """Drop ``name``: through the server where it has it open; else (a staging database that a killed build
+        left closed for the importer, unknown to the server) its folder, once no importer writes there."""
+        assert self.info is not None
+        if name in self._open_databases():
+            self._admin(f"drop database {name}")
+            return
+        path = Path(self.info.root) / "databases" / name
+        _stop_importers(path)
+        shutil.rmtree(path, ignore_errors=True)
 
     def databases(self) -> list[str]:
+        """Every database folder, open on the server or not."""
         assert self.info is not None
         return sorted(p.name for p in (Path(self.info.root) / "databases").iterdir() if p.is_dir())
 

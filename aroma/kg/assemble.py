@@ -13,6 +13,7 @@ from aroma.data import perturbqa
 from aroma.kg.adapters import gmt, go, ncbi, reactome, string_db, trrust, uniprot
 from aroma.kg.edge_table import EdgeTable
 from aroma.kg.idmap import GeneIndex, SourceMapping, gene_node_id
+from aroma.kg.readers import gzip_damage
 from aroma.kg.records import Edge, Node
 from aroma.errors import SourceFormatError
 from aroma.kg.schema import GENE, GO_TERM, PATHWAY, SCHEMA, SchemaError
@@ -75,6 +76,17 @@ def assemble(sources: SourceDir, step: Step = lambda name: None, perturbqa_dir: 
     """
     if not 0 <= string_min_score <= 1000:
         raise ValueError(f"STRING minimum score {string_min_score} is outside 0-1000")
+    try:
+        return _assemble(sources, step, perturbqa_dir, string_min_score, adapters)
+    except SourceFormatError as exc:  # garbage from a damaged gzip file: say the file is damaged, not the line
+        damage = gzip_damage(exc.path) if exc.line is not None and exc.path.is_file() else None
+        if damage:
+            raise SourceFormatError(exc.path, None, f"{damage}; fetch it again") from exc
+        raise
+
+
+def _assemble(sources: SourceDir, step: Step, perturbqa_dir: Path | None, string_min_score: int,
+              adapters: Sequence[Adapter]) -> KnowledgeGraph:
     kg = KnowledgeGraph(string_min_score=string_min_score)
     step("NCBI genes")
     genes = GeneIndex(ncbi.read_gene_info(sources.path("gene_info")))

@@ -1,7 +1,8 @@
 """Cypher text as tokens: strings, comments and quoted names told apart from keywords.
 
-Used to decide read-only before a query runs (``aroma.kg.readonly``) and to name a query's columns
-and the labels, types and properties it mentions (for engines that report neither on empty results).
+Used for the friendly early refusal of obvious writes (``aroma.kg.readonly``; the server is the barrier), to split
+the shell's statements, and to name a query's columns and the labels, types and properties it mentions (for
+engines that report neither on empty results).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ class Token:
     end: int = 0  # offset just after the token in the query text
 
 
-_WORD = re.compile(r"[A-Za-z_\u00c0-\uffff][A-Za-z0-9_\u00c0-\uffff]*")
+_WORD = re.compile(r"[^\W\d]\w*")  # letters, digits, underscores: never a Unicode space (U+2003, U+3000 …)
+# What ends a ``//`` comment for the servers: any line end, CR and the Unicode line separators included.
+_LINE_END = re.compile(r"[\n\r\u0085\u2028\u2029]")
 _NUMBER = re.compile(r"(?:0x[0-9A-Fa-f]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)")
 _PARAM = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*|\d+|`(?:[^`]|``)*`)")
 
@@ -36,8 +39,8 @@ def tokenize(text: str, *, escapes: bool = True) -> list[Token]:
         if ch.isspace():
             i += 1
         elif text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
+            end = _LINE_END.search(text, i)
+            i = n if end is None else end.end()
         elif text.startswith("/*", i):
             end = text.find("*/", i + 2)
             if end < 0:

@@ -227,6 +227,9 @@ def serve_neo4j(home: Path, port: int, say=print, log=lambda message: None) -> N
         say(f"user {USER}, password in {server.home / 'credentials.json'}; Ctrl-C stops")
         while server._process is not None and server._process.poll() is None:
             time.sleep(1)
+        status = server._process.returncode if server._process is not None else None
+        raise StoreError(f"Neo4j in {server.home} stopped unexpectedly (exit status {status}), so `kg serve` stops "
+                         f"too; its logs: {server.home / 'server.log'}, {server.home / 'logs'}")
     except KeyboardInterrupt:
         say(f"stopping; the data stays in {server.home}")
     finally:

@@ -8,13 +8,16 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, NoReturn, TypeVar
 
 from aroma.errors import SourceFormatError
 
 GZIP_MAGIC = b"\x1f\x8b"
 T = TypeVar("T")
 BLOCK_BYTES = 1 << 20
+# No line of any source comes near this (the longest, a UniProt sequence, is 34 KB): a longer one is refused while
+# reading, naming its line, before it is held in memory whole or reaches a database.
+MAX_LINE_BYTES = 1 << 20
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -42,7 +45,8 @@ def numbered_lines(path: Path | str) -> Iterator[tuple[int, str]]:
 
 def whole_line_blocks(path: Path | str, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
     """Yield ``(lines_before, chunk)``: the file (gunzipped) in chunks of whole lines, each ending in LF
-    (a last line without one gets it). A truncated or corrupt gzip stream is an error naming the line."""
+    (a last line without one gets it). A line longer than MAX_LINE_BYTES is an error naming it; a truncated
+    or corrupt gzip file is an error naming the file."""
     path = Path(path)
     lineno = 0
     try:
@@ -52,13 +56,59 @@ def whole_line_blocks(path: Path | str, block_bytes: int = BLOCK_BYTES) -> Itera
                 data = rest + block
                 cut = data.rfind(b"\n") + 1
                 chunk, rest = data[:cut], data[cut:]
+                if len(rest) > MAX_LINE_BYTES:
+                    _too_long(path, lineno + chunk.count(b"\n") + 1, f"{len(rest):,} bytes and no end of line yet")
                 if chunk:
+                    _check_line_lengths(path, chunk, lineno)
                     yield lineno, chunk
                     lineno += chunk.count(b"\n")
             if rest:
                 yield lineno, rest + b"\n"
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise SourceFormatError(path, lineno + 1, f"truncated or corrupt gzip data ({exc})") from exc
+    except _GZIP_FAULTS as exc:  # the file's fault, not a line's
+        raise SourceFormatError(path, None, f"{_gzip_fault(exc)}, found after {lineno:,} whole lines; "
+                                            "fetch it again") from exc
+
+
+_GZIP_FAULTS = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def _gzip_fault(exc: BaseException) -> str:
+    """What a gzip read error says about the file: it ends too soon, or its data or CRC is wrong."""
+    return f"{'truncated' if isinstance(exc, EOFError) else 'corrupt'} gzip file ({exc})"
+
+
+def _too_long(path: Path, line: int, size: str) -> NoReturn:
+    raise SourceFormatError(path, line, f"line longer than {MAX_LINE_BYTES:,} bytes ({size}): no record of a "
+                                        "source is near that long")
+
+
+def _check_line_lengths(path: Path, chunk: bytes, before: int) -> None:
+    """Refuse a line of ``chunk`` longer than MAX_LINE_BYTES. Such a line covers a whole window of half that
+    size, so only windows without a newline (none, in a sound file) are looked at closely: a few finds a block."""
+    half = MAX_LINE_BYTES // 2
+    for start in range(0, len(chunk) - half + 1, half):
+        if chunk.find(b"\n", start, start + half) < 0:
+            begin, end = chunk.rfind(b"\n", 0, start) + 1, chunk.find(b"\n", start)
+            if end - begin > MAX_LINE_BYTES:
+                _too_long(path, before + chunk.count(b"\n", 0, begin) + 1, f"{end - begin:,} bytes")
+
+
+def gzip_damage(path: Path | str) -> str | None:
+    """Why a gzip file is damaged (truncated, or its data or CRC corrupt), read to its end; None if it is
+    sound or not gzip. Asked when a parse fails, since flipped bytes are only caught by the CRC at the end."""
+    path = Path(path)
+    try:
+        with path.open("rb") as probe:
+            if probe.read(2) != GZIP_MAGIC:
+                return None
+        with gzip.open(path, "rb") as handle:
+            while handle.read(BLOCK_BYTES):
+                pass
+    except _GZIP_FAULTS as exc:
+        return _gzip_fault(exc)
+    except OSError:
+        return None
+    return None
 
 
 def check_block(path: Path, chunk: bytes, before: int) -> str:

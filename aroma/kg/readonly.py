@@ -1,12 +1,10 @@
-"""Read-only classification of Cypher text, decided before a query is sent to any server.
+"""A friendly early refusal of Cypher text that obviously writes, before it is sent to a server.
 
-Schema commands (``CREATE INDEX``), user and database administration (``ALTER USER … SET PASSWORD``)
-and data writes are never undone by rolling back a transaction, and some engines (ArcadeDB) neither
-refuse writes in READ sessions nor report query types truthfully. So ``aroma cypher`` without
-``--write`` classifies the text itself, engine-neutrally, from Cypher's tokens: string literals,
-comments and backtick-quoted names are read as such, never as keywords. The rules fail safe: text
-that cannot be tokenized, a statement that does not begin with a read clause, or a procedure not
-known to be read-only is refused rather than run.
+This is not what keeps ``aroma cypher`` read-only: the server is (``GraphStore.run`` runs text without ``--write``
+as the local server's read-only account, or in Neo4j's read transactions, and the server refuses any change).
+It only names the clause that writes — from Cypher's tokens: string literals, comments and backtick-quoted names
+are never read as keywords — without a round trip, and keeps ``LOAD CSV`` from local files behind its own flag.
+Where it errs, the server still refuses.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from aroma.kg.store import open_store
 
 ENGINES = ("arcadedb", "neo4j")
 NEO4J_HOME = Path("~/.aroma/neo4j")
+WATCH_S = 0.5  # how often `kg serve` checks that its server still runs
 
 
 def serve(directory: Path | None, port: int, engine: str = "arcadedb", say: Callable[[str], None] = print,
@@ -29,9 +30,15 @@ def serve(directory: Path | None, port: int, engine: str = "arcadedb", say: Call
         if not server.owned:
             raise StoreError(f"a server already runs on {server.directory} at {server.bolt_uri}; connect there")
         say(f"serving {server.directory} at {server.bolt_uri} (database {server.current or 'none built yet'})")
-        say(f"user {server.auth[0]}, password in {server.directory / 'credentials.json'}; Ctrl-C stops")
+        say(f"user {server.auth[0]}, password in {server.directory / 'credentials.json'}; read-only user "
+            f"{server.reader_auth[0]} (for `aroma cypher` without --write), password in "
+            f"{server.directory / 'reader-credentials.json'}; Ctrl-C stops")
         try:
-            while True:
-                time.sleep(1)
+            while server.running():
+                time.sleep(WATCH_S)
         except KeyboardInterrupt:
             say("stopping; the data stays in " + str(server.directory))
+            return
+        pid = server.info.pid if server.info else "?"
+        raise StoreError(f"the ArcadeDB server of {server.directory} (pid {pid}) stopped unexpectedly, so `kg serve` "
+                         f"stops too; its log: {server.directory / 'server.log'}")

@@ -123,6 +123,8 @@ class SourceDir:
 
     def check_layout(self) -> None:
         """Fail on a missing source or a file the registry does not know, naming both."""
+        if self.root.exists() and not self.root.is_dir():
+            raise AromaError(f"sources directory {self.root} is a file, not a directory")
         if not self.root.is_dir():
             raise AromaError(f"sources directory {self.root} does not exist")
         missing = [s for s in SOURCES if not (self.root / s.path).is_file()]

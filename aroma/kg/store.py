@@ -26,16 +26,16 @@ from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, Se
 from aroma import cypher
 from aroma.errors import ReadOnlyViolation, StoreError
 from aroma.errors import redact as redact_uris
-from aroma.kg.arcadedb import (EXPLAIN_QUERY_TYPE_RELIABLE, LOCKOUT_S, NOTIFICATIONS_REPORTED, LocalArcadeDB,
-                               has_graph)
+from aroma.kg.arcadedb import LOCKOUT_S, NOTIFICATIONS_REPORTED, LocalArcadeDB, administers, has_graph, is_arcadedb
 from aroma.kg.cypher_text import return_columns, schema_names
 from aroma.kg.readonly import local_file_load, require_read_only
 from aroma.kg.targets import default_target, is_uri, split_credentials
 
 MIN_SERVER_VERSION = (5,)
-# Neo4j refusing a write in a read transaction ("Writing in read access mode not allowed").
-READ_ONLY_REFUSALS = ("Neo.ClientError.Statement.AccessMode",)
-READ_ONLY_MESSAGE = "refused: this query writes to the graph (nothing was changed); pass --write to allow it"
+# The server refusing a change in a read-only session: Neo4j in a read transaction ("Writing in read access mode
+# not allowed"), ArcadeDB for an account without the right (Neo.ClientError.Security.Forbidden).
+READ_ONLY_REFUSALS = ("Neo.ClientError.Statement.AccessMode", "Neo.ClientError.Security.Forbidden")
+READ_ONLY_MESSAGE = "refused by the server: read-only queries may not change the graph, its schema or its users"
 # `CALL { … } IN TRANSACTIONS` commits its own batches: Neo4j runs it only in an auto-commit transaction.
 _IN_TRANSACTIONS = re.compile(r"\bIN\s+(?:\d+\s+CONCURRENT\s+)?TRANSACTIONS\b", re.IGNORECASE)
 
@@ -56,7 +56,6 @@ class Capabilities:
 
     staging_databases: bool  # a build loads a new database and swaps it in; else it clears one in place
     bulk_import: bool  # a fresh staging database can be loaded by the database's importer (``Backend.bulk_import``)
-    explains_query_type: bool = True  # EXPLAIN reports whether a query writes
     reports_notifications: bool = True  # warnings for unknown labels, types and properties
 
 
@@ -69,10 +68,6 @@ class Backend(ABC):
     @abstractmethod
     def database(self) -> str | None:
         """The active database (None: nothing built yet)."""
-
-    @property
-    def explains_query_type(self) -> bool:
-        return self.capabilities.explains_query_type
 
     @property
     def reports_notifications(self) -> bool:
@@ -113,9 +108,7 @@ class Backend(ABC):
 class LocalArcadeBackend(Backend):
     """Builds go into a fresh ArcadeDB database; the ``current`` pointer swaps only on success."""
 
-    capabilities = Capabilities(staging_databases=True, bulk_import=True,
-                                explains_query_type=EXPLAIN_QUERY_TYPE_RELIABLE,
-                                reports_notifications=NOTIFICATIONS_REPORTED)
+    capabilities = Capabilities(staging_databases=True, bulk_import=True, reports_notifications=NOTIFICATIONS_REPORTED)
 
     def __init__(self, server: LocalArcadeDB) -> None:
         self.server = server
@@ -233,12 +226,6 @@ def _notifications(summary: neo4j.ResultSummary) -> list[str]:
     return lines
 
 
-def _explainable(text: str) -> bool:
-    """Whether ``EXPLAIN text`` is valid: not for SHOW commands or text that already has a prefix."""
-    first = re.match(r"\s*(\w+)", re.sub(r"//[^\n]*|/\*.*?\*/", " ", text, flags=re.S))
-    return bool(first) and first.group(1).upper() not in ("SHOW", "EXPLAIN", "PROFILE", "CYPHER", "USE")
-
-
 def redact(target: str) -> str:
     """A URI without any ``user:password@`` part, for messages."""
     return redact_uris(target)
@@ -268,11 +255,16 @@ class GraphStore:
     """A connection to one graph database; all Cypher goes through here."""
 
     local_server: LocalArcadeDB | None = None  # the server of a local directory (None for a URI)
+    agent: str = ""  # what the server calls itself ("Neo4j/5.26.0", "Neo4j/5.26.0 compatible (ArcadeDB …)")
 
-    def __init__(self, driver: neo4j.Driver, backend: Backend, target: str) -> None:
+    def __init__(self, driver: neo4j.Driver, backend: Backend, target: str, *, read_only: bool = False,
+                 read_login: Callable[[], neo4j.Driver] | None = None) -> None:
         self.driver = driver
         self.backend = backend
         self.target = target
+        self.read_only = read_only  # opened for reading only: ``run(write=True)`` is refused
+        self._read_login = read_login  # a login the server forbids to write (the local server's reader account)
+        self._reader: neo4j.Driver | None = None
 
     @property
     def database(self) -> str | None:
@@ -280,45 +272,62 @@ class GraphStore:
         return self.backend.database
 
     # -- sessions ---------------------------------------------------------------------------
+    def _read_only_driver(self) -> neo4j.Driver:
+        """Where text without ``write`` runs, so that the server itself refuses any change: the local server's
+        read-only account, or this login's read transactions, which Neo4j refuses to write in. ArcadeDB does not
+        refuse writes in read transactions, so there the login must not be one that may administer the server."""
+        if self._reader is None:
+            if self._read_login is not None:
+                self._reader = self._read_login()
+            elif is_arcadedb(self.agent) and administers(self.driver, self.database):
+                raise ReadOnlyViolation(
+                    f"{self.target} is ArcadeDB, which does not refuse writes in read transactions, and this account "
+                    "administers it: log in as an account that may only read (`aroma kg serve` makes `reader`, its "
+                    "password in DIR/reader-credentials.json), or pass --write")
+            else:
+                self._reader = self.driver
+        return self._reader
+
     @contextmanager
-    def _session(self, database: str | None = None, *, write: bool) -> Iterator[neo4j.Session]:
+    def _session(self, database: str | None = None, *, write: bool,
+                 driver: neo4j.Driver | None = None) -> Iterator[neo4j.Session]:
         name = database or self.database
         if name is None:
             raise StoreError(_no_graph_message(Path(self.target)) if not is_uri(self.target)
                              else f"no database selected on {self.target}")
         mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
+        driver = driver or self.driver
         try:
             # One bookmark manager for every session: on a cluster a read routed to a secondary waits for this
             # store's own earlier writes (causal consistency); on a single server it changes nothing.
-            with self.driver.session(database=name, default_access_mode=mode,
-                                     bookmark_manager=self.driver.execute_query_bookmark_manager) as session:
+            with driver.session(database=name, default_access_mode=mode,
+                                bookmark_manager=self.driver.execute_query_bookmark_manager) as session:
                 yield session
         except Neo4jError as exc:
             if exc.code == "Neo.ClientError.Database.DatabaseNotFound":
                 raise StoreError(f"database {name!r} does not exist on {self.target}") from exc
-            if not write and (exc.code in READ_ONLY_REFUSALS or "Forbidden" in (exc.code or "")):
-                raise ReadOnlyViolation(f"{READ_ONLY_MESSAGE} (the server: {exc.message})") from exc
+            if not write and exc.code in READ_ONLY_REFUSALS:
+                raise ReadOnlyViolation(f"{READ_ONLY_MESSAGE} ({exc.message}); nothing was changed; "
+                                        "pass --write to allow it") from exc
             raise StoreError(f"{exc.code}: {exc.message}") from exc
         except ServiceUnavailable as exc:
             raise StoreError(f"lost the connection to {self.target}: {exc}") from exc
 
     def run(self, text: str, params: dict[str, Any] | None = None, *, write: bool = False,
-            database: str | None = None, allow_file_urls: bool = False) -> QueryResult:
-        """Run Cypher text. Without ``write`` it must be read-only, which is decided before it runs
-        (``aroma.kg.readonly``); a query that still reports changes is rolled back and refused.
-        ``LOAD CSV`` from a local file is refused unless ``allow_file_urls``."""
+            database: str | None = None, allow_file_urls: bool = False, early_check: bool = True) -> QueryResult:
+        """Run Cypher text. Without ``write`` the server refuses any change (``_read_only_driver``); before that,
+        ``early_check`` refuses the obvious writes with a friendlier message (``aroma.kg.readonly``, never the
+        barrier). ``LOAD CSV`` from a local file is refused unless ``allow_file_urls``."""
         params = params or {}
         if not allow_file_urls and (reason := local_file_load(text, params)):
             raise ReadOnlyViolation(f"refused before running: this query {reason}; "
                                     "pass --allow-file-urls to let the server read it")
-        if not write:
+        if write and self.read_only:
+            raise ReadOnlyViolation(f"{self.target} was opened read-only; pass --write to change it")
+        if not write and early_check:
             require_read_only(text, params, allow_file_urls=True)
-        with self._session(database, write=write) as session:
-            if not write and self.backend.explains_query_type and _explainable(text):
-                query_type = session.run("EXPLAIN " + text, params).consume().query_type
-                if query_type in ("w", "rw", "s"):
-                    raise ReadOnlyViolation(f"refused before running: the server plans this query as a write "
-                                            f"(query type {query_type!r}); pass --write to allow it")
+        driver = None if write else self._read_only_driver()
+        with self._session(database, write=write, driver=driver) as session:
             with session.begin_transaction() as tx:
                 result = tx.run(text, params)
                 columns = list(result.keys())
@@ -402,6 +411,8 @@ class GraphStore:
                              f"(the failed batch was rolled back): {exc}") from exc
 
     def close(self) -> None:
+        if self._reader is not None and self._reader is not self.driver:
+            self._reader.close()
         self.driver.close()
         self.backend.close()
 
@@ -417,10 +428,12 @@ def _no_graph_message(directory: Path) -> str:
 
 
 def open_store(target: str | Path | None = None, *, user: str | None = None, password: str | None = None,
-               database: str | None = None, create: bool = True, bolt_port: int | None = None) -> GraphStore:
+               database: str | None = None, create: bool = True, bolt_port: int | None = None,
+               read_only: bool = False) -> GraphStore:
     """Open a Neo4j URI or a local ArcadeDB directory (started or reused here) as a ``GraphStore``.
 
     ``bolt_port`` chooses the port of a local server this call starts (default: any free one).
+    ``read_only`` logs in to a local server as its read-only account (root is not used at all) and refuses writes.
 
     With ``create=False`` a local directory without a built graph is an error, and nothing (no
     directory, credentials or server) is created: read-only commands open stores this way.
@@ -430,6 +443,7 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
     user, password = user or uri_user, password or uri_password
     secrets_shown = [p for p in (password,) if p]
     server: LocalArcadeDB | None = None
+    read_login: Callable[[], neo4j.Driver] | None = None
     try:
         if is_uri(target):
             auth = (user or os.environ.get("AROMA_NEO4J_USER", "neo4j"),
@@ -439,15 +453,20 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
             backend: Backend = Neo4jBackend(database or "neo4j")
         else:
             directory = Path(target).expanduser()
+            if directory.exists() and not directory.is_dir():
+                raise StoreError(f"{directory} is a file, not a database directory: give --db a directory (a new "
+                                 "one for a first build) or a bolt:// URI")
             if not create and not has_graph(directory):
                 raise StoreError(_no_graph_message(directory))
             server = LocalArcadeDB(directory).start(bolt_port)
+            uri, reader = server.bolt_uri, server.reader_auth
             try:
-                driver = GraphDatabase.driver(server.bolt_uri, auth=server.auth)
+                driver = GraphDatabase.driver(uri, auth=reader if read_only else server.auth)
             except Exception:
                 server.stop()
                 raise
             backend = LocalArcadeBackend(server)
+            read_login = (lambda: driver) if read_only else (lambda: GraphDatabase.driver(uri, auth=reader))
     except StoreError:
         raise
     except Exception as exc:  # the driver rejects a malformed URI or option
@@ -455,7 +474,8 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
     shown = redact(target)
     try:
         driver.verify_connectivity()
-        version = server_version(driver.get_server_info().agent)
+        agent = driver.get_server_info().agent
+        version = server_version(agent)
     except ServiceUnavailable as exc:
         backend.close()
         raise StoreError(redact_text(f"cannot reach the graph database at {shown}: {exc}", secrets_shown)) from None
@@ -465,6 +485,10 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
         if locked:
             raise StoreError(f"the root account of the local server in {shown} is locked after too many failed "
                              f"logins; try again in about {LOCKOUT_S} s") from None
+        if server is not None and read_only:
+            raise StoreError(f"the local server in {shown} refused its read-only account: it was started by an "
+                             "older aroma, without one; let the commands using it (or `kg serve`) finish, then try "
+                             "again") from None
         raise StoreError(f"authentication to {shown} failed: check --user/--password "
                          f"(or AROMA_NEO4J_USER/AROMA_NEO4J_PASSWORD); an account may also be locked for a "
                          f"while after repeated failed logins") from None
@@ -476,6 +500,6 @@ def open_store(target: str | Path | None = None, *, user: str | None = None, pas
         backend.close()
         raise StoreError(f"{shown} runs Neo4j {'.'.join(map(str, version))}; aroma needs Neo4j 5 or newer")
     backend.clean_leftovers()
-    store = GraphStore(driver, backend, shown)
-    store.local_server = server
+    store = GraphStore(driver, backend, shown, read_only=read_only, read_login=read_login)
+    store.local_server, store.agent = server, agent
     return store

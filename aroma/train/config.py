@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from aroma.errors import AromaError
+from aroma.errors import AromaError, shown
 
 
 @dataclass
@@ -45,6 +46,9 @@ class TrainSettings:
     temperature: float = 1.0
     beta: float = 0.04  # KL coefficient
 
+    def __post_init__(self) -> None:
+        check_settings(self)
+
 
 HELP = {
     "epochs": "passes over the training split (fractions allowed)",
@@ -71,6 +75,81 @@ HELP = {
     "temperature": "GRPO: sampling temperature",
     "beta": "GRPO: KL coefficient against the reference model",
 }
+
+
+def _whole(low: int, high: int | None = None, *, also: tuple[int, ...] = (), optional: bool = False):
+    """A whole number in [low, high] (or one of ``also``; or null where ``optional``)."""
+    def check(value: Any) -> str | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be a whole number" + (" or null" if optional else "")
+        if value in also or (value >= low and (high is None or value <= high)):
+            return None
+        allowed = f"at least {low}" if high is None else f"from {low} to {high}"
+        return f"must be {allowed}" + "".join(f" or {a}" for a in also)
+    return check
+
+
+def _real(low: float, high: float | None = None, *, above: bool = False, below: bool = False):
+    """A finite number from ``low`` (exclusive where ``above``) up to ``high`` (exclusive where ``below``)."""
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return "must be a finite number"
+        if (value > low if above else value >= low) and (high is None or (value < high if below else value <= high)):
+            return None
+        lower = f"above {low}" if above else f"at least {low}"
+        upper = "" if high is None else f" and {'below' if below else 'at most'} {high}"
+        return f"must be {lower}{upper}"
+    return check
+
+
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _names(value: Any) -> str | None:
+    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+        return None
+    return 'must be a non-empty list of module names, e.g. ["q_proj", "v_proj"]'
+
+
+# What each setting accepts, checked in one place whenever settings are made (file, --set or code), before a model loads.
+RULES = {
+    "epochs": _real(0, above=True),
+    "max_steps": _whole(1, also=(-1,)),
+    "batch_size": _whole(1),
+    "gradient_accumulation": _whole(1),
+    "learning_rate": _real(0, above=True),
+    "fusion_learning_rate": _real(0, above=True),
+    "save_steps": _whole(1),
+    "logging_steps": _whole(1),
+    "seed": _whole(0, 2**32 - 1),
+    "max_length": _whole(1),
+    "soft_tokens": _whole(1),
+    "fusion_dim": _whole(1),
+    "fusion_dropout": _real(0, 1, below=True),
+    "limit": _whole(1, optional=True),
+    "save_merged": _flag,
+    "lora.rank": _whole(1),
+    "lora.alpha": _whole(1),
+    "lora.dropout": _real(0, 1, below=True),
+    "lora.target_modules": _names,
+    "num_generations": _whole(2),
+    "max_completion_length": _whole(1),
+    "temperature": _real(0, above=True),
+    "beta": _real(0),
+}
+
+
+def check_settings(settings: TrainSettings) -> None:
+    """Raise an AromaError naming the first setting whose value is of the wrong type or out of range."""
+    for key, rule in RULES.items():
+        owner, _, name = key.rpartition(".")
+        value = getattr(settings.lora if owner else settings, name)
+        problem = rule(value)
+        if problem:
+            raise AromaError(f"training setting {key}={shown(json.dumps(value, default=str))}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -127,8 +206,13 @@ def load_settings(path: Path | None, overrides: list[str]) -> TrainSettings:
         *parents, leaf = key.split(".")
         for parent in parents:
             target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                raise AromaError(f"override {item!r}: {parent} is not a group of settings")
         target[leaf] = _coerce(value)
     lora = raw.pop("lora", {})
+    if not isinstance(lora, dict):
+        raise AromaError(f"training setting lora={shown(json.dumps(lora, default=str))}: must be a group "
+                         "(lora.rank, lora.alpha …)")
     known = {f.name for f in fields(TrainSettings)}
     unknown = sorted(set(raw) - known) + sorted(f"lora.{k}" for k in set(lora) - {f.name for f in fields(LoraSettings)})
     if unknown:
