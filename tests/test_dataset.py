@@ -60,9 +60,11 @@ def _write(path: Path, text: str | bytes) -> None:
     ("pert,gene,label,split\nA,B,0,dev\n", "pert,gene,label,split\n", r"line 2: split 'dev'"),
     ("pert,gene,label,split\nA,B,0,test\nC,B,0,train\nA,D,0,train\n", "pert,gene,label,split\n",
      r"k562-de\.csv, line 4: perturbation A is in the train split here but in the test split on line 2"),
-    (b"pert,gene,label,split\nA,B\xff,0,train\n", "pert,gene,label,split\n", r"line 2: bytes that are not UTF-8"),
-    ("pert,gene,label,split\nA,B,0,train\nA," + "C" * 70_000 + ",0,train\n", "pert,gene,label,split\n",
-     r"line 3: line of 70,011 bytes"),
+    (b"pert,gene,label,split\nA,B\xff,0,train\n", "pert,gene,label,split\n", r"line 2: not UTF-8 text"),
+    ("pert,gene,label,split\nA,B,0,train\nA," + "C" * 200_000 + ",0,train\n", "pert,gene,label,split\n",
+     r"line 3: field larger than field limit"),
+    ("pert,gene,label,split\nA,B,0,train\nA," + "C" * 2_000_000 + ",0,train\n", "pert,gene,label,split\n",
+     r"line 3: line longer than 1,048,576 bytes"),
 ])
 def test_malformed_csv_names_file_and_line(tmp_path: Path, de: str | bytes, direction: str, message: str) -> None:
     _write(tmp_path / "k562-de.csv", de)

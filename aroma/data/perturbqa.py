@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aroma.errors import SourceFormatError, shown
+from aroma.kg.readers import numbered_lines
 from aroma.kg.sources import sha256_of
 from aroma.tokens import DOWN, NOT_CHANGED, UP
 
 HEADER = ["pert", "gene", "label", "split"]
 SPLITS = ("train", "test")
 SPLIT_ORDER = ("train", "validation", "test")  # with the validation split carved from train
-MAX_LINE_BYTES = 1 << 16  # a PerturbQA line holds two names, a label and a split: far less than this
 
 
 @dataclass(frozen=True)
@@ -39,49 +39,37 @@ class LabelledPair:
     split: str
 
 
-def _lines(path: Path) -> Iterator[str]:
-    """The file's lines decoded as UTF-8; a line that is too long or not UTF-8 is refused by number."""
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if len(raw) > MAX_LINE_BYTES:
-                raise SourceFormatError(path, number, f"line of {len(raw):,} bytes (a PerturbQA line is at most "
-                                        f"{MAX_LINE_BYTES:,}): is this a PerturbQA label file?")
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise SourceFormatError(path, number, f"bytes that are not UTF-8 at byte {exc.start + 1} "
-                                        f"({shown(raw[exc.start:exc.start + 4])})") from None
-
-
 def _rows(path: Path) -> dict[tuple[str, str], tuple[int, str, int]]:
-    """``(pert, gene) → (label, split, line)``, every row checked."""
-    if not path.is_file():
-        raise SourceFormatError(path, None, "file not found")
+    """``(pert, gene) → (label, split, line)``, every row checked; lines are read as the sources' are (UTF-8, no
+    control characters, no overlong line, gzip allowed), each fault named by file and line."""
     rows: dict[tuple[str, str], tuple[int, str, int]] = {}
     split_of: dict[str, tuple[str, int]] = {}  # perturbation → its split and first line
-    reader = csv.reader(_lines(path))
-    header = next(reader, None)
-    if header != HEADER:
-        raise SourceFormatError(path, 1, f"header {header} is not {HEADER}")
-    for fields in reader:
-        line = reader.line_num
-        if len(fields) != 4:
-            raise SourceFormatError(path, line, f"expected 4 columns, found {len(fields)}")
-        pert, gene, label, split = fields
-        if label not in ("0", "1"):
-            raise SourceFormatError(path, line, f"label {shown(label)!r} is not 0 or 1")
-        if split not in SPLITS:
-            raise SourceFormatError(path, line, f"split {shown(split)!r} is not one of {SPLITS}")
-        if not pert or not gene:
-            raise SourceFormatError(path, line, "empty gene symbol")
-        if (pert, gene) in rows:
-            raise SourceFormatError(path, line, f"pair {pert}→{gene} repeats line {rows[(pert, gene)][2]}")
-        first_split, first_line = split_of.setdefault(pert, (split, line))
-        if split != first_split:
-            raise SourceFormatError(path, line, f"perturbation {shown(pert)} is in the {split} split here but in "
-                                    f"the {first_split} split on line {first_line}: PerturbQA splits by "
-                                    "perturbation, so a test knockdown never has training rows")
-        rows[(pert, gene)] = (int(label), split, line)
+    reader = csv.reader(text for _, text in numbered_lines(path))
+    try:
+        header = next(reader, None)
+        if header != HEADER:
+            raise SourceFormatError(path, 1, f"header {header} is not {HEADER}")
+        for fields in reader:
+            line = reader.line_num
+            if len(fields) != 4:
+                raise SourceFormatError(path, line, f"expected 4 columns, found {len(fields)}")
+            pert, gene, label, split = fields
+            if label not in ("0", "1"):
+                raise SourceFormatError(path, line, f"label {shown(label)!r} is not 0 or 1")
+            if split not in SPLITS:
+                raise SourceFormatError(path, line, f"split {shown(split)!r} is not one of {SPLITS}")
+            if not pert or not gene:
+                raise SourceFormatError(path, line, "empty gene symbol")
+            if (pert, gene) in rows:
+                raise SourceFormatError(path, line, f"pair {pert}→{gene} repeats line {rows[(pert, gene)][2]}")
+            first_split, first_line = split_of.setdefault(pert, (split, line))
+            if split != first_split:
+                raise SourceFormatError(path, line, f"perturbation {shown(pert)} is in the {split} split here but "
+                                        f"in the {first_split} split on line {first_line}: PerturbQA splits by "
+                                        "perturbation, so a test knockdown never has training rows")
+            rows[(pert, gene)] = (int(label), split, line)
+    except csv.Error as exc:  # a field over the csv module's limit, say
+        raise SourceFormatError(path, reader.line_num, str(exc)) from None
     return rows
 
 

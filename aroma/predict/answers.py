@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aroma.data.perturbqa import LabelledPair, MAX_LINE_BYTES
-from aroma.errors import AromaError, SourceFormatError, shown
+from aroma.data.perturbqa import LabelledPair
+from aroma.errors import AromaError, SourceFormatError
+from aroma.kg.readers import numbered_lines
 from aroma.predict.base import Knowledge, Predictor
 from aroma.retrieval.outcomes import LABEL_OF_SIGN
 from aroma.tokens import DOWN, LABELS, NOT_CHANGED, UP
@@ -136,20 +137,14 @@ def read_names(path: Path) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _csv_rows(path: Path):
+def _csv_rows(path: Path) -> list[list[str]]:
     if not path.is_file():
         raise SourceFormatError(path, None, "file not found" if not path.exists() else "not a file")
-    with path.open("rb") as handle:
-        lines = []
-        for number, raw in enumerate(handle, 1):
-            if len(raw) > MAX_LINE_BYTES:
-                raise SourceFormatError(path, number, f"line of {len(raw):,} bytes: not a list of genes")
-            try:
-                lines.append(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
-            except UnicodeDecodeError as exc:
-                raise SourceFormatError(path, number, f"bytes that are not UTF-8 ({shown(raw[exc.start:exc.start + 4])})"
-                                        ) from None
-    return csv.reader(lines)
+    reader = csv.reader(text.lstrip("\ufeff") if number == 1 else text for number, text in numbered_lines(path))
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise SourceFormatError(path, reader.line_num, str(exc)) from None
 
 
 def write(answers: Answers, path: Path, form: str | None = None) -> Path:
