@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from aroma.cli.common import DatabaseOption, DbOption, PasswordOption, UserOption, err, fail, guard, out, store
+from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, UserOption, err, fail, guard, out,
+                              server_starting, store)
 
 FormatOption = Annotated[Optional[str], typer.Option("--format", help="csv, parquet or h5ad (AnnData: knockdowns × "
                                                      "genes)", show_default="from --out's suffix, else csv")]
@@ -71,20 +72,31 @@ def predict_command(
         fail("which cell line? pass --cell-line NAME (or --predictor DIR, which knows its own)", 2)
     if cell_line is not None:
         note_cell_line(cell_line)
-    with store(db, user, password, database) as kg:
-        from aroma.predict.base import GraphContext
+    with server_starting(db):  # a cold local server starts while the toolkit imports what it needs
+        from aroma.lean_import import import_driver_without_dataframes
 
-        graph = GraphContext(kg)
-        if model_dir is not None:
-            _language_model(graph, perturbed, target, cell_line, model_dir, max_new_tokens, as_json, quiet)
-            return
-        fitted = _predictor(graph, predictor_dir, cell_line)
-        if perturbed is not None:
-            _pair(fitted, perturbed, target, as_json)
-        elif pairs_file is not None:
-            _pairs(graph, fitted, predictor_dir, pairs_file, cell_line, out_path, form, top)
-        else:
-            _ranking(fitted, knockdown, target_gene, genes, knockdowns, out_path, form, top)
+        import_driver_without_dataframes()
+        from aroma.predict import saved  # noqa: F401 (imported while the server starts)
+        from aroma.retrieval.knowledge import GraphContext
+
+        with store(db, user, password, database) as kg:
+            _answer(GraphContext(kg), perturbed, target, cell_line, predictor_dir, model_dir, pairs_file, knockdown,
+                    target_gene, genes, knockdowns, out_path, form, top, as_json, max_new_tokens, quiet)
+
+
+def _answer(graph, perturbed, target, cell_line, predictor_dir, model_dir, pairs_file, knockdown, target_gene, genes,
+            knockdowns, out_path, form, top, as_json, max_new_tokens, quiet) -> None:
+    """The question asked, answered against ``graph``."""
+    if model_dir is not None:
+        _language_model(graph, perturbed, target, cell_line, model_dir, max_new_tokens, as_json, quiet)
+        return
+    fitted = _predictor(graph, predictor_dir, cell_line)
+    if perturbed is not None:
+        _pair(fitted, perturbed, target, as_json)
+    elif pairs_file is not None:
+        _pairs(graph, fitted, predictor_dir, pairs_file, cell_line, out_path, form, top)
+    else:
+        _ranking(fitted, knockdown, target_gene, genes, knockdowns, out_path, form, top)
 
 
 def _predictor(graph, predictor_dir: Path | None, cell_line: str | None):

@@ -83,7 +83,7 @@ def answer_by_cell_line(predictor_for: Callable[[str], Predictor], pairs: Sequen
 
 def knockdown_pairs(knowledge: Knowledge, perturbed: str, genes: Sequence[str] | None = None) -> list[LabelledPair]:
     """``perturbed`` against ``genes``, or every gene the cell line's training knockdowns measured."""
-    targets = list(genes) if genes is not None else _symbols(knowledge, knowledge.table.targets)
+    targets = list(genes) if genes is not None else knowledge.symbols(knowledge.table.targets)
     if not targets:
         raise AromaError(f"the graph holds no measured genes for {knowledge.cell_line}: pass --genes FILE")
     return [LabelledPair(knowledge.cell_line, perturbed, target, None, "asked") for target in targets]
@@ -91,14 +91,10 @@ def knockdown_pairs(knowledge: Knowledge, perturbed: str, genes: Sequence[str] |
 
 def target_pairs(knowledge: Knowledge, target: str, knockdowns: Sequence[str] | None = None) -> list[LabelledPair]:
     """Every training knockdown of the cell line (or ``knockdowns``) against ``target``."""
-    perts = list(knockdowns) if knockdowns is not None else _symbols(knowledge, knowledge.table.perts)
+    perts = list(knockdowns) if knockdowns is not None else knowledge.symbols(knowledge.table.perts)
     if not perts:
         raise AromaError(f"the graph holds no knockdowns of {knowledge.cell_line}: pass --knockdowns FILE")
     return [LabelledPair(knowledge.cell_line, pert, target, None, "asked") for pert in perts]
-
-
-def _symbols(knowledge: Knowledge, ids: Sequence[str]) -> list[str]:
-    return [knowledge.table.symbols.get(gene, gene) for gene in ids]
 
 
 def read_pairs(path: Path, cell_line: str) -> list[LabelledPair]:

@@ -81,6 +81,7 @@ class Knowledge:
     others: list[OutcomeTable]
     _neighbours: dict[NeighbourSettings, KnockdownNeighbours] = field(default_factory=dict, repr=False)
     _features: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
+    _known: dict[str, str] = field(default_factory=dict, repr=False)  # symbols named by the graph itself
 
     @property
     def has_outcomes(self) -> bool:
@@ -95,7 +96,19 @@ class Knowledge:
 
     def ids(self, pairs: Sequence[LabelledPair]) -> dict[str, str]:
         """Symbol → gene id for the genes of ``pairs`` that the graph knows."""
-        return self.graph.resolve(sorted({p.perturbed for p in pairs} | {p.target for p in pairs}))
+        symbols = {p.perturbed for p in pairs} | {p.target for p in pairs}
+        found = {s: self._known[s] for s in symbols if s in self._known}
+        return {**self.graph.resolve(sorted(symbols - found.keys())), **found}
+
+    def symbols(self, gene_ids: Sequence[str]) -> list[str]:
+        """The official symbols of genes of the outcome tables, remembered so that asking about them needs no
+        look-up (a list of the cell line's measured genes or knockdowns)."""
+        names = {}
+        for table in (self.table, *self.others):
+            names.update(table.symbols)
+        symbols = [names.get(gene, gene) for gene in gene_ids]
+        self._known.update((symbol, gene) for symbol, gene in zip(symbols, gene_ids))
+        return symbols
 
     def features(self, pairs: Sequence[LabelledPair], settings: NeighbourSettings | None = None) -> np.ndarray:
         """The neighbour features of ``pairs`` (``retrieval.neighbours.feature_names``, with what P did in the

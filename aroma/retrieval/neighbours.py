@@ -51,13 +51,32 @@ def feature_names(settings: NeighbourSettings, modalities: Sequence[str], cross:
 
 @dataclass(frozen=True)
 class _Ranked:
-    """Training knockdowns by decreasing similarity to P, their vote weights, and what they did to each T."""
+    """What the training knockdowns did to each target, nearest to P first: one entry per (target, knockdown that
+    measured it), grouped by target in rank order — a target is measured by a few dozen knockdowns, so this is
+    far smaller than the knockdowns × targets table."""
 
-    order: np.ndarray  # rows of the outcome table
-    similarity: np.ndarray
-    weight: np.ndarray  # [neighbours, 1]: similarity ** power
-    measured: np.ndarray  # [neighbours, targets]
-    values: np.ndarray  # [neighbours, targets]: 0 / -1 / +1, 0 where not measured
+    order: np.ndarray  # rows of the outcome table, most similar first
+    similarity: np.ndarray  # of each of ``order``
+    targets: int
+    target: np.ndarray  # each entry's target (column of the query)
+    weight: np.ndarray  # the knockdown's similarity ** power
+    value: np.ndarray  # 0 / -1 / +1
+    measured_rank: np.ndarray  # 0-based rank among the knockdowns that measured this target
+    changed_rank: np.ndarray  # 0-based rank among those that changed it (-1 where this one did not)
+
+    def total(self, weights: np.ndarray) -> np.ndarray:
+        """Per target, the sum of ``weights`` over its entries."""
+        return np.bincount(self.target, weights=weights, minlength=self.targets)
+
+    def first(self, k: int, changed: bool = False) -> np.ndarray:
+        """The knockdown weights of each target's ``k`` nearest entries that measured (or changed) it, else 0."""
+        rank = self.changed_rank if changed else self.measured_rank
+        return np.where((rank >= 0) & (rank < k), self.weight, 0.0)
+
+
+def _rank_within(groups: np.ndarray) -> np.ndarray:
+    """For labels sorted ascending, each entry's position among the entries of its label."""
+    return np.arange(len(groups)) - np.searchsorted(groups, groups, side="left")
 
 
 class KnockdownNeighbours:
@@ -136,7 +155,7 @@ class KnockdownNeighbours:
         effects = self._effects(order, targets)
         measured = ~np.isnan(effects)
         counts = measured.sum(0).tolist()
-        first_k = measured & (np.cumsum(measured, axis=0) <= self.settings.k)
+        first_k = measured & (np.cumsum(measured, axis=0, dtype=np.int32) <= self.settings.k)
         columns, rows = np.nonzero(first_k.T)  # by target, then by rank
         made: dict[tuple[int, float], Neighbour] = {}
         perts, symbols, strength = self.table.perts, self.table.symbols, self.strength
@@ -166,29 +185,31 @@ class KnockdownNeighbours:
     def _ranked(self, pert: str | None, targets: Sequence[str | None]) -> _Ranked:
         order, similarity = self._order(pert)
         effects = self._effects(order, targets)
-        return _Ranked(order, similarity, np.clip(similarity, 0, None)[:, None] ** self.settings.power,
-                       ~np.isnan(effects), np.nan_to_num(effects))
+        target, row = np.nonzero(~np.isnan(effects.T))  # by target, then by rank
+        value = effects[row, target].astype(np.float64)
+        changed = np.flatnonzero(value != 0)
+        changed_rank = np.full(len(value), -1)
+        changed_rank[changed] = _rank_within(target[changed])
+        weight = np.clip(similarity, 0, None) ** self.settings.power
+        return _Ranked(order, similarity, len(targets), target, weight[row], value, _rank_within(target),
+                       changed_rank)
 
     def features(self, pert: str | None, targets: Sequence[str | None], cross: bool = False) -> np.ndarray:
         """One row of ``feature_names`` per target: neighbour votes, their weights, similarities, rates."""
         settings = self.settings
         ranked = self._ranked(pert, targets)
-        order, similarity, weight, measured, values = (ranked.order, ranked.similarity, ranked.weight,
-                                                       ranked.measured, ranked.values)
+        order, similarity, value = ranked.order, ranked.similarity, ranked.value
         columns = []
         de, de_weight = [], []
-        measured_rank = np.cumsum(measured, axis=0)  # how many neighbours so far measured each target
         for k in settings.feature_ks:
-            w = np.where(measured & (measured_rank <= k), weight, 0.0)
-            de.append((w * np.abs(values)).sum(0) / (w.sum(0) + 1e-9))
-            de_weight.append(w.sum(0))
-        changed = values != 0
-        changed_rank = np.cumsum(changed, axis=0)
+            w = ranked.first(k)
+            de.append(ranked.total(w * np.abs(value)) / (ranked.total(w) + 1e-9))
+            de_weight.append(ranked.total(w))
         up, up_weight = [], []
         for k in settings.feature_direction_ks:
-            w = np.where(changed & (changed_rank <= k), weight, 0.0)
-            up.append(((w * (values > 0)).sum(0) + 0.5e-9) / (w.sum(0) + 1e-9))
-            up_weight.append(w.sum(0))
+            w = ranked.first(k, changed=True)
+            up.append((ranked.total(w * (value > 0)) + 0.5e-9) / (ranked.total(w) + 1e-9))
+            up_weight.append(ranked.total(w))
         columns += de + de_weight + up + up_weight
         n = len(targets)
         nearest = similarity[:20]
@@ -216,16 +237,15 @@ class KnockdownNeighbours:
         shrunk towards the target gene's training rates by ``prior`` neighbours' weight."""
         settings = self.settings
         ranked = self._ranked(pert, targets)
-        weight, measured, values = ranked.weight, ranked.measured, ranked.values
+        value = ranked.value
         cols = [self.target_col.get(t) for t in targets]
         rate = np.array([self.target_rate[c] if c is not None else 0.1 for c in cols])
         up_rate = np.array([self.target_up[c] if c is not None else 0.5 for c in cols])
-        w = np.where(measured & (np.cumsum(measured, axis=0) <= settings.k), weight, 0.0)
-        changed_p = ((w * np.abs(values)).sum(0) + settings.prior * rate) / (w.sum(0) + settings.prior)
+        w = ranked.first(settings.k)
+        changed_p = (ranked.total(w * np.abs(value)) + settings.prior * rate) / (ranked.total(w) + settings.prior)
         changed_p = np.clip(changed_p, 1e-6, 1 - 1e-6)  # keeps the direction score defined
-        changed = values != 0
-        w = np.where(changed & (np.cumsum(changed, axis=0) <= settings.k_direction), weight, 0.0)
-        up_p = ((w * (values > 0)).sum(0) + settings.prior * up_rate) / (w.sum(0) + settings.prior)
+        w = ranked.first(settings.k_direction, changed=True)
+        up_p = (ranked.total(w * (value > 0)) + settings.prior * up_rate) / (ranked.total(w) + settings.prior)
         return np.stack([1 - changed_p, changed_p * (1 - up_p), changed_p * up_p], axis=1)
 
 
