@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from typer.testing import CliRunner
 
 from aroma.cli import app
-from aroma.data.perturbqa import PerturbQA, read_cell_line
+from aroma.data.perturbqa import LabelledPair, PerturbQA, read_cell_line
 from aroma.dataset.generate import GenerateConfig, generate
 from aroma.evaluate.bench import BenchSettings, run_bench, scored_pairs
 from aroma.kg.store import GraphStore
@@ -209,10 +209,11 @@ def test_examples_equal_a_pair_by_pair_reference(generated: Path, outcome_store:
 
     index = EvidenceIndex(outcome_store, cache=DerivedCache(None))
     examples = [e for split in ("train", "validation", "test") for e in _examples(generated, split)]
-    ids = index.resolve({e["pert"] for e in examples} | {e["gene"] for e in examples}, strict=False)
-    index.prefetch(ids.values())
     checked = 0
     for cell in ("K562", "RPE1"):
+        names = [LabelledPair(cell, e["pert"], e["gene"], None, "") for e in examples if e["cell_line"] == cell]
+        ids = GraphContext(outcome_store).knowledge(cell).ids(names)  # the build's mapping (tested on its own)
+        index.prefetch(ids.values())
         full = neighbours_from_store(outcome_store, cell, cache=DerivedCache(None))
         held_out = [ids[e["pert"]] for e in examples if e["cell_line"] == cell and e["split"] == "validation"
                     and e["pert"] in ids]

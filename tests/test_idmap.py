@@ -48,3 +48,23 @@ def test_string_ids_map_through_protein_info(index: GeneIndex, full_sources: Pat
     placeholder = next(p for p in names if p.startswith("9606.ENSP9"))  # Entrez-derived ids: never parsed
     assert index.resolve_symbol(names[placeholder]) is not None
     assert index.resolve_symbol(names["9606.ENSP00000000412"]) == index.resolve_symbol("M6PR")
+
+
+def test_a_file_settles_an_alias_of_two_genes_when_it_names_the_other(index: GeneIndex) -> None:
+    """QARS names QARS1 and EPRS1; a file that also lists EPRS1 means QARS1 by QARS (one gene has one name in a
+    file). GARS (GARS1, GART) is settled by GART; TAZ (TAFAZZIN, WWTR1) stays ambiguous without either."""
+    qars1, eprs1 = index.resolve_symbol("QARS1"), index.resolve_symbol("EPRS1")
+    resolved, ambiguous = index.resolve_names(["QARS", "EPRS1", "GARS", "GART", "TAZ", "TP53", "NOT_A_GENE"])
+    assert resolved["QARS"] == qars1 and resolved["EPRS1"] == eprs1
+    assert resolved["GARS"] == index.resolve_symbol("GARS1") and resolved["TP53"] == 7157
+    assert set(ambiguous) == {"TAZ"} and ambiguous["TAZ"] == {index.resolve_symbol("TAFAZZIN"),
+                                                              index.resolve_symbol("WWTR1")}
+    assert "NOT_A_GENE" not in resolved and "QARS" not in index.resolve_names(["QARS"])[0]
+
+
+def test_settled_aliases_chain() -> None:
+    """A settled alias takes its gene, which may settle another (and order does not matter)."""
+    from aroma.kg.idmap import settle_aliases
+
+    assert settle_aliases({"B": {2, 3}, "A": {1, 2}}, taken={1}) == {"A": 2, "B": 3}
+    assert settle_aliases({"A": {1, 2}, "B": {1, 2}}, taken=set()) == {}

@@ -45,7 +45,7 @@ class GenerateConfig:
 
 
 _INDEX: EvidenceIndex | None = None  # set before forking workers; read-only afterwards
-_IDS: dict[str, str] = {}
+_IDS: dict[str, dict[str, str]] = {}  # cell line → name → gene id (an alias its file settles, as the build)
 # (cell line, split) → similar training knockdowns, as the split rule lets that split's pairs see them
 _NEIGHBOURS: dict[tuple[str, str], KnockdownNeighbours] = {}
 _ENCODER = EvidenceJson()  # evidence JSON, with each gene's facts and each similar knockdown encoded once
@@ -53,7 +53,7 @@ _ENCODER = EvidenceJson()  # evidence JSON, with each gene's facts and each simi
 
 def _example(pair: LabelledPair, experiments: ExperimentalEvidence | None) -> dict[str, Any]:
     assert _INDEX is not None
-    evidence = _INDEX.labelled_pair(pair.perturbed, pair.target, _IDS, pair.cell_line, experiments)
+    evidence = _INDEX.labelled_pair(pair.perturbed, pair.target, _IDS[pair.cell_line], pair.cell_line, experiments)
     return {
         "id": f"{pair.cell_line}/{pair.perturbed}/{pair.target}",
         "cell_line": pair.cell_line,
@@ -76,7 +76,8 @@ def _group_examples(group: list[LabelledPair]) -> list[dict[str, Any]]:
     """The examples of one (cell line, split, perturbation): its similar knockdowns found for all targets at once."""
     first = group[0]
     neighbours = _NEIGHBOURS.get((first.cell_line, first.split))
-    experiments = neighbours.evidence(_IDS.get(first.perturbed), [_IDS.get(pair.target) for pair in group]) \
+    ids = _IDS[first.cell_line]
+    experiments = neighbours.evidence(ids.get(first.perturbed), [ids.get(pair.target) for pair in group]) \
         if neighbours is not None else [None] * len(group)
     return [_example(pair, found) for pair, found in zip(group, experiments)]
 
@@ -147,10 +148,9 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
     lap("labels")
     graph = GraphContext(store, whole_network=True)  # hundreds of thousands of pairs: read STRING once
     index = graph.index
-    symbols = sorted({p.perturbed for p in pairs} | {p.target for p in pairs})
     with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), disable=not show_progress) as progress:
-        ids = _retrieve_genes(index, symbols, progress)
+        ids = _retrieve_genes(graph, pairs, progress)
         lap("gene_evidence")
         _NEIGHBOURS.update(_experiment_sources(graph, pairs, progress))
         lap("experiments")
@@ -159,7 +159,7 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
         for cell_line in config.cell_lines:
             genes = {p.perturbed for p in pairs if p.cell_line == cell_line.upper()} | \
                     {p.target for p in pairs if p.cell_line == cell_line.upper()}
-            card.unknown_genes[cell_line.upper()] = sorted(genes - ids.keys())
+            card.unknown_genes[cell_line.upper()] = sorted(genes - ids[cell_line.upper()].keys())
         config.out.mkdir(parents=True, exist_ok=True)
         task = progress.add_task("building examples", total=len(pairs))
         counts: dict = defaultdict(lambda: defaultdict(Counter))
@@ -234,12 +234,15 @@ def _discard(*paths: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _retrieve_genes(index: EvidenceIndex, symbols: list[str], progress: Progress) -> dict[str, str]:
-    """Resolve the symbols and fetch every gene's evidence batch by batch, with progress per stage."""
+def _retrieve_genes(graph: GraphContext, pairs: list[LabelledPair], progress: Progress) -> dict[str, dict[str, str]]:
+    """Resolve each cell line's names (``Knowledge.ids``: as the build maps them) and fetch every gene's evidence
+    batch by batch, with progress per stage."""
+    index = graph.index
     task = progress.add_task("resolving gene symbols", total=None)
-    ids = index.resolve(symbols, strict=False)
-    progress.update(task, total=len(symbols), completed=len(symbols))
-    genes = sorted(set(ids.values()))
+    cells = sorted({p.cell_line for p in pairs})
+    ids = {cell: graph.knowledge(cell).ids([p for p in pairs if p.cell_line == cell]) for cell in cells}
+    progress.update(task, total=1, completed=1)
+    genes = sorted({gene for found in ids.values() for gene in found.values()})
     task = progress.add_task("fetching gene evidence", total=len(genes))
     for start in range(0, len(genes), index.batch_size):
         batch = genes[start:start + index.batch_size]

@@ -12,7 +12,7 @@ import numpy as np
 from aroma.data import perturbqa
 from aroma.kg.adapters import gmt, go, ncbi, reactome, string_db, trrust, uniprot
 from aroma.kg.edge_table import EdgeTable
-from aroma.kg.idmap import GeneIndex, SourceMapping, gene_node_id
+from aroma.kg.idmap import AMBIGUOUS, NOT_IN_NCBI, GeneIndex, SourceMapping, gene_node_id
 from aroma.kg.readers import gzip_damage
 from aroma.kg.records import Edge, Node
 from aroma.errors import SourceFormatError
@@ -279,7 +279,7 @@ def _add_gene_sets(kg: KnowledgeGraph, genes: GeneIndex, key: str, collection: s
         for symbol in gene_set.genes:
             gene_id = genes.resolve_symbol(symbol)
             if gene_id is None:
-                mapping.miss("symbol not in NCBI", f"line {gene_set.line}: {symbol}")
+                mapping.miss(NOT_IN_NCBI, f"line {gene_set.line}: {symbol}")
             else:
                 mapping.ok()
                 members.add(gene_id)
@@ -348,7 +348,7 @@ def _add_trrust(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> Non
     for row in trrust.read_trrust(sources.path("trrust")):
         tf, target = genes.resolve_symbol(row.tf), genes.resolve_symbol(row.target)
         if tf is None or target is None:
-            mapping.miss("symbol not in NCBI", f"line {row.line}: {row.tf if tf is None else row.target}")
+            mapping.miss(NOT_IN_NCBI, f"line {row.line}: {row.tf if tf is None else row.target}")
         else:
             mapping.ok()
             edges.setdefault((tf, target, row.sign), set()).update(row.pmids)
@@ -365,12 +365,15 @@ def _add_knockdown_effects(kg: KnowledgeGraph, genes: GeneIndex, directory: Path
         raise SourceFormatError(directory, None, "no cell line: expected NAME-de.csv and NAME-dir.csv files")
     for name in names:
         mapping = kg.mapping(f"perturbqa_{name}")
-        for pair in perturbqa.read_cell_line(directory, name):
+        pairs = perturbqa.read_cell_line(directory, name)
+        ids, ambiguous = genes.resolve_names({p.perturbed for p in pairs} | {p.target for p in pairs})
+        for pair in pairs:
             if pair.split != "train":
                 continue  # test labels never enter the graph
-            pert, target = genes.resolve_symbol(pair.perturbed), genes.resolve_symbol(pair.target)
+            pert, target = ids.get(pair.perturbed), ids.get(pair.target)
             if pert is None or target is None:
-                mapping.miss("symbol not in NCBI", pair.perturbed if pert is None else pair.target)
+                missing = pair.perturbed if pert is None else pair.target
+                mapping.miss(AMBIGUOUS if missing in ambiguous else NOT_IN_NCBI, missing)
                 continue
             mapping.ok()
             kg.add_edge(Edge.of(KNOCKDOWN_EFFECT, gene_node_id(pert), gene_node_id(target), {

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from aroma.kg.adapters.ncbi import GeneInfo
 from aroma.kg.adapters.uniprot import ProteinEntry
 
 EXAMPLES_KEPT = 10
+# why a symbol maps to no gene (the reasons `aroma kg stats` counts)
+NOT_IN_NCBI = "symbol not in NCBI"
+AMBIGUOUS = "ambiguous alias (names several genes; the file does not settle which)"
+T = TypeVar("T")
 
 
 def gene_node_id(gene_id: int) -> str:
@@ -49,6 +54,7 @@ class GeneIndex:
             for alias in gene.synonyms:
                 aliases[alias].add(gene.gene_id)
         self._alias = {a: next(iter(ids)) for a, ids in aliases.items() if len(ids) == 1 and a not in self._symbol}
+        self._shared = {a: ids for a, ids in aliases.items() if len(ids) > 1 and a not in self._symbol}
         self._upper = {k.upper(): v for k, v in {**self._alias, **self._symbol}.items()}
         self._protein_symbol: dict[str, str] = {}
 
@@ -59,6 +65,27 @@ class GeneIndex:
                 return found
         return None
 
+    def candidates(self, symbol: str) -> set[int]:
+        """The genes an alias shared by several genes may name (empty for any other symbol)."""
+        for name in symbol_variants(symbol):
+            if name in self._shared:
+                return set(self._shared[name])
+        return set()
+
+    def resolve_names(self, names: Iterable[str]) -> tuple[dict[str, int], dict[str, set[int]]]:
+        """The names of one file resolved together: ``(name → gene, ambiguous name → candidate genes)``, with the
+        aliases the file itself settles (``settle_aliases``) among the resolved."""
+        resolved: dict[str, int] = {}
+        ambiguous: dict[str, set[int]] = {}
+        for name in set(names):
+            found = self.resolve_symbol(name)
+            if found is not None:
+                resolved[name] = found
+            elif self.candidates(name):
+                ambiguous[name] = self.candidates(name)
+        settled = settle_aliases(ambiguous, set(resolved.values()))
+        return {**resolved, **settled}, {n: c for n, c in ambiguous.items() if n not in settled}
+
     def add_proteins(self, proteins: Iterable[ProteinEntry]) -> None:
         """Learn UniProt accession → gene symbol from the FASTA ``GN=`` field."""
         for protein in proteins:
@@ -68,6 +95,24 @@ class GeneIndex:
     def resolve_uniprot(self, accession: str) -> int | None:
         symbol = self._protein_symbol.get(canonical_accession(accession))
         return self.resolve_symbol(symbol) if symbol else None
+
+
+def settle_aliases(ambiguous: dict[str, set[T]], taken: set[T]) -> dict[str, T]:
+    """Aliases of one file that the file itself settles: an alias naming several genes names the one that no other
+    name of the file already names (one gene has one name in a file), e.g. QARS names QARS1 or EPRS1, and the
+    file also lists EPRS1. Repeated until nothing more settles, since a settled alias takes its gene too."""
+    settled: dict[str, T] = {}
+    taken = set(taken)
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(set(ambiguous) - set(settled)):
+            left = ambiguous[name] - taken
+            if len(left) == 1:
+                settled[name] = next(iter(left))
+                taken.add(settled[name])
+                changed = True
+    return settled
 
 
 @dataclass
@@ -89,8 +134,8 @@ class SourceMapping:
         self.records += 1
         self.unmapped += 1
         self.reasons[reason] += 1
-        if len(self.examples[reason]) < EXAMPLES_KEPT:
-            self.examples[reason].append(example)
+        if len(self.examples[reason]) < EXAMPLES_KEPT and example not in self.examples[reason]:
+            self.examples[reason].append(example)  # distinct examples: a name can miss on many rows
 
     def as_dict(self) -> dict[str, object]:
         return {

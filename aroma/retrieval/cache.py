@@ -27,7 +27,7 @@ from aroma.kg.store import GraphStore
 if TYPE_CHECKING:
     import numpy as np
 
-FORMAT = 2  # bump when what is cached, or how it is computed, changes
+FORMAT = 3  # bump when what is cached, or how it is computed, changes
 ENV = "AROMA_CACHE"
 OFF = {"0", "off", "no", "false"}
 

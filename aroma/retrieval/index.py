@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aroma.errors import AromaError, shown
 from aroma.kg.adapters.string_db import CHANNELS
-from aroma.kg.idmap import symbol_variants
+from aroma.kg.idmap import settle_aliases, symbol_variants
 from aroma.kg.sources import STRING_NAME
 from aroma.kg.store import GraphStore, batched
 from aroma.retrieval.cache import DerivedCache
@@ -113,6 +113,7 @@ class EvidenceIndex:
         self.limits = limits or RetrievalLimits()
         self.batch_size = batch_size
         self._ids: dict[str, str] = {}  # symbol or alias → gene id
+        self._shared: dict[str, dict[str, str]] = {}  # alias of several genes → their ids and official symbols
         self._genes: dict[str, _Gene] = {}
         self._network: StringSource | None = None
         self._complexes: set[str] | None = None
@@ -141,14 +142,14 @@ class EvidenceIndex:
     # -- identifiers --------------------------------------------------------------------------
     def resolve(self, symbols: Iterable[str], *, strict: bool = True) -> dict[str, str]:
         """Map symbols (official or alias) to gene ids; unknown ones raise ``UnknownGene`` unless not strict."""
-        wanted = sorted({s for s in symbols if s not in self._ids})
+        symbols = list(symbols)
+        wanted = sorted({s for s in symbols if s not in self._ids and s not in self._shared})
         for batch in batched(wanted, self.batch_size):
             for row in self.store.read("retrieval/genes_by_symbol", symbols=list(batch)):
                 known = self._ids.get(row["symbol"])  # NCBI gives a few symbols to two genes: the lower
                 if known is None or _gene_number(row["id"]) < _gene_number(known):  # GeneID, as the build does
                     self._ids[row["symbol"]] = row["id"]
         leftover = {v.upper(): s for s in wanted if s not in self._ids for v in reversed(symbol_variants(s))}
-        ambiguous: dict[str, list[str]] = {}
         if leftover:  # aliases, and symbols in another case, naming exactly one gene
             by_name: dict[str, dict[str, str]] = defaultdict(dict)  # name → gene id → official symbol
             for row in self.store.read("retrieval/genes_by_alias", symbols=sorted(leftover)):
@@ -158,11 +159,20 @@ class EvidenceIndex:
                 if len(genes) == 1:
                     self._ids[leftover[name]] = next(iter(genes))
                 elif leftover[name] not in self._ids:
-                    ambiguous.setdefault(leftover[name], sorted(genes.values()))
-        unknown = [s for s in wanted if s not in self._ids]
+                    self._shared.setdefault(leftover[name], genes)
+        unknown = [s for s in dict.fromkeys(symbols) if s not in self._ids]
         if unknown and strict:
-            raise UnknownGene(unknown, {s: ambiguous[s] for s in unknown if s in ambiguous})
+            raise UnknownGene(unknown, {s: sorted(self._shared[s].values()) for s in unknown if s in self._shared})
         return {s: self._ids[s] for s in symbols if s in self._ids}
+
+    def resolve_names(self, names: Iterable[str], taken: Iterable[str] = ()) -> dict[str, str]:
+        """Names of one file (a PerturbQA dataset) resolved as ``aroma kg build`` maps them: as ``resolve``, plus
+        the aliases the file settles (``kg.idmap.settle_aliases``) given the genes its other names already name
+        (those resolved here and ``taken``)."""
+        names = set(names)
+        resolved = self.resolve(names, strict=False)
+        ambiguous = {name: set(self._shared[name]) for name in names - resolved.keys() if name in self._shared}
+        return {**resolved, **settle_aliases(ambiguous, {*resolved.values(), *taken})}
 
     # -- per-gene evidence ----------------------------------------------------------------------
     def prefetch(self, gene_ids: Iterable[str]) -> None:

@@ -62,12 +62,13 @@ class GraphContext:
 
     def knowledge(self, cell_line: str, hidden: Sequence[str] = (), own_outcomes: bool = True) -> Knowledge:
         """What a predictor of ``cell_line`` may know: the graph, the cell line's training outcomes less the
-        ``hidden`` knockdowns (symbols; none at all without ``own_outcomes``), and the other cell lines'."""
-        table = self.table(cell_line)
-        hidden_ids = list(self.resolve(hidden).values())
-        table = table.without(hidden_ids if own_outcomes else table.perts)
-        others = [self.table(name) for name in self.outcome_cell_lines if name != cell_line.upper()]
-        return Knowledge(cell_line.upper(), self, table, others)
+        ``hidden`` knockdowns (names; none at all without ``own_outcomes``), and the other cell lines'."""
+        full = self.table(cell_line)
+        knowledge = Knowledge(cell_line.upper(), self, full, [self.table(name) for name in self.outcome_cell_lines
+                                                              if name != cell_line.upper()])
+        ids = knowledge.ids([LabelledPair(cell_line, name, name, None, "") for name in hidden])
+        knowledge.table = full.without([ids[name] for name in hidden if name in ids] if own_outcomes else full.perts)
+        return knowledge
 
 
 @dataclass
@@ -81,7 +82,7 @@ class Knowledge:
     others: list[OutcomeTable]
     _neighbours: dict[NeighbourSettings, KnockdownNeighbours] = field(default_factory=dict, repr=False)
     _features: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
-    _known: dict[str, str] = field(default_factory=dict, repr=False)  # symbols named by the graph itself
+    _known: dict[str, str | None] = field(default_factory=dict, repr=False)  # names resolved so far
 
     @property
     def has_outcomes(self) -> bool:
@@ -95,10 +96,16 @@ class Knowledge:
         return self._neighbours[settings]
 
     def ids(self, pairs: Sequence[LabelledPair]) -> dict[str, str]:
-        """Symbol → gene id for the genes of ``pairs`` that the graph knows."""
-        symbols = {p.perturbed for p in pairs} | {p.target for p in pairs}
-        found = {s: self._known[s] for s in symbols if s in self._known}
-        return {**self.graph.resolve(sorted(symbols - found.keys())), **found}
+        """Name → id for the genes (or gene sets) of ``pairs`` that the graph knows: a name of the cell line's
+        training outcomes as the build mapped it; another one resolved with them, so that an alias the label file
+        settles (``kg.idmap.settle_aliases``: QARS where the file also names EPRS1) maps as the build would."""
+        names = {p.perturbed for p in pairs} | {p.target for p in pairs}
+        new = names - self._known.keys() - self.table.names.keys()
+        if new:
+            found = self.graph.index.resolve_names(new, taken=self.table.names.values())
+            self._known.update((name, found.get(name)) for name in new)
+        found = {name: self.table.names.get(name) or self._known.get(name) for name in names}
+        return {name: gene for name, gene in found.items() if gene}
 
     def symbols(self, gene_ids: Sequence[str]) -> list[str]:
         """The official symbols of genes of the outcome tables, remembered so that asking about them needs no

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -34,6 +34,7 @@ class OutcomeTable:
 
     Per knockdown, ``strength`` is the share of its measured target genes that it changed and ``up_share`` the
     share of its changes that were up (0.5 where it changed nothing); computed from ``effects`` when not given.
+    ``names`` maps the names the label file gave the knockdowns and targets to their ids, as the build mapped them.
     """
 
     cell_line: str
@@ -43,6 +44,7 @@ class OutcomeTable:
     symbols: dict[str, str]
     strength: np.ndarray = None  # type: ignore[assignment]
     up_share: np.ndarray = None  # type: ignore[assignment]
+    names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.strength is None:
@@ -54,7 +56,7 @@ class OutcomeTable:
 
     @classmethod
     def from_rows(cls, cell_line: str, rows: Iterable[tuple[str, str, int]],
-                  symbols: dict[str, str] | None = None) -> OutcomeTable:
+                  symbols: dict[str, str] | None = None, names: dict[str, str] | None = None) -> OutcomeTable:
         """``rows``: (perturbed gene id, target gene id, label id)."""
         rows = list(rows)
         perts = sorted({r[0] for r in rows})
@@ -63,7 +65,7 @@ class OutcomeTable:
         effects = np.full((len(perts), len(targets)), np.nan, dtype=np.float32)
         for perturbed, target, label in rows:
             effects[pi[perturbed], ti[target]] = SIGN[label]
-        return cls(cell_line.upper(), perts, targets, effects, dict(symbols or {}))
+        return cls(cell_line.upper(), perts, targets, effects, dict(symbols or {}), names=dict(names or {}))
 
     @classmethod
     def from_store(cls, store: GraphStore, cell_line: str, cache: DerivedCache | None = None) -> OutcomeTable:
@@ -75,24 +77,27 @@ class OutcomeTable:
         stored = cache.arrays(f"outcomes-{name}", lambda: cls._read(store, name)._arrays(), memory_map=True)
         return cls(name, stored["perts"].tolist(), stored["targets"].tolist(), stored["effects"],
                    dict(zip(stored["symbol_ids"].tolist(), stored["symbol_names"].tolist())),
-                   stored["strength"], stored["up_share"])
+                   stored["strength"], stored["up_share"],
+                   dict(zip(stored["file_names"].tolist(), stored["file_name_ids"].tolist())))
 
     @classmethod
     def _read(cls, store: GraphStore, cell_line: str) -> OutcomeTable:
         label_of = {name: i for i, name in enumerate(LABELS)}
-        rows, symbols = [], {}
+        rows, symbols, names = [], {}, {}
         for row in store.read("outcomes/knockdown_effects", cell_line=cell_line):
             rows.append((row["perturbed"], row["target"], label_of[row["effect"]]))
             symbols[row["perturbed"]], symbols[row["target"]] = row["perturbed_symbol"], row["target_symbol"]
+            names[row["perturbed_name"]], names[row["target_name"]] = row["perturbed"], row["target"]
         if not rows:
             raise NoOutcomes(cell_line, outcome_cell_lines(store))
-        return cls.from_rows(cell_line, rows, symbols)
+        return cls.from_rows(cell_line, rows, symbols, names)
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"perts": np.array(self.perts, dtype=str), "targets": np.array(self.targets, dtype=str),
                 "effects": self.effects, "symbol_ids": np.array(list(self.symbols), dtype=str),
                 "symbol_names": np.array(list(self.symbols.values()), dtype=str), "strength": self.strength,
-                "up_share": self.up_share}
+                "up_share": self.up_share, "file_names": np.array(list(self.names), dtype=str),
+                "file_name_ids": np.array(list(self.names.values()), dtype=str)}
 
     def without(self, perts: Iterable[str]) -> OutcomeTable:
         """The same table less some knockdowns (e.g. the validation perturbations, for model selection)."""
@@ -101,7 +106,7 @@ class OutcomeTable:
             return self  # nothing to leave out: the table is never modified, so it can be shared
         keep = [i for i, p in enumerate(self.perts) if p not in dropped]
         return OutcomeTable(self.cell_line, [self.perts[i] for i in keep], self.targets, self.effects[keep],
-                            self.symbols, self.strength[keep], self.up_share[keep])
+                            self.symbols, self.strength[keep], self.up_share[keep], self.names)
 
     @cached_property
     def measured(self) -> np.ndarray:
