@@ -203,16 +203,19 @@ def test_deterministic_output(generated: Path, subset_store: GraphStore, perturb
 def test_retrieval_progress_counts_genes_batch_by_batch(subset_store: GraphStore) -> None:
     from rich.progress import Progress
 
+    from aroma.data.perturbqa import LabelledPair
     from aroma.dataset.generate import _retrieve_genes
-    from aroma.retrieval import EvidenceIndex
+    from aroma.retrieval.knowledge import GraphContext
 
-    index = EvidenceIndex(subset_store, batch_size=50)  # several batches on the subset
+    graph = GraphContext(subset_store)
+    graph.index.batch_size = 50  # several batches on the subset
     symbols = sorted(r["symbol"] for r in subset_store.run("MATCH (g:Gene) RETURN g.symbol AS symbol").rows)
+    pairs = [LabelledPair("K562", symbol, "NOT_A_GENE", None, "train") for symbol in symbols]
     updates: list[float] = []
     with Progress(disable=True) as progress:
         real_advance = progress.advance
         progress.advance = lambda task, n=1: (updates.append(n), real_advance(task, n))[1]  # type: ignore
-        ids = _retrieve_genes(index, [*symbols, "NOT_A_GENE"], progress)
+        ids = _retrieve_genes(graph, pairs, progress)["K562"]
         tasks = {t.description: t for t in progress.tasks}
     fetching = tasks["fetching gene evidence"]
     assert fetching.total == fetching.completed == len(set(ids.values())) == len(symbols)

@@ -113,7 +113,7 @@ class EvidenceIndex:
         self.limits = limits or RetrievalLimits()
         self.batch_size = batch_size
         self._ids: dict[str, str] = {}  # symbol or alias → gene id
-        self._shared: dict[str, dict[str, str]] = {}  # alias of several genes → their ids and official symbols
+        self._ambiguous: dict[str, dict[str, str]] = {}  # alias of several genes → their ids and official symbols
         self._genes: dict[str, _Gene] = {}
         self._network: StringSource | None = None
         self._complexes: set[str] | None = None
@@ -143,7 +143,7 @@ class EvidenceIndex:
     def resolve(self, symbols: Iterable[str], *, strict: bool = True) -> dict[str, str]:
         """Map symbols (official or alias) to gene ids; unknown ones raise ``UnknownGene`` unless not strict."""
         symbols = list(symbols)
-        wanted = sorted({s for s in symbols if s not in self._ids and s not in self._shared})
+        wanted = sorted({s for s in symbols if s not in self._ids and s not in self._ambiguous})
         for batch in batched(wanted, self.batch_size):
             for row in self.store.read("retrieval/genes_by_symbol", symbols=list(batch)):
                 known = self._ids.get(row["symbol"])  # NCBI gives a few symbols to two genes: the lower
@@ -159,10 +159,11 @@ class EvidenceIndex:
                 if len(genes) == 1:
                     self._ids[leftover[name]] = next(iter(genes))
                 elif leftover[name] not in self._ids:
-                    self._shared.setdefault(leftover[name], genes)
+                    self._ambiguous.setdefault(leftover[name], genes)
         unknown = [s for s in dict.fromkeys(symbols) if s not in self._ids]
         if unknown and strict:
-            raise UnknownGene(unknown, {s: sorted(self._shared[s].values()) for s in unknown if s in self._shared})
+            raise UnknownGene(unknown, {s: sorted(self._ambiguous[s].values())
+                                        for s in unknown if s in self._ambiguous})
         return {s: self._ids[s] for s in symbols if s in self._ids}
 
     def resolve_names(self, names: Iterable[str], taken: Iterable[str] = ()) -> dict[str, str]:
@@ -171,7 +172,7 @@ class EvidenceIndex:
         (those resolved here and ``taken``)."""
         names = set(names)
         resolved = self.resolve(names, strict=False)
-        ambiguous = {name: set(self._shared[name]) for name in names - resolved.keys() if name in self._shared}
+        ambiguous = {name: set(self._ambiguous[name]) for name in names - resolved.keys() if name in self._ambiguous}
         return {**resolved, **settle_aliases(ambiguous, {*resolved.values(), *taken})}
 
     # -- per-gene evidence ----------------------------------------------------------------------
