@@ -10,7 +10,7 @@ import pytest
 
 from aroma.kg.build import build
 from aroma.kg.store import GraphStore, open_store
-from tests.subset import make_perturbqa_sample, make_subset
+from tests.subset import make_gene_set_sample, make_perturbqa_sample, make_subset
 
 REQUIRE_ENV = "AROMA_REQUIRE_DATA"  # set in CI: missing data fails the run instead of skipping
 
@@ -43,7 +43,7 @@ def subset_sources(full_sources: Path, tmp_path_factory: pytest.TempPathFactory)
     return out
 
 
-def built_store(sources: Path, directory: Path, perturbqa: Path | None = None) -> Iterator[GraphStore]:
+def built_store(sources: Path, directory: Path, perturbqa: Path | list[Path] | None = None) -> Iterator[GraphStore]:
     """Start a real ArcadeDB server on ``directory``, build ``sources`` (and ``perturbqa``'s training outcomes)
     into it, yield it, stop it."""
     store = open_store(directory)
@@ -135,5 +135,13 @@ def sample(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
 
 
 @pytest.fixture(scope="session")
-def outcome_store(sample: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
-    yield from built_store(sample[0], tmp_path_factory.mktemp("outcome-db"), perturbqa=sample[1])
+def sample_gene_sets(data_root: Path, sample: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """PerturbQA's K562 gene-set task (targets are gene clusters): the real rows of the sample's knockdowns."""
+    return make_gene_set_sample(data_root / "perturbqa-sets", sample[1], tmp_path_factory.mktemp("perturbqa-sets"))
+
+
+@pytest.fixture(scope="session")
+def outcome_store(sample: tuple[Path, Path], sample_gene_sets: Path, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[GraphStore]:
+    """The sample's graph with the training outcomes of K562, RPE1 and the K562 gene-set task."""
+    yield from built_store(sample[0], tmp_path_factory.mktemp("outcome-db"), perturbqa=[sample[1], sample_gene_sets])

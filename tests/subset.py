@@ -124,3 +124,13 @@ def make_perturbqa_sample(full: Path, out: Path, train: int = 60, test: int = 15
             symbols |= {part for l in kept for part in l.split(",")[:2]}
             _write(out / f"{name}-{kind}.csv", lines[:1] + kept)
     return symbols
+
+
+def make_gene_set_sample(full: Path, perturbqa: Path, out: Path) -> Path:
+    """The rows of ``full``'s datasets (PerturbQA's gene-set task) whose knockdown ``perturbqa``'s K562 file has."""
+    perts = {line.split(",", 1)[0] for line in _lines(perturbqa / "k562-de.csv")[1:]}
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(full.glob("*.csv")):
+        lines = _lines(path)
+        _write(out / path.name, lines[:1] + [line for line in lines[1:] if line.split(",", 1)[0] in perts])
+    return out

@@ -18,7 +18,7 @@ from aroma.kg.build import build
 from aroma.kg.store import GraphStore
 from aroma.retrieval.cache import DerivedCache
 from aroma.retrieval.index import EvidenceIndex
-from aroma.retrieval.neighbours import neighbours_from_store
+from aroma.retrieval.knowledge import GraphContext
 from tests.conftest import built_store
 
 runner = CliRunner()
@@ -26,8 +26,9 @@ runner = CliRunner()
 
 def _evidence(store: GraphStore, pairs: list[tuple[str, str]], cache: DerivedCache | None) -> list[dict]:
     """Evidence with experiments for each pair, read through ``cache`` (None: the store's own cache)."""
-    index = EvidenceIndex(store, cache=cache)
-    index.use_outcomes(neighbours_from_store(store, "K562", cache=index.cache))
+    graph = GraphContext(store, cache=cache)
+    index = graph.index
+    index.use_outcomes(graph.knowledge("K562").neighbours())
     return [index.evidence(p, t, "K562").to_dict() for p, t in pairs]
 
 

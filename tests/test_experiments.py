@@ -23,7 +23,7 @@ from aroma.predict.base import MethodOptions
 from aroma.retrieval.evidence import PairEvidence
 from aroma.retrieval.index import EvidenceIndex
 from aroma.retrieval.knowledge import GraphContext
-from aroma.retrieval.neighbours import KnockdownNeighbours, NeighbourSettings, neighbours_from_store
+from aroma.retrieval.neighbours import KnockdownNeighbours, NeighbourSettings
 from aroma.retrieval.outcomes import OutcomeTable
 from aroma.retrieval.phases import phase
 from aroma.retrieval.similarity import GeneSimilarity, SimilarityConfig
@@ -214,7 +214,7 @@ def test_examples_equal_a_pair_by_pair_reference(generated: Path, outcome_store:
         names = [LabelledPair(cell, e["pert"], e["gene"], None, "") for e in examples if e["cell_line"] == cell]
         ids = GraphContext(outcome_store).knowledge(cell).ids(names)  # the build's mapping (tested on its own)
         index.prefetch(ids.values())
-        full = neighbours_from_store(outcome_store, cell, cache=DerivedCache(None))
+        full = GraphContext(outcome_store, cache=DerivedCache(None)).knowledge(cell).neighbours()
         held_out = [ids[e["pert"]] for e in examples if e["cell_line"] == cell and e["split"] == "validation"
                     and e["pert"] in ids]
         by_split = {"test": full, "train": full.without(held_out), "validation": full.without(held_out)}
@@ -343,11 +343,14 @@ def test_bench_reports_every_method_beside_the_published_numbers(
     assert (tmp_path / "bench.png").stat().st_size > 10_000
 
 
-def test_neighbours_from_store_leave_out_what_they_are_told(outcome_store: GraphStore) -> None:
+def test_knowledge_hides_what_the_phase_hides(outcome_store: GraphStore) -> None:
     table = OutcomeTable.from_store(outcome_store, "k562")
     held_out = table.perts[:3]
-    neighbours = neighbours_from_store(outcome_store, "K562", exclude=held_out)
-    assert not set(held_out) & set(neighbours.table.perts) and [o.cell_line for o in neighbours.others] == ["RPE1"]
+    knowledge = GraphContext(outcome_store).knowledge("K562", hidden=[table.symbols[p] for p in held_out])
+    neighbours = knowledge.neighbours()
+    assert not set(held_out) & set(neighbours.table.perts) and len(neighbours.table.perts) == len(table.perts) - 3
+    assert [o.cell_line for o in neighbours.others] == ["RPE1"]  # the gene-set task's outcomes inform no gene
+    assert GraphContext(outcome_store).knowledge("K562", own_outcomes=False).table.perts == []
 
 
 def test_classifier_takes_what_similar_knockdowns_did(outcome_store: GraphStore, sample: tuple[Path, Path],

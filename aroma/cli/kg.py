@@ -46,9 +46,10 @@ def kg_build(
     quiet: QuietOption = False,
     allow_shrink: Annotated[bool, typer.Option("--allow-shrink", help="replace the graph even if a label or edge "
                                                "type vanishes or shrinks by more than half")] = False,
-    perturbqa: Annotated[Optional[Path], typer.Option(
+    perturbqa: Annotated[Optional[list[Path]], typer.Option(
         "--perturbqa", help="PerturbQA directory whose training-split outcomes become KNOCKDOWN_EFFECT edges "
-        "(test labels are never loaded)", show_default="$AROMA_DATA/perturbqa if it exists")] = None,
+        "(test labels are never loaded; repeat the option for several directories)",
+        show_default="$AROMA_DATA/perturbqa if it exists")] = None,
     no_outcomes: Annotated[bool, typer.Option("--no-outcomes", help="load no PerturbQA outcomes")] = False,
     string_min_score: Annotated[int, typer.Option(
         "--string-min-score", min=0, max=1000, help="load only STRING links with at least this combined score "
@@ -63,9 +64,8 @@ def kg_build(
 
     directory = sources_dir(sources)
     SourceDir(directory).check_layout()  # before a database directory or server is made for nothing
-    outcomes = None if no_outcomes else config.perturbqa_dir(perturbqa)
-    if perturbqa is None and outcomes is not None and not outcomes.is_dir():
-        outcomes = None  # the default is used only where it exists
+    default = config.perturbqa_dir(None)
+    outcomes = [] if no_outcomes else perturbqa or ([default] if default is not None and default.is_dir() else [])
     with store(db, user, password, database, create=True) as graph:
         report = build(directory, store=graph, batch_size=batch_size, show_progress=not quiet, allow_shrink=allow_shrink,
                        perturbqa=outcomes, string_min_score=string_min_score, loader=loader,

@@ -36,7 +36,7 @@ def retrieve_command(
         from aroma.retrieval import EvidenceIndex, render_evidence
 
         if experiments:
-            from aroma.retrieval.neighbours import neighbours_from_store
+            from aroma.retrieval.knowledge import GraphContext
         if cell_line is not None:
             note_cell_line(cell_line)
         with store(db, user, password, database) as graph:
@@ -44,7 +44,9 @@ def retrieve_command(
             if cell_line is None:
                 cell_line = next(iter(index.outcome_cell_lines()), "any cell line")
             if experiments and cell_line.upper() in index.outcome_cell_lines():
-                index.use_outcomes(neighbours_from_store(graph, cell_line, cache=index.cache))
+                context = GraphContext(graph)
+                index = context.index
+                index.use_outcomes(context.knowledge(cell_line).neighbours())
             evidence = index.evidence(perturbed, target, cell_line.upper())
     if as_json:
         sys.stdout.write(json.dumps(evidence.to_dict(), indent=1, sort_keys=True) + "\n")

@@ -148,6 +148,10 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
     lap("labels")
     graph = GraphContext(store, whole_network=True)  # hundreds of thousands of pairs: read STRING once
     index = graph.index
+    for cell_line in config.cell_lines:
+        if graph.measures_gene_sets(cell_line):
+            raise AromaError(f"{cell_line.upper()}'s targets are gene sets: PerturbReason's prompts and evidence are "
+                             "about gene pairs (`aroma bench` and `aroma predict` answer gene-set tasks)")
     with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), disable=not show_progress) as progress:
         ids = _retrieve_genes(graph, pairs, progress)

@@ -16,14 +16,14 @@ from aroma.kg.idmap import AMBIGUOUS, NOT_IN_NCBI, GeneIndex, SourceMapping, gen
 from aroma.kg.readers import gzip_damage
 from aroma.kg.records import Edge, Node
 from aroma.errors import SourceFormatError
-from aroma.kg.schema import GENE, GO_TERM, PATHWAY, SCHEMA, SchemaError
+from aroma.kg.schema import GENE, GENE_SET, GENE_SET_PREFIX, GO_TERM, PATHWAY, SCHEMA, SchemaError
 from aroma.kg.sources import SourceDir
 from aroma.tokens import LABELS
 
 # The edge kinds this module makes (each declared in aroma/kg/schema.py; assemble checks every record's kind)
 INTERACTS_WITH, REGULATES = (GENE, "INTERACTS_WITH", GENE), (GENE, "REGULATES", GENE)
 ANNOTATED_WITH, MEMBER_OF = (GENE, "ANNOTATED_WITH", GO_TERM), (GENE, "MEMBER_OF", PATHWAY)
-PARENT_OF, KNOCKDOWN_EFFECT = (PATHWAY, "PARENT_OF", PATHWAY), (GENE, "KNOCKDOWN_EFFECT", GENE)
+PARENT_OF = (PATHWAY, "PARENT_OF", PATHWAY)
 GO_ASPECTS = {"Function": "molecular_function", "Process": "biological_process", "Component": "cellular_component"}
 # MSigDB collections loaded as Pathway nodes: source key → (Pathway.source, id prefix)
 DEFAULT_STRING_MIN_SCORE = 400  # STRING's own "medium confidence"
@@ -65,19 +65,19 @@ Adapter = Callable[[SourceDir, GeneIndex], Iterable[Node | Edge]]
 label or kind is declared in the schema (``aroma.kg.schema``); its name is shown as a build stage."""
 
 
-def assemble(sources: SourceDir, step: Step = lambda name: None, perturbqa_dir: Path | None = None,
+def assemble(sources: SourceDir, step: Step = lambda name: None, perturbqa_dirs: Sequence[Path] = (),
              string_min_score: int = DEFAULT_STRING_MIN_SCORE, adapters: Sequence[Adapter] = ()) -> KnowledgeGraph:
     """Parse every source of ``sources`` and map it onto one graph; ``step`` is told each stage.
 
     STRING links whose combined score is below ``string_min_score`` (0-1000) are not loaded.
 
-    With ``perturbqa_dir``, the training-split outcomes of every cell line there become
-    ``KNOCKDOWN_EFFECT`` edges (test-split labels are never read into the graph).
+    With ``perturbqa_dirs``, the training-split outcomes of every dataset there become ``KNOCKDOWN_EFFECT`` edges
+    (test-split labels are never read into the graph).
     """
     if not 0 <= string_min_score <= 1000:
         raise ValueError(f"STRING minimum score {string_min_score} is outside 0-1000")
     try:
-        return _assemble(sources, step, perturbqa_dir, string_min_score, adapters)
+        return _assemble(sources, step, perturbqa_dirs, string_min_score, adapters)
     except SourceFormatError as exc:  # garbage from a damaged gzip file: say the file is damaged, not the line
         damage = gzip_damage(exc.path) if exc.line is not None and exc.path.is_file() else None
         if damage:
@@ -85,7 +85,7 @@ def assemble(sources: SourceDir, step: Step = lambda name: None, perturbqa_dir: 
         raise
 
 
-def _assemble(sources: SourceDir, step: Step, perturbqa_dir: Path | None, string_min_score: int,
+def _assemble(sources: SourceDir, step: Step, perturbqa_dirs: Sequence[Path], string_min_score: int,
               adapters: Sequence[Adapter]) -> KnowledgeGraph:
     kg = KnowledgeGraph(string_min_score=string_min_score)
     step("NCBI genes")
@@ -107,9 +107,9 @@ def _assemble(sources: SourceDir, step: Step, perturbqa_dir: Path | None, string
     _add_string(kg, genes, sources)
     step("TRRUST")
     _add_trrust(kg, genes, sources)
-    if perturbqa_dir is not None:
+    if perturbqa_dirs:
         step("PerturbQA training outcomes")
-        _add_knockdown_effects(kg, genes, perturbqa_dir)
+        _add_knockdown_effects(kg, genes, perturbqa_dirs)
     for adapter in adapters:
         step(getattr(adapter, "__name__", "adapter"))
         for record in adapter(sources, genes):
@@ -358,24 +358,45 @@ def _add_trrust(kg: KnowledgeGraph, genes: GeneIndex, sources: SourceDir) -> Non
         )
 
 
-def _add_knockdown_effects(kg: KnowledgeGraph, genes: GeneIndex, directory: Path) -> None:
-    """What each training-split knockdown measurably did to each target gene, per cell line (observations)."""
-    names = perturbqa.cell_lines(directory)
-    if not names:
-        raise SourceFormatError(directory, None, "no cell line: expected NAME-de.csv and NAME-dir.csv files")
-    for name in names:
-        mapping = kg.mapping(f"perturbqa_{name}")
-        pairs = perturbqa.read_cell_line(directory, name)
-        ids, ambiguous = genes.resolve_names({p.perturbed for p in pairs} | {p.target for p in pairs})
-        for pair in pairs:
-            if pair.split != "train":
-                continue  # test labels never enter the graph
-            pert, target = ids.get(pair.perturbed), ids.get(pair.target)
-            if pert is None or target is None:
-                missing = pair.perturbed if pert is None else pair.target
-                mapping.miss(AMBIGUOUS if missing in ambiguous else NOT_IN_NCBI, missing)
-                continue
-            mapping.ok()
-            kg.add_edge(Edge.of(KNOCKDOWN_EFFECT, gene_node_id(pert), gene_node_id(target), {
-                "cell_line": pair.cell_line, "effect": LABELS[pair.label], "dataset": "PerturbQA",
-                "file": f"{name}-de.csv", "pert_symbol": pair.perturbed, "target_symbol": pair.target}))
+def _add_knockdown_effects(kg: KnowledgeGraph, genes: GeneIndex, directories: Sequence[Path]) -> None:
+    """What each training-split knockdown measurably did to each target, per dataset (observations). A dataset
+    whose targets are mostly not gene symbols is a gene-set task: its targets become ``GeneSet`` nodes."""
+    seen: dict[str, Path] = {}
+    for directory in directories:
+        names = perturbqa.cell_lines(directory)
+        if not names:
+            raise SourceFormatError(directory, None, "no dataset: expected NAME-de.csv and NAME-dir.csv files")
+        for name in names:
+            if name.upper() in seen:
+                raise SourceFormatError(directory, None, f"dataset {name} is also in {seen[name.upper()]}: give each "
+                                        "PerturbQA dataset once")
+            seen[name.upper()] = directory
+            _add_dataset_effects(kg, genes, directory, name)
+
+
+def _add_dataset_effects(kg: KnowledgeGraph, genes: GeneIndex, directory: Path, name: str) -> None:
+    mapping = kg.mapping(f"perturbqa_{name}")
+    pairs = perturbqa.read_cell_line(directory, name)
+    ids, ambiguous = genes.resolve_names({p.perturbed for p in pairs} | {p.target for p in pairs})
+    targets = {p.target for p in pairs}
+    gene_sets = sum(target in ids for target in targets) < len(targets) / 2
+    targets_of: dict[str, str] = {}
+    if gene_sets:
+        for target in sorted(targets):
+            targets_of[target] = f"{GENE_SET_PREFIX}{name}/{target}"
+            kg.add_node(Node(targets_of[target], GENE_SET, {"name": target, "dataset": name.upper()}))
+    else:
+        targets_of = {target: gene_node_id(ids[target]) for target in targets if target in ids}
+    kind = (GENE, "KNOCKDOWN_EFFECT", GENE_SET if gene_sets else GENE)
+    for pair in pairs:
+        if pair.split != "train":
+            continue  # test labels never enter the graph
+        pert, target = ids.get(pair.perturbed), targets_of.get(pair.target)
+        if pert is None or target is None:
+            missing = pair.perturbed if pert is None else pair.target
+            mapping.miss(AMBIGUOUS if missing in ambiguous else NOT_IN_NCBI, missing)
+            continue
+        mapping.ok()
+        kg.add_edge(Edge.of(kind, gene_node_id(pert), target, {
+            "cell_line": pair.cell_line, "effect": LABELS[pair.label], "dataset": "PerturbQA",
+            "file": f"{name}-de.csv", "pert_symbol": pair.perturbed, "target_symbol": pair.target}))

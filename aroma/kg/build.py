@@ -55,14 +55,15 @@ class BuildReport:
         return (self.nodes + self.edges) / max(self.stage_seconds.get("load", 0.0), 1e-9)
 
 
-def perturbqa_fingerprint(directory: Path) -> dict[str, dict[str, object]]:
+def perturbqa_fingerprint(directories: Sequence[Path]) -> dict[str, dict[str, object]]:
     """Path, size and sha256 of every PerturbQA label file whose training outcomes go into the graph."""
     found = {}
-    for name in cell_lines(directory):
-        for kind in ("de", "dir"):
-            path = directory / f"{name}-{kind}.csv"
-            found[f"perturbqa_{name}_{kind}"] = {"path": str(path), "bytes": path.stat().st_size,
-                                                 "sha256": sha256_of(path), "publisher": "PerturbQA (CC BY 4.0)"}
+    for directory in directories:
+        for name in cell_lines(directory):
+            for kind in ("de", "dir"):
+                path = directory / f"{name}-{kind}.csv"
+                found[f"perturbqa_{name}_{kind}"] = {"path": str(path), "bytes": path.stat().st_size,
+                                                     "sha256": sha256_of(path), "publisher": "PerturbQA (CC BY 4.0)"}
     return found
 
 
@@ -95,15 +96,15 @@ def build(
     store: GraphStore | None = None,
     log: Callable[[str], None] = lambda message: None,
     allow_shrink: bool = False,
-    perturbqa: Path | str | None = None,
+    perturbqa: Path | str | Sequence[Path | str] | None = None,
     string_min_score: int = DEFAULT_STRING_MIN_SCORE,
     loader: str = "auto",
     adapters: Sequence[Adapter] = (),
 ) -> BuildReport:
     """Build Gene-KG and Path-KG from a sources directory into ``store`` (default: the local database).
 
-    ``perturbqa``: a PerturbQA directory whose training-split outcomes are loaded as ``KNOCKDOWN_EFFECT``
-    edges (test-split labels are never read into the graph). ``string_min_score``: STRING links scoring
+    ``perturbqa``: PerturbQA directories (one or several) whose training-split outcomes are loaded as
+    ``KNOCKDOWN_EFFECT`` edges (test-split labels are never read into the graph). ``string_min_score``: STRING links scoring
     below it (0-1000; 400 is STRING's "medium confidence", 0 keeps every link) are not loaded; the
     threshold is recorded in the build's metadata and checksum. ``loader``: ``bulk`` writes the graph to files
     that the database's own importer loads into the fresh staging database (where
@@ -133,26 +134,30 @@ def build(
     try:
         with store.backend.exclusive():
             return _build(source_dir, store, started, started_at, batch_size, show_progress, log, allow_shrink,
-                          Path(perturbqa).expanduser() if perturbqa is not None else None, string_min_score, bulk,
-                          adapters)
+                          _directories(perturbqa), string_min_score, bulk, adapters)
     finally:
         if own_store:
             store.close()
 
 
+def _directories(perturbqa: Path | str | Sequence[Path | str] | None) -> list[Path]:
+    if perturbqa is None:
+        return []
+    return [Path(d).expanduser() for d in ([perturbqa] if isinstance(perturbqa, (str, Path)) else perturbqa)]
+
+
 def _build(source_dir: SourceDir, store: GraphStore, started: float, started_at: str, batch_size: int,
            show_progress: bool, log: Callable[[str], None], allow_shrink: bool,
-           perturbqa_dir: Path | None, string_min_score: int, bulk: bool = False,
+           perturbqa_dirs: Sequence[Path], string_min_score: int, bulk: bool = False,
            adapters: Sequence[Adapter] = ()) -> BuildReport:
     stages: dict[str, float] = {}
     mark = time.monotonic()
     fingerprint = source_dir.fingerprint()
-    if perturbqa_dir is not None:
-        fingerprint.update(perturbqa_fingerprint(perturbqa_dir))
+    fingerprint.update(perturbqa_fingerprint(perturbqa_dirs))
     stages["checksums"] = time.monotonic() - mark
 
     mark = time.monotonic()
-    graph = assemble(source_dir, lambda name: log(f"parsing and mapping: {name}"), perturbqa_dir, string_min_score,
+    graph = assemble(source_dir, lambda name: log(f"parsing and mapping: {name}"), perturbqa_dirs, string_min_score,
                      adapters)
     stages["parse_and_map"] = time.monotonic() - mark
     for key, version in graph.versions.items():

@@ -14,6 +14,7 @@ Adding a relation is one adapter (``aroma.kg.assemble.Adapter``) plus one ``Edge
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,7 +65,8 @@ class IdPrefix:
     example: str
 
     def iri(self, node_id: str) -> str:
-        return self.iri_base + node_id[len(self.prefix):]
+        """The IRI; characters an IRI cannot hold (a gene set's name has spaces) are percent-encoded."""
+        return self.iri_base + quote(node_id[len(self.prefix):], safe=":/_-.~")
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,8 @@ class EdgeKind:
 GRAPH_NAMES = {"gene": "Gene-KG", "path": "Path-KG", "outcomes": "outcomes"}
 MODEL_GRAPHS = ("gene", "path")
 
-GENE, GO_TERM, PATHWAY, BUILD_INFO = "Gene", "GOTerm", "Pathway", "BuildInfo"
+GENE, GO_TERM, PATHWAY, GENE_SET, BUILD_INFO = "Gene", "GOTerm", "Pathway", "GeneSet", "BuildInfo"
+GENE_SET_PREFIX = "geneset:"  # a gene-set task's target: geneset:DATASET/NAME
 GO_NAMESPACES = ("biological_process", "molecular_function", "cellular_component")
 GENE_TYPES = ("protein-coding", "ncRNA", "pseudo", "biological-region", "snoRNA", "rRNA", "tRNA", "snRNA",
               "scRNA", "other", "unknown")
@@ -169,6 +172,13 @@ NODES: tuple[NodeLabel, ...] = (
         readme_properties="`name`, `source` (`reactome`, `msigdb_hallmark`, `kegg`), `url`, `size` (members), "
                           "`is_leaf`"),
     NodeLabel(
+        GENE_SET, "Named gene sets measured as targets by a PerturbQA gene-set task (e.g. its K562 gene clusters);\n"
+                  "// the id is geneset:DATASET/NAME.",
+        (IdPrefix(GENE_SET_PREFIX, "urn:aroma:geneset:", "geneset:k562_set/12-oxidative phosphorylation"),),
+        (Property("name", indexed=True), Property("dataset")),
+        readme_ids="`geneset:k562_set/12-oxidative phosphorylation`",
+        readme_properties="`name` (as the label file gives it), `dataset`; the targets of a gene-set task"),
+    NodeLabel(
         BUILD_INFO, "One BuildInfo node records how the graph was built (sources, checksums, timings, unmapped "
                     "records).",
         (),
@@ -180,6 +190,8 @@ NODES: tuple[NodeLabel, ...] = (
 )
 
 _GO_RELATION = "GO term {} relations, child -> parent as in the OBO file."
+_OUTCOME_PROPERTIES = (Property("cell_line"), Property("effect", values=("not changed", "downregulated", "upregulated")),
+                       Property("dataset"), Property("file"), Property("pert_symbol"), Property("target_symbol"))
 _GO_PROVENANCE = "GO, child → parent"
 
 EDGES: tuple[EdgeKind, ...] = (
@@ -205,14 +217,14 @@ EDGES: tuple[EdgeKind, ...] = (
     *(EdgeKind(GO_TERM, rel_type, GO_TERM, "path", _GO_RELATION.format(rel_type.lower()), _GO_PROVENANCE)
       for rel_type in ("IS_A", "PART_OF", "REGULATES", "POSITIVELY_REGULATES", "NEGATIVELY_REGULATES")),
     EdgeKind(PATHWAY, "PARENT_OF", PATHWAY, "path", "Reactome hierarchy, parent -> child.", "Reactome hierarchy"),
-    EdgeKind(GENE, "KNOCKDOWN_EFFECT", GENE, "outcomes",
-             "PerturbQA training split: what knocking down a gene did to a target gene in one cell line "
-             "(observations).",
-             "PerturbQA **training split only**, with `--perturbqa DIR`: knocked-down gene → measured target",
-             (Property("cell_line"), Property("effect", values=("not changed", "downregulated", "upregulated")),
-              Property("dataset"), Property("file"), Property("pert_symbol"), Property("target_symbol")),
-             readme_properties="`cell_line` (`K562`), `effect` (`not changed`/`downregulated`/`upregulated`), "
-                               "`dataset`, `file`, `pert_symbol`, `target_symbol`"),
+    *(EdgeKind(GENE, "KNOCKDOWN_EFFECT", target, "outcomes",
+               f"PerturbQA training split: what knocking down a gene did to a target {what} in one dataset "
+               "(observations).",
+               f"PerturbQA **training split only**, with `--perturbqa DIR`: knocked-down gene → measured {what}",
+               _OUTCOME_PROPERTIES,
+               readme_properties="`cell_line` (the dataset: `K562`, `K562_SET`), `effect` (`not changed`/"
+                                 "`downregulated`/`upregulated`), `dataset`, `file`, `pert_symbol`, `target_symbol`")
+      for target, what in ((GENE, "gene"), (GENE_SET, "gene set"))),
 )
 
 

@@ -35,7 +35,7 @@ class FusionClassifier(Predictor):
 
     @classmethod
     def create(cls, options: MethodOptions, knowledge: Knowledge) -> FusionClassifier | None:
-        if options.embeddings is None:
+        if options.embeddings is None or not knowledge.targets_are_genes:
             return None
         return cls(options.embeddings, ClassifierConfig(epochs=options.classifier_epochs, seed=options.seed),
                    options.neighbours)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aroma.data.perturbqa import LabelledPair
-from aroma.predict.base import Predictor
+from aroma.predict.base import Knowledge, MethodOptions, Predictor
 from aroma.retrieval.evidence import PairEvidence
 
 OUTSIDE_THE_GRAPH = [0.95, 0.025, 0.025]  # a pair whose gene the graph lacks has no evidence: "not changed"
@@ -36,6 +36,10 @@ def evidence_heuristic(evidence: PairEvidence) -> list[float]:
 class EvidenceHeuristic(Predictor):
     name = "evidence heuristic"
     summary = "the graph evidence alone (regulation > interaction > path > shared pathway), no learning"
+
+    @classmethod
+    def create(cls, options: MethodOptions, knowledge: Knowledge) -> EvidenceHeuristic | None:
+        return cls() if knowledge.targets_are_genes else None  # gene sets have no gene evidence
 
     def predict_proba(self, pairs: Sequence[LabelledPair]) -> np.ndarray:
         index, ids = self.knowledge.graph.index, self.knowledge.ids(pairs)

@@ -90,7 +90,7 @@ class LanguageModel(Predictor):
 
     @classmethod
     def create(cls, options: MethodOptions, knowledge: Knowledge) -> LanguageModel | None:
-        return None if options.model is None else cls(options.model, options.lm_pairs)
+        return None if options.model is None or not knowledge.targets_are_genes else cls(options.model, options.lm_pairs)
 
     @cached_property
     def model(self) -> AromaLM:

@@ -10,6 +10,7 @@ from functools import cached_property
 import numpy as np
 
 from aroma.data.perturbqa import LabelledPair
+from aroma.kg.schema import GENE_SET_PREFIX
 from aroma.kg.store import GraphStore
 from aroma.retrieval.cache import DerivedCache
 from aroma.retrieval.index import EvidenceIndex
@@ -23,10 +24,12 @@ class GraphContext:
     knockdowns, each cell line's training outcomes (all kept in the build's cache on disk)."""
 
     def __init__(self, store: GraphStore, similarity: SimilarityConfig | None = None,
-                 whole_network: bool = False) -> None:
+                 whole_network: bool = False, cache: DerivedCache | None = None) -> None:
+        """``whole_network``: read all of STRING once (many pairs); ``cache``: where the derived tables are kept
+        (default: beside the build, ``DerivedCache.of``)."""
         self.store = store
         self.similarity_config = similarity or SimilarityConfig()
-        self.index = EvidenceIndex(store, whole_network=whole_network)
+        self.index = EvidenceIndex(store, whole_network=whole_network, cache=cache)
         self._tables: dict[str, OutcomeTable] = {}
 
     @property
@@ -56,6 +59,19 @@ class GraphContext:
                 if name in self.outcome_cell_lines else OutcomeTable.from_rows(name, [])
         return self._tables[name]
 
+    def measures_gene_sets(self, cell_line: str) -> bool:
+        """Whether the dataset's targets are named gene sets (a gene-set task) rather than genes."""
+        return any(target.startswith(GENE_SET_PREFIX) for target in self.table(cell_line).targets[:1])
+
+    def other_cell_lines(self, cell_line: str) -> list[OutcomeTable]:
+        """The outcome tables whose knockdowns may inform ``cell_line``'s: the other gene-level datasets. A gene-set
+        task has none and informs none: its clusters summarise the same cells' genes (K562 gene sets and K562
+        genes are one experiment, and their splits differ), so each would leak the other's held-out outcomes."""
+        if self.measures_gene_sets(cell_line):
+            return []
+        return [self.table(name) for name in self.outcome_cell_lines
+                if name != cell_line.upper() and not self.measures_gene_sets(name)]
+
     def resolve(self, symbols: Sequence[str]) -> dict[str, str]:
         """Symbol → gene id for the symbols the graph knows (aliases naming one gene included)."""
         return self.index.resolve(symbols, strict=False)
@@ -64,8 +80,7 @@ class GraphContext:
         """What a predictor of ``cell_line`` may know: the graph, the cell line's training outcomes less the
         ``hidden`` knockdowns (names; none at all without ``own_outcomes``), and the other cell lines'."""
         full = self.table(cell_line)
-        knowledge = Knowledge(cell_line.upper(), self, full, [self.table(name) for name in self.outcome_cell_lines
-                                                              if name != cell_line.upper()])
+        knowledge = Knowledge(cell_line.upper(), self, full, self.other_cell_lines(cell_line))
         ids = knowledge.ids([LabelledPair(cell_line, name, name, None, "") for name in hidden])
         knowledge.table = full.without([ids[name] for name in hidden if name in ids] if own_outcomes else full.perts)
         return knowledge
@@ -87,6 +102,11 @@ class Knowledge:
     @property
     def has_outcomes(self) -> bool:
         return bool(self.table.perts)
+
+    @property
+    def targets_are_genes(self) -> bool:
+        """False for a gene-set task (targets are named gene sets: no gene evidence, embedding or prompt)."""
+        return not self.graph.measures_gene_sets(self.cell_line)
 
     def neighbours(self, settings: NeighbourSettings | None = None) -> KnockdownNeighbours:
         """The similar-knockdown finder over ``table`` (one per settings, shared by the methods)."""

@@ -13,10 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
-from aroma.kg.store import GraphStore
 from aroma.retrieval.evidence import CrossCellLine, ExperimentalEvidence, Neighbour
-from aroma.retrieval.cache import DerivedCache
-from aroma.retrieval.outcomes import LABEL_OF_SIGN, OutcomeTable, outcome_cell_lines
+from aroma.retrieval.outcomes import LABEL_OF_SIGN, OutcomeTable
 from aroma.retrieval.similarity import GeneSimilarity
 from aroma.data.perturbqa import LabelledPair
 from aroma.tokens import LABELS
@@ -247,19 +245,6 @@ class KnockdownNeighbours:
         w = ranked.first(settings.k_direction, changed=True)
         up_p = (ranked.total(w * (value > 0)) + settings.prior * up_rate) / (ranked.total(w) + settings.prior)
         return np.stack([1 - changed_p, changed_p * (1 - up_p), changed_p * up_p], axis=1)
-
-
-def neighbours_from_store(store: GraphStore, cell_line: str, similarity: GeneSimilarity | None = None,
-                          settings: NeighbourSettings | None = None, exclude: Sequence[str] = (),
-                          cache: DerivedCache | None = None) -> KnockdownNeighbours:
-    """Neighbours over the training outcomes of ``cell_line`` in the graph (less the ``exclude`` knockdowns),
-    with every other cell line of the graph for what P itself did there; what is read from the graph is
-    kept in the build's ``cache`` (default: ``DerivedCache.of(store)``)."""
-    cache = cache if cache is not None else DerivedCache.of(store)
-    table = OutcomeTable.from_store(store, cell_line, cache).without(exclude)
-    others = [OutcomeTable.from_store(store, name, cache) for name in outcome_cell_lines(store, cache)
-              if name != table.cell_line]
-    return KnockdownNeighbours(table, similarity or GeneSimilarity.from_store(store, cache=cache), settings, others)
 
 
 def per_perturbation(pairs: Sequence[LabelledPair], ids: dict[str, str],

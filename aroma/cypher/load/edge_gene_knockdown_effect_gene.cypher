@@ -1,4 +1,4 @@
-// PerturbQA training split: what knocking down a gene did to a target gene in one cell line (observations).
+// PerturbQA training split: what knocking down a gene did to a target gene in one dataset (observations).
 UNWIND $rows AS row
 MATCH (a:Gene {id: row.source})
 MATCH (b:Gene {id: row.target})
