@@ -214,10 +214,11 @@ def test_examples_equal_a_pair_by_pair_reference(generated: Path, outcome_store:
         names = [LabelledPair(cell, e["pert"], e["gene"], None, "") for e in examples if e["cell_line"] == cell]
         ids = GraphContext(outcome_store).knowledge(cell).ids(names)  # the build's mapping (tested on its own)
         index.prefetch(ids.values())
-        full = GraphContext(outcome_store, cache=DerivedCache(None)).knowledge(cell).neighbours()
+        full = GraphContext(outcome_store, cache=DerivedCache(None)).knowledge(cell)
         held_out = [ids[e["pert"]] for e in examples if e["cell_line"] == cell and e["split"] == "validation"
                     and e["pert"] in ids]
-        by_split = {"test": full, "train": full.without(held_out), "validation": full.without(held_out)}
+        development = full.without(held_out).neighbours()
+        by_split = {"test": full.neighbours(), "train": development, "validation": development}
         for example in (e for e in examples if e["cell_line"] == cell):
             p, t = ids.get(example["pert"]), ids.get(example["gene"])
             evidence = index.pair(p, t, cell) if p and t else PairEvidence(
@@ -328,7 +329,7 @@ def test_bench_reports_every_method_beside_the_published_numbers(
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "bench.json").read_text())  # strict JSON: no NaN
     methods = {"target base rate", "evidence heuristic", "neighbour vote", "neighbour model",
-               "neighbour model + other cell lines"}
+               "neighbour model + other cell lines", "response model"}  # no zero-shot rows without --zero-shot
     for cell in ("K562", "RPE1"):
         for split in ("validation", "test"):
             rows = [r for r in report["results"] if r["cell_line"] == cell and r["split"] == split]
@@ -375,6 +376,6 @@ def test_classifier_takes_what_similar_knockdowns_did(outcome_store: GraphStore,
 
     results = run_bench(graph, PerturbQA(sample[1], only=["k562"]), tmp_path / "bench",
                         BenchSettings(MethodOptions(embeddings=tiny_models[0], classifier_epochs=1)),
-                        show_progress=False)
+                        show_progress=False).results
     rows = [r for r in results if r.method == FusionClassifier.name]
     assert {r.split for r in rows} == {"validation", "test"} and all(r.pairs > 0 for r in rows)

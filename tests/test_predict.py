@@ -118,7 +118,7 @@ def test_predict_answers_a_pair_a_knockdown_and_a_target(outcome_store: GraphSto
     pair = runner.invoke(app, ["predict", pert, target, "--cell-line", "k562", "--db", db, "--json"])
     assert pair.exit_code == 0, pair.output
     answer = json.loads(pair.output)
-    assert answer["method"] == "neighbour model + other cell lines" and answer["answer"] in (
+    assert answer["method"] == "response model" and answer["answer"] in (
         "not changed", "downregulated", "upregulated")
     assert answer["p_not_changed"] + answer["p_down"] + answer["p_up"] == pytest.approx(1)
     assert answer["evidence"]["neighbours"] and answer["measured"] == ""  # a test knockdown: never measured here
@@ -156,6 +156,26 @@ def test_predict_answers_a_pair_a_knockdown_and_a_target(outcome_store: GraphSto
     adata = anndata.read_h5ad(tmp_path / "one.h5ad")
     assert adata.shape == (1, 2) and list(adata.obs_names) == [pert] and set(adata.var_names) == {target, "NOTAGENE1"}
     assert set(adata.layers) >= {"p_change", "p_up", "p_down"} and adata.uns["cell_line"] == "K562"
+
+
+def test_predict_for_a_cell_line_without_labels_uses_the_zero_shot_vote(outcome_store: GraphStore,
+                                                                        sample: tuple[Path, Path],
+                                                                        tmp_path: Path) -> None:
+    """A cell line the graph holds no outcomes of is answered from the other cell lines', and the note says so;
+    a whole knockdown is ranked over the genes the other cell lines measured."""
+    db = _db(outcome_store)
+    test = phase("test", PerturbQA(sample[1]).pairs("k562")).score
+    result = runner.invoke(app, ["predict", test[0].perturbed, test[0].target, "--cell-line", "hepg2", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "holds no training outcomes of HEPG2" in result.output
+    assert "'neighbour vote (zero-shot)' method" in result.output
+    assert f"{test[0].perturbed} knockdown → {test[0].target} in HEPG2:" in result.output
+    assert "Experiments (PerturbQA training split, K562)" in result.output  # the evidence comes from elsewhere
+    ranked = runner.invoke(app, ["predict", "--knockdown", test[0].perturbed, "--cell-line", "hepg2", "--db", db,
+                                 "--out", str(tmp_path / "hepg2.csv")])
+    assert ranked.exit_code == 0, ranked.output
+    rows = list(csv.DictReader((tmp_path / "hepg2.csv").open()))
+    assert len(rows) > 100 and {r["cell_line"] for r in rows} == {"HEPG2"}
 
 
 def test_predict_refuses_unclear_questions_with_one_line(outcome_store: GraphStore, tmp_path: Path) -> None:

@@ -201,7 +201,7 @@ def test_bench_scores_the_language_model(sft_model: Path, outcome_store, sample,
     from aroma.retrieval.knowledge import GraphContext
 
     results = run_bench(GraphContext(outcome_store), PerturbQA(sample[1], only=["k562"]), tmp_path,
-                        BenchSettings(MethodOptions(model=sft_model, lm_pairs=30)), show_progress=False)
+                        BenchSettings(MethodOptions(model=sft_model, lm_pairs=30)), show_progress=False).results
     language = [r for r in results if r.method.startswith("language model")]
     assert len(language) == 1 and language[0].split == "test" and 1 <= language[0].pairs < 100
     assert {r.method for r in results if r.split == "test"} > {"neighbour vote", language[0].method}

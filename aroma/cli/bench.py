@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, PerturbqaOption, QuietOption, UserOption,
-                              guard, out, perturbqa_dir, store)
+                              fail, guard, out, perturbqa_dir, store)
 
 
 @guard
@@ -29,6 +29,15 @@ def bench_command(
     ] = None,
     lm_pairs: Annotated[int, typer.Option("--lm-pairs", min=1, help="about this many test pairs per dataset "
                                           "for the language model (whole target genes, seeded)")] = 200,
+    phase: Annotated[Optional[list[str]], typer.Option(
+        "--phase", help="validation (for choices) and/or test (for the report; repeat the option)",
+        show_default="both")] = None,
+    zero_shot: Annotated[bool, typer.Option("--zero-shot", help="also predict each dataset with none of its own "
+                                            "labels, from the other cell lines' outcomes (rows named zero-shot)")
+                         ] = False,
+    fractions: Annotated[Optional[str], typer.Option(
+        "--fractions", help="a learning curve: the test phase with these shares of the training knockdowns screened "
+        "(seeded, nested), e.g. 0.1,0.25,0.5,1; plotted in learning_curves.png")] = None,
     method: Annotated[Optional[list[str]], typer.Option(
         "--method", help="only these methods (repeat the option; names as in the table)",
         show_default="every one that applies")] = None,
@@ -44,19 +53,37 @@ def bench_command(
 
     from aroma.data.perturbqa import PerturbQA
     from aroma.evaluate.bench import BenchSettings, run_bench
-    from aroma.evaluate.report import markdown_table
     from aroma.predict.base import GraphContext, MethodOptions
     from aroma.predict.registry import method as known_method
+    from aroma.retrieval.phases import PHASES
 
     for name in method or ():
         known_method(name)
+    for name in phase or ():
+        if name not in PHASES:
+            fail(f"--phase must be one of {', '.join(PHASES)}, not {name!r}", 2)
+    shares = _shares(fractions) if fractions else ()
     data = PerturbQA(perturbqa_dir(perturbqa), seed=seed, only=cell_line)
     options = MethodOptions(cross_cell_line=cross, embeddings=embeddings, model=model_dir, lm_pairs=lm_pairs,
                             seed=seed)
     options = replace(options, neighbours=replace(options.neighbours, k=k))
     with store(db, user, password, database) as kg:
-        results = run_bench(GraphContext(kg, whole_network=True), data, out_dir,
-                            BenchSettings(options, tuple(method) if method else None), show_progress=not quiet)
-    split = "test" if any(r.split == "test" for r in results) else "validation"
-    out.print(markdown_table(results, split), highlight=False, markup=False, soft_wrap=True)
+        report = run_bench(GraphContext(kg, whole_network=True), data, out_dir,
+                            BenchSettings(options, tuple(method) if method else None, tuple(phase or PHASES),
+                                          zero_shot, shares), show_progress=not quiet)
+    out.print(report.table(), highlight=False, markup=False, soft_wrap=True)
     out.print(f"report: {out_dir / 'bench.md'}, {out_dir / 'bench.json'}, {out_dir / 'bench.png'}", highlight=False)
+
+
+def _shares(text: str) -> tuple[float, ...]:
+    """``0.1,0.25,0.5,1`` → shares in (0, 1], or a one-line error naming the value."""
+    shares = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            fail(f"--fractions: {part.strip()!r} is not a number (give shares such as 0.1,0.25,0.5,1)", 2)
+        if not 0 < value <= 1:
+            fail(f"--fractions: {value} is not a share in (0, 1]", 2)
+        shares.append(value)
+    return tuple(sorted(set(shares)))

@@ -109,11 +109,12 @@ def _predictor(graph, predictor_dir: Path | None, cell_line: str | None):
             err.print(f"note: the predictor in {predictor_dir} answers for {fitted.about['cell_line']}; "
                       f"--cell-line {cell_line} is ignored", highlight=False, markup=False)
     else:
+        fitted = default_predictor(graph, cell_line)
         if cell_line.upper() not in graph.outcome_cell_lines:
             err.print(f"note: the graph holds no training outcomes of {cell_line.upper()} (it has: "
-                      f"{', '.join(graph.outcome_cell_lines) or 'none'}); the answers rest on the graph and on "
-                      "the other cell lines' outcomes", highlight=False, markup=False)
-        fitted = default_predictor(graph, cell_line)
+                      f"{', '.join(graph.outcome_cell_lines) or 'none'}); answering with the "
+                      f"'{fitted.predictor.name}' method, from the graph and the other cell lines' outcomes",
+                      highlight=False, markup=False)
     for note in fitted.notes:
         err.print(note, highlight=False, markup=False)
     return fitted
@@ -131,11 +132,13 @@ def _pair(fitted, perturbed: str, target: str, as_json: bool) -> None:
     pair = LabelledPair(knowledge.cell_line, perturbed, target, None, "asked")
     row = answer(predictor, [pair]).rows()[0]
     ids = knowledge.ids([pair])
-    experiments = knowledge.neighbours().evidence(ids.get(perturbed), [ids.get(target)])[0] \
-        if knowledge.has_outcomes or knowledge.others else None
+    finders = [knowledge.neighbours()] if knowledge.has_outcomes else knowledge.neighbours_elsewhere()
+    found = [finder.evidence(ids.get(perturbed), [ids.get(target)])[0] for finder in finders]
     if as_json:
         sys.stdout.write(json.dumps({**row, "method": predictor.name, "predictor": fitted.about,
-                                     "evidence": asdict(experiments) if experiments else None}, indent=1) + "\n")
+                                     "evidence": asdict(found[0]) if knowledge.has_outcomes else None,
+                                     "evidence_elsewhere": [] if knowledge.has_outcomes else
+                                     [asdict(e) for e in found]}, indent=1) + "\n")
         return
     out.print(f"{perturbed} knockdown → {target} in {knowledge.cell_line}: {row['answer']} (not changed "
               f"{row['p_not_changed']:.3f}, downregulated {row['p_down']:.3f}, upregulated {row['p_up']:.3f}; "
@@ -145,7 +148,7 @@ def _pair(fitted, perturbed: str, target: str, as_json: bool) -> None:
                   f"{perturbed}'s own outcomes out)", highlight=False, markup=False)
     if row["note"]:
         out.print(f"note: {row['note']}", highlight=False, markup=False)
-    if experiments is not None:
+    for experiments in found:
         out.print("\n".join(experiments_lines(experiments, perturbed, target)), highlight=False, markup=False, soft_wrap=True)
 
 

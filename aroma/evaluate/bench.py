@@ -21,16 +21,19 @@ from rich.progress import Progress
 
 from aroma.data.perturbqa import LabelledPair, PerturbQA, whole_targets
 from aroma.evaluate.metrics import evaluate
-from aroma.evaluate.report import MethodResult, write_report
+from aroma.evaluate.report import MethodResult, markdown_table, write_report
 from aroma.predict import registry
 from aroma.predict.base import GraphContext, Knowledge, MethodOptions, Predictor
-from aroma.retrieval.phases import PHASES, phase
+from aroma.retrieval.phases import PHASES, Phase, phase, screened
 
 
 @dataclass(frozen=True)
 class BenchSettings:
     options: MethodOptions = field(default_factory=MethodOptions)
     methods: tuple[str, ...] | None = None  # only these (registry names); default every one that applies
+    phases: tuple[str, ...] = PHASES  # validation for choices; test read once, for the report
+    zero_shot: bool = False  # also the zero-shot methods, knowing none of the cell line's own outcomes
+    fractions: tuple[float, ...] = ()  # a learning curve: the test phase with these shares of knockdowns screened
 
 
 @contextmanager
@@ -72,41 +75,90 @@ def score(predictor: Predictor, knowledge: Knowledge, fit: list[LabelledPair], p
 
 
 def result(cell_line: str, split: str, method: str, pairs: Sequence[LabelledPair], probabilities: np.ndarray,
-           seconds: float, peak_mb: float) -> MethodResult:
+           seconds: float, peak_mb: float, knowledge: Knowledge, share: float = 1.0) -> MethodResult:
     metrics = evaluate([p.target for p in pairs], [p.label for p in pairs], probabilities)  # labels: scoring only
     return MethodResult(cell_line, split, method, metrics["de_auroc"], metrics["de_genes"],
                         metrics["direction_auroc"], metrics["direction_genes"], metrics["macro_f1"],
-                        metrics["accuracy"], metrics["pairs"], seconds, peak_mb)
+                        metrics["accuracy"], metrics["pairs"], seconds, peak_mb, len(knowledge.table.perts), share)
+
+
+@dataclass
+class BenchReport:
+    """What a bench measured: every method's result, notes, and the datasets without test pairs."""
+
+    results: list[MethodResult]
+    notes: list[str]
+    untested: list[str]
+
+    def table(self) -> str:
+        """The test split's table (validation's where nothing was tested), published numbers beside."""
+        split = "test" if any(r.split == "test" for r in self.results) else "validation"
+        return markdown_table(self.results, split, self.untested)
+
+
+@dataclass
+class _Run:
+    """One scoring of a dataset: the phase (maybe with a share of its knockdowns screened), what the methods may
+    know, which methods run, and how their rows are named."""
+
+    phase: Phase
+    knowledge: Knowledge
+    zero_shot: bool
+    share: float = 1.0
+
+    def label(self, name: str) -> str:
+        return name if self.share in (0.0, 1.0) else f"{name} ({self.share:.0%} of knockdowns)"
+
+
+def _runs(graph: GraphContext, cell: str, current: Phase, settings: BenchSettings) -> list[_Run]:
+    """The usual scoring; with ``zero_shot``, the zero-shot methods knowing none of the cell line's outcomes;
+    on the test phase, each share of ``fractions`` below 1 (a learning curve)."""
+    runs = [_Run(current, graph.knowledge(cell, current.hidden), False)]
+    if settings.zero_shot:
+        runs.append(_Run(current, graph.knowledge(cell, own_outcomes=False), True, 0.0))
+    if current.name == "test":
+        for share in sorted(f for f in settings.fractions if f < 1):
+            part = screened(current, share, settings.options.seed)
+            runs.append(_Run(part, graph.knowledge(cell, part.hidden), False, share))
+    return runs
 
 
 def run_bench(graph: GraphContext, data: PerturbQA, out_dir: Path, settings: BenchSettings | None = None,
-              show_progress: bool = True) -> list[MethodResult]:
+              show_progress: bool = True) -> BenchReport:
     """Every method on every dataset of ``data`` (both phases); writes ``bench.json``, ``bench.md`` and
-    ``bench.png`` to ``out_dir``."""
+    ``bench.png`` to ``out_dir`` (and ``learning_curves.png`` with ``fractions``)."""
     settings = settings or BenchSettings()
     names = list(settings.methods or registry.names())
     results: list[MethodResult] = []
     notes: list[str] = []
+    untested: list[str] = []  # datasets without test pairs (their test rows withheld)
     with Progress(disable=not show_progress) as progress:
-        task = progress.add_task("bench", total=len(data.cell_lines) * len(PHASES) * len(names))
+        task = progress.add_task("bench", total=len(data.cell_lines) * len(settings.phases))
         for cell in data.cell_lines:
             pairs = data.pairs(cell)
-            for phase_name in PHASES:
+            for phase_name in settings.phases:
                 current = phase(phase_name, pairs)
                 if not current.score:
                     notes.append(f"{cell} has no {phase_name} pairs: its {phase_name} phase is not scored")
-                    progress.advance(task, len(names))
-                    continue
-                knowledge = graph.knowledge(cell, current.hidden)
-                for name in names:
-                    progress.update(task, description=f"{cell} {phase_name}: {name}")
-                    predictor = registry.method(name).create(settings.options, knowledge)
-                    if predictor is not None and phase_name in predictor.phases:
-                        scored = scored_pairs(predictor, current.score, settings.options.seed)
-                        label = name if scored is current.score else f"{name} (sample)"
-                        probabilities, seconds, peak = score(predictor, knowledge, current.fit, scored)
-                        results.append(result(cell, phase_name, label, scored, probabilities, seconds, peak))
+                    untested += [cell] if phase_name == "test" else []
                     progress.advance(task)
-    write_report(results, {"options": asdict(settings.options), "methods": names,
-                           "validation_fraction": data.validation_fraction, "seed": data.seed}, out_dir, notes)
-    return results
+                    continue
+                for run in _runs(graph, cell, current, settings):
+                    for name in names:
+                        method = registry.method(name)
+                        if method.zero_shot != run.zero_shot:
+                            continue
+                        progress.update(task, description=f"{cell} {phase_name}: {run.label(name)}")
+                        predictor = method.create(settings.options, run.knowledge)
+                        if predictor is None or phase_name not in predictor.phases:
+                            continue
+                        scored = scored_pairs(predictor, current.score, settings.options.seed)
+                        label = run.label(name) if scored is current.score else f"{run.label(name)} (sample)"
+                        probabilities, seconds, peak = score(predictor, run.knowledge, run.phase.fit, scored)
+                        results.append(result(cell, phase_name, label, scored, probabilities, seconds, peak,
+                                              run.knowledge, run.share))
+                progress.advance(task)
+    write_report(results, {"options": asdict(settings.options), "methods": names, "zero_shot": settings.zero_shot,
+                           "fractions": list(settings.fractions), "validation_fraction": data.validation_fraction,
+                           "seed": data.seed}, out_dir, notes, untested)
+    return BenchReport(results, notes, untested)

@@ -51,24 +51,25 @@ class MethodResult:
     pairs: int
     seconds: float
     peak_rss_mb: float
+    knockdowns: int = 0  # the dataset's training knockdowns whose outcomes the method could see (0: zero-shot)
+    share: float = 1.0  # of the training knockdowns screened (a learning curve's point; 0: zero-shot)
 
 
 def _number(value: float | None, digits: int = 3) -> str:
     return "–" if value is None or value != value else f"{value:.{digits}f}"
 
 
-def markdown_table(results: Sequence[MethodResult], split: str) -> str:
+def markdown_table(results: Sequence[MethodResult], split: str, untested: Sequence[str] = ()) -> str:
     """Methods × datasets for one phase, with the published numbers of those datasets beside: under the test
-    split, or under validation for a dataset scored on validation alone (its test rows withheld)."""
+    split, or under validation for the ``untested`` datasets (their test rows withheld)."""
     lines = ["| dataset | method | DE AUROC (targets) | direction AUROC (targets) | macro-F1 | accuracy | pairs | s | "
              "peak MB |", "|---|---|---|---|---|---|---|---|---|"]
     for r in (r for r in results if r.split == split):
         lines.append(f"| {r.cell_line} | {r.method} | {_number(r.de_auroc)} ({r.de_genes}) | "
                      f"{_number(r.direction_auroc)} ({r.direction_genes}) | {_number(r.macro_f1)} | "
                      f"{_number(r.accuracy)} | {r.pairs} | {r.seconds:.1f} | {r.peak_rss_mb:.0f} |")
-    tested = {r.cell_line for r in results if r.split == "test"}
     anchored = [c for c in dict.fromkeys(r.cell_line for r in results if r.split == split)
-                if split == "test" or c not in tested]
+                if split == "test" or c in untested]
     for cell in anchored:
         for method, values in PUBLISHED.items():
             if cell in values:
@@ -80,7 +81,7 @@ def markdown_table(results: Sequence[MethodResult], split: str) -> str:
 
 
 def write_report(results: Sequence[MethodResult], settings: dict[str, Any], out_dir: Path,
-                 notes: Sequence[str] = ()) -> None:
+                 notes: Sequence[str] = (), untested: Sequence[str] = ()) -> None:
     """``bench.json`` (strict JSON: null where a metric is undefined), ``bench.md`` and ``bench.png``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     report = {"results": [asdict(r) for r in results], "settings": settings, "notes": list(notes),
@@ -92,11 +93,86 @@ def write_report(results: Sequence[MethodResult], settings: dict[str, Any], out_
     if any(r.split == "test" for r in results):
         text += ("## Test (unseen perturbations)\n\n" + markdown_table(results, "test") +
                  f"\n\nPublished: {PUBLISHED_SOURCE}.\n\n")
-    text += "## Validation (carved from train; used for choices)\n\n" + markdown_table(results, "validation") + "\n"
+    text += ("## Validation (carved from train; used for choices)\n\n" + markdown_table(results, "validation", untested)
+             + "\n")
     if notes:
         text += "\n" + "".join(f"- {note}\n" for note in notes)
+    curves = learning_curves(results)
+    if curves:
+        text += "\n## Learning curves (test)\n\n" + curves + "\n\n![learning curves](learning_curves.png)\n"
+        plot_learning_curves(results, out_dir / "learning_curves.png")
     (out_dir / "bench.md").write_text(text)
     plot(results, out_dir / "bench.png")
+
+
+BENCHMARK = "SUMMER (LLM)"  # the published method the learning curves are read against
+
+
+def _curve_points(results: Sequence[MethodResult]) -> dict[str, dict[str, list[MethodResult]]]:
+    """Dataset → method → its test rows by share of knockdowns screened, the zero-shot row first (share 0)."""
+    test = [r for r in results if r.split == "test"]
+    curves: dict[str, dict[str, list[MethodResult]]] = {}
+    for cell in dict.fromkeys(r.cell_line for r in test if 0 < r.share < 1):
+        rows = [r for r in test if r.cell_line == cell]
+        zero = [r for r in rows if r.share == 0][:1]
+        for method in dict.fromkeys(r.method.rsplit(" (", 1)[0] for r in rows if 0 < r.share < 1):
+            points = [r for r in rows if 0 < r.share < 1 and r.method.rsplit(" (", 1)[0] == method]
+            points += [r for r in rows if r.share == 1 and r.method == method]
+            curves.setdefault(cell, {})[method] = zero + sorted(points, key=lambda r: r.share)
+    return curves
+
+
+def learning_curves(results: Sequence[MethodResult]) -> str:
+    """A table of per-gene AUROC against knockdowns screened, and where the best method passes the benchmark."""
+    lines = []
+    for cell, methods in _curve_points(results).items():
+        lines += [f"| {cell} | knockdowns (share) | " + " | ".join(methods) + " |",
+                  "|---|---|" + "---|" * len(methods)]
+        shares = sorted({r.share for rows in methods.values() for r in rows})
+        for share in shares:
+            row = {m: next((r for r in rows if r.share == share), None) for m, rows in methods.items()}
+            knockdowns = next(r.knockdowns for r in row.values() if r is not None)
+            lines.append(f"| {cell} | {knockdowns} ({share:.0%}) | " + " | ".join(
+                f"{_number(r.de_auroc)} / {_number(r.direction_auroc)}" if r else "–" for r in row.values()) + " |")
+        de, direction = PUBLISHED[BENCHMARK].get(cell, (None, None))
+        if de is not None:
+            passing = [r for rows in methods.values() for r in rows
+                       if r.de_auroc > de and r.direction_auroc > direction]
+            first = min(passing, key=lambda r: (r.share, r.knockdowns), default=None)
+            lines.append("")
+            lines.append(f"{cell}: {BENCHMARK} published {de:.2f} / {direction:.2f}; "
+                         + (f"first passed on both with {first.knockdowns} knockdowns ({first.share:.0%}) by "
+                            f"{first.method}" if first else "not passed on both at any share") + ".")
+        lines.append("")
+    return "\n".join(lines).strip()
+
+
+def plot_learning_curves(results: Sequence[MethodResult], path: Path) -> None:
+    """Per dataset, DE and direction per-gene AUROC against the knockdowns screened (zero-shot at 0), the
+    benchmark's published figure dotted."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = _curve_points(results)
+    fig, axes = plt.subplots(len(curves), 2, figsize=(11, 3.8 * len(curves)), squeeze=False)
+    for row, (cell, methods) in enumerate(curves.items()):
+        for column, (metric, title) in enumerate((("de_auroc", "DE"), ("direction_auroc", "direction"))):
+            axis = axes[row, column]
+            for m, (method, rows) in enumerate(methods.items()):
+                axis.plot([r.knockdowns for r in rows], [getattr(r, metric) for r in rows], marker="o",
+                          color=plt.get_cmap("tab10")(m % 10), label=method)
+            published = PUBLISHED[BENCHMARK].get(cell)
+            if published:
+                axis.axhline(published[column], color="black", linestyle=":", linewidth=1,
+                             label=f"published: {BENCHMARK}")
+            axis.set(title=f"{cell}: {title} per-gene AUROC (test)", xlabel="training knockdowns screened",
+                     ylabel="mean AUROC over targets")
+            axis.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def plot(results: Sequence[MethodResult], path: Path) -> None:

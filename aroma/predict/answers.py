@@ -82,8 +82,9 @@ def answer_by_cell_line(predictor_for: Callable[[str], Predictor], pairs: Sequen
 
 
 def knockdown_pairs(knowledge: Knowledge, perturbed: str, genes: Sequence[str] | None = None) -> list[LabelledPair]:
-    """``perturbed`` against ``genes``, or every gene the cell line's training knockdowns measured."""
-    targets = list(genes) if genes is not None else knowledge.symbols(knowledge.table.targets)
+    """``perturbed`` against ``genes``, or every gene the cell line's training knockdowns measured (for a cell line
+    without outcomes: those the other cell lines' measured)."""
+    targets = list(genes) if genes is not None else knowledge.symbols(_measured(knowledge, "targets"))
     if not targets:
         raise AromaError(f"the graph holds no measured genes for {knowledge.cell_line}: pass --genes FILE")
     return [LabelledPair(knowledge.cell_line, perturbed, target, None, "asked") for target in targets]
@@ -91,7 +92,7 @@ def knockdown_pairs(knowledge: Knowledge, perturbed: str, genes: Sequence[str] |
 
 def target_pairs(knowledge: Knowledge, target: str, knockdowns: Sequence[str] | None = None) -> list[LabelledPair]:
     """Every training knockdown of the cell line (or ``knockdowns``) against ``target``."""
-    perts = list(knockdowns) if knockdowns is not None else knowledge.symbols(knowledge.table.perts)
+    perts = list(knockdowns) if knockdowns is not None else knowledge.symbols(_measured(knowledge, "perts"))
     if not perts:
         raise AromaError(f"the graph holds no knockdowns of {knowledge.cell_line}: pass --knockdowns FILE")
     return [LabelledPair(knowledge.cell_line, pert, target, None, "asked") for pert in perts]
@@ -217,3 +218,10 @@ def plot_ranked(answers: Answers, path: Path, title: str, label_by: str, top: in
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _measured(knowledge: Knowledge, side: str) -> list[str]:
+    """The cell line's training knockdowns or measured genes (``side``: ``perts`` or ``targets``); where it has
+    none, the other cell lines' (in their order, each once)."""
+    tables = [knowledge.table] if knowledge.has_outcomes else knowledge.others
+    return list(dict.fromkeys(gene for table in tables for gene in getattr(table, side)))

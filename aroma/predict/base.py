@@ -38,6 +38,7 @@ class Predictor(ABC):
     name: ClassVar[str]
     summary: ClassVar[str] = ""
     phases: ClassVar[tuple[str, ...]] = ("validation", "test")  # the bench phases it is scored in
+    zero_shot: ClassVar[bool] = False  # it predicts a cell line with none of its own outcomes (bench --zero-shot)
     knowledge: Knowledge
 
     @classmethod

@@ -16,6 +16,7 @@ from aroma.data.perturbqa import LabelledPair
 from aroma.model.assets import GeneSpace, load_gene_space
 from aroma.predict.base import Knowledge, MethodOptions, Predictor
 from aroma.predict.base_rate import base_rates
+from aroma.predict.crossfit import cross_fitted
 from aroma.retrieval.neighbours import NeighbourSettings
 from aroma.train.classifier import ClassifierConfig, PairTensors, Standardiser, fit, new_classifier, predict
 
@@ -32,6 +33,7 @@ class FusionClassifier(Predictor):
     embeddings: Path = Path()
     config: ClassifierConfig = field(default_factory=ClassifierConfig)
     neighbours: NeighbourSettings = field(default_factory=NeighbourSettings)
+    folds: int = 10  # cross-fitting of the training pairs' neighbour features (aroma.predict.crossfit)
 
     @classmethod
     def create(cls, options: MethodOptions, knowledge: Knowledge) -> FusionClassifier | None:
@@ -44,24 +46,30 @@ class FusionClassifier(Predictor):
     def space(self) -> GeneSpace:
         return load_gene_space(self.embeddings, self.knowledge.graph.store)
 
-    def _tensors(self, pairs: Sequence[LabelledPair]) -> tuple[PairTensors, list[int]]:
-        """The pairs whose two genes have an embedding, as model inputs, and their positions in ``pairs``."""
+    def _tensors(self, pairs: Sequence[LabelledPair], features: np.ndarray | None = None
+                 ) -> tuple[PairTensors, list[int]]:
+        """The pairs whose two genes have an embedding, as model inputs (``features``: their neighbour features,
+        default from the knowledge), and their positions in ``pairs``."""
         ids, position = self.knowledge.ids(pairs), self.space.rows
         keep = [i for i, p in enumerate(pairs) if ids.get(p.perturbed) in position and ids.get(p.target) in position]
         chosen = [pairs[i] for i in keep]
-        features = None
+        inputs = None
         if self.scale is not None:
-            features = self.scale(self.knowledge.features(pairs, self.neighbours)[keep])
+            raw = self.knowledge.features(pairs, self.neighbours) if features is None else features
+            inputs = self.scale(raw[keep])
         return PairTensors(chosen, position.rows(ids[p.perturbed] for p in chosen),
                            position.rows(ids[p.target] for p in chosen),
-                           torch.tensor([p.label or 0 for p in chosen], dtype=torch.long), features), keep
+                           torch.tensor([p.label or 0 for p in chosen], dtype=torch.long), inputs), keep
 
     def fit(self, knowledge: Knowledge, pairs: Sequence[LabelledPair], show_progress: bool = False,
             after_epoch: Any = None) -> FusionClassifier:
         self.knowledge = knowledge
-        self.scale = Standardiser.fit(knowledge.features(pairs, self.neighbours)) \
-            if self.config.neighbour_features and knowledge.has_outcomes else None
-        train, _ = self._tensors(pairs)
+        features = None
+        if self.config.neighbour_features and knowledge.has_outcomes:
+            features = cross_fitted(knowledge, pairs, lambda k, p: k.features(p, self.neighbours), self.folds,
+                                    self.config.seed)
+        self.scale = Standardiser.fit(features) if features is not None else None
+        train, _ = self._tensors(pairs, features)
         self.dropped = len(pairs) - len(train.pairs)
         extra = {"after_epoch": after_epoch} if after_epoch else {}
         self.model, self.epochs = fit(self.space, train, self.config, show_progress, **extra)

@@ -9,7 +9,7 @@ features a test pair gets: their own knockdown is never among their neighbours.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,10 @@ import numpy as np
 from aroma.data.perturbqa import LabelledPair
 from aroma.errors import AromaError
 from aroma.predict.base import Knowledge, MethodOptions, Predictor
+from aroma.predict.crossfit import cross_fitted
 from aroma.predict.trees import Forest
 from aroma.retrieval.neighbours import NeighbourSettings, feature_names
+from aroma.retrieval.responses import ResponseSettings
 from aroma.tokens import NOT_CHANGED, UP
 
 MODEL_FILE = "trees.npz"
@@ -86,34 +88,40 @@ class NeighbourModel(Predictor):
     summary = ("gradient-boosted trees (scikit-learn `HistGradientBoostingClassifier`; one for \"changed\", one "
                "for \"up given changed\") over the neighbour votes at k = 5/20/50 and 10/50 with their weights, the "
                "nearest similarities, P's estimated strength and up-share (from its 20 nearest knockdowns), T's "
-               "training rates and the pair's per-modality similarity; training pairs get their features with "
-               "their own knockdown left out")
+               "training rates and the pair's per-modality similarity; training pairs' features cross-fitted "
+               "(10 folds of knockdowns, `aroma.predict.crossfit`)")
     cross = False  # with what P itself did in the other cell lines
     neighbours: NeighbourSettings = field(default_factory=NeighbourSettings)
     trees: TreeSettings = field(default_factory=TreeSettings)
+    folds: int = 10  # cross-fitting of the training pairs' features (below 2: each knockdown left out alone)
 
     @classmethod
     def create(cls, options: MethodOptions, knowledge: Knowledge) -> NeighbourModel | None:
         if not knowledge.has_outcomes or (cls.cross and not (options.cross_cell_line and knowledge.others)):
             return None
-        return cls(options.neighbours, TreeSettings(seed=options.seed))
+        return cls(options.neighbours, replace(cls.trees_default(), seed=options.seed))
 
-    def columns(self, pairs: Sequence[LabelledPair]) -> np.ndarray:
-        """The feature columns this model reads (the within-cell-line ones, or all with ``cross``)."""
-        features = self.knowledge.features(pairs, self.neighbours)
+    @classmethod
+    def trees_default(cls) -> TreeSettings:
+        return TreeSettings()
+
+    def columns(self, knowledge: Knowledge, pairs: Sequence[LabelledPair]) -> np.ndarray:
+        """The features this model reads, from ``knowledge`` (the within-cell-line neighbour features, or all of
+        them with ``cross``)."""
+        features = knowledge.features(pairs, self.neighbours)
         if self.cross:
-            if not self.knowledge.others:
+            if not knowledge.others:
                 raise AromaError(f"{self.name} needs other cell lines' outcomes in the graph; it has only "
-                                 f"{self.knowledge.cell_line}'s")
+                                 f"{knowledge.cell_line}'s")
             return features
-        return features[:, :len(feature_names(self.neighbours, sorted(self.knowledge.graph.similarity.profiles),
-                                              False))]
+        return features[:, :len(feature_names(self.neighbours, sorted(knowledge.graph.similarity.profiles), False))]
 
     def _fit(self, pairs: Sequence[LabelledPair]) -> None:
-        self.model = ChangeAndDirection.fit(self.trees, self.columns(pairs), labels_of(pairs))
+        features = cross_fitted(self.knowledge, pairs, self.columns, self.folds, self.trees.seed)
+        self.model = ChangeAndDirection.fit(self.trees, features, labels_of(pairs))
 
     def predict_proba(self, pairs: Sequence[LabelledPair]) -> np.ndarray:
-        return self.model.predict_proba(self.columns(pairs))
+        return self.model.predict_proba(self.columns(self.knowledge, pairs))
 
     def _save_state(self, directory: Path) -> None:
         self.model.save(directory / MODEL_FILE)
@@ -128,3 +136,25 @@ class NeighbourModelOtherCellLines(NeighbourModel):
     summary = ("the same, plus what P itself did in the other cell lines' training splits (its strength, its "
                "up-share, its effect on T where measured)")
     cross = True
+
+
+@dataclass
+class ResponseModel(NeighbourModelOtherCellLines):
+    """The neighbour model + other cell lines, with the outcomes also seen through genes that respond together."""
+
+    name = "response model"
+    summary = ("the neighbour model + other cell lines, plus what the knockdowns did seen through genes that "
+               "respond together (`aroma.retrieval.responses`): target-smoothed votes of P's graph neighbours, P's "
+               "responses in the other cell lines smoothed onto T, knockdowns alike by those responses, and a joint "
+               "low-rank factorisation of every cell line's knockdown × gene outcomes; cross-fitted; trees with "
+               "leaves of 200 and 600 rounds")
+    responses: ResponseSettings = field(default_factory=ResponseSettings)
+    trees: TreeSettings = field(default_factory=lambda: ResponseModel.trees_default())
+
+    @classmethod
+    def trees_default(cls) -> TreeSettings:
+        return TreeSettings(max_iter=600, min_samples_leaf=200)
+
+    def columns(self, knowledge: Knowledge, pairs: Sequence[LabelledPair]) -> np.ndarray:
+        return np.hstack([super().columns(knowledge, pairs),
+                          knowledge.response_features(pairs, self.responses).astype(np.float64)])

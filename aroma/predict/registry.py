@@ -20,6 +20,8 @@ _ENTRIES: dict[str, str | type[Predictor]] = {  # in the order tables show them
     "neighbour vote": "aroma.predict.vote:NeighbourVote",
     "neighbour model": "aroma.predict.neighbour_model:NeighbourModel",
     "neighbour model + other cell lines": "aroma.predict.neighbour_model:NeighbourModelOtherCellLines",
+    "response model": "aroma.predict.neighbour_model:ResponseModel",
+    "neighbour vote (zero-shot)": "aroma.predict.zero_shot:ZeroShotVote",
     "classifier (fusion + neighbours)": "aroma.predict.classifier:FusionClassifier",
     "language model": "aroma.predict.lm:LanguageModel",
 }

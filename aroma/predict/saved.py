@@ -25,7 +25,8 @@ from aroma.retrieval.phases import deployed
 
 # The default method, and what stands in where it does not apply (no other cell lines, no outcomes at all):
 # the best method on the validation split of `aroma bench` (README: Predictions).
-DEFAULT_METHODS = ("neighbour model + other cell lines", "neighbour model", "target base rate")
+DEFAULT_METHODS = ("response model", "neighbour model + other cell lines", "neighbour model",
+                   "neighbour vote (zero-shot)", "target base rate")
 
 
 @dataclass
@@ -38,10 +39,11 @@ class Fitted:
 
 
 def default_method(options: MethodOptions, knowledge: Knowledge) -> Predictor:
-    """The first of ``DEFAULT_METHODS`` that applies to ``knowledge``."""
+    """The first of ``DEFAULT_METHODS`` that applies to ``knowledge``: a cell line without outcomes of its own
+    gets the zero-shot vote where other cell lines have some."""
     for name in DEFAULT_METHODS:
         predictor = registry.method(name).create(options, knowledge)
-        if predictor is not None and (knowledge.has_outcomes or name == DEFAULT_METHODS[-1]):
+        if predictor is not None and (knowledge.has_outcomes or predictor.zero_shot or name == DEFAULT_METHODS[-1]):
             return predictor
     raise AromaError("no default method applies")  # the last one always does
 

@@ -16,6 +16,7 @@ from aroma.retrieval.cache import DerivedCache
 from aroma.retrieval.index import EvidenceIndex
 from aroma.retrieval.neighbours import KnockdownNeighbours, NeighbourSettings, per_perturbation
 from aroma.retrieval.outcomes import OutcomeTable, outcome_cell_lines
+from aroma.retrieval.responses import ResponseSettings, Responses
 from aroma.retrieval.similarity import GeneSimilarity, SimilarityConfig
 
 
@@ -83,6 +84,7 @@ class GraphContext:
         knowledge = Knowledge(cell_line.upper(), self, full, self.other_cell_lines(cell_line))
         ids = knowledge.ids([LabelledPair(cell_line, name, name, None, "") for name in hidden])
         knowledge.table = full.without([ids[name] for name in hidden if name in ids] if own_outcomes else full.perts)
+        knowledge.whole = knowledge.table is full  # every training outcome the build holds: derived tables keep
         return knowledge
 
 
@@ -98,6 +100,9 @@ class Knowledge:
     _neighbours: dict[NeighbourSettings, KnockdownNeighbours] = field(default_factory=dict, repr=False)
     _features: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
     _known: dict[str, str | None] = field(default_factory=dict, repr=False)  # names resolved so far
+    whole: bool = False  # the cell line's every training outcome (what the build fixed): its derivations are cached
+    _responses: dict[ResponseSettings, Responses] = field(default_factory=dict, repr=False)
+    _without: dict[frozenset[str], Knowledge] = field(default_factory=dict, repr=False)
 
     @property
     def has_outcomes(self) -> bool:
@@ -114,6 +119,29 @@ class Knowledge:
         if settings not in self._neighbours:
             self._neighbours[settings] = KnockdownNeighbours(self.table, self.graph.similarity, settings, self.others)
         return self._neighbours[settings]
+
+    def neighbours_elsewhere(self, settings: NeighbourSettings | None = None) -> list[KnockdownNeighbours]:
+        """Similar-knockdown finders over each other cell line's outcomes, P's own row there counting as a neighbour
+        of similarity 1 (what P did elsewhere is the best evidence a cell line without labels has)."""
+        return [KnockdownNeighbours(other, self.graph.similarity, settings or NeighbourSettings(), own_similarity=1.0)
+                for other in self.others]
+
+    def responses(self, settings: ResponseSettings | None = None) -> Responses:
+        """Outcomes seen through genes that respond together (``retrieval.responses``), one per settings."""
+        settings = settings or ResponseSettings()
+        if settings not in self._responses:
+            self._responses[settings] = Responses(self.neighbours(), settings,
+                                                  self.graph.cache if self.whole else None)
+        return self._responses[settings]
+
+    def without(self, knockdowns: Sequence[str]) -> Knowledge:
+        """The same knowledge less some knockdowns' outcomes in this cell line (gene ids): one object per set, so
+        that the methods fit on the same folds share its features."""
+        key = frozenset(knockdowns)
+        if key not in self._without:
+            self._without[key] = Knowledge(self.cell_line, self.graph, self.table.without(key), self.others,
+                                           _known=self._known)
+        return self._without[key]
 
     def ids(self, pairs: Sequence[LabelledPair]) -> dict[str, str]:
         """Name → id for the genes (or gene sets) of ``pairs`` that the graph knows: a name of the cell line's
@@ -146,4 +174,15 @@ class Knowledge:
             neighbours, cross = self.neighbours(settings), bool(self.others)
             self._features[key] = per_perturbation(pairs, self.ids(pairs),
                                                    lambda pert, targets: neighbours.features(pert, targets, cross))
+        return self._features[key]
+
+    def response_features(self, pairs: Sequence[LabelledPair], settings: ResponseSettings | None = None
+                          ) -> np.ndarray:
+        """The response features of ``pairs`` (``retrieval.responses.FEATURES``), computed once per pairs and
+        settings."""
+        settings = settings or ResponseSettings()
+        key = (settings, tuple(pairs))
+        if key not in self._features:
+            responses = self.responses(settings)
+            self._features[key] = per_perturbation(pairs, self.ids(pairs), responses.features)
         return self._features[key]

@@ -81,7 +81,11 @@ class KnockdownNeighbours:
     """Finds, for each perturbation, the training knockdowns most like it, and what they did to its targets."""
 
     def __init__(self, table: OutcomeTable, similarity: GeneSimilarity, settings: NeighbourSettings | None = None,
-                 others: Sequence[OutcomeTable] = ()) -> None:
+                 others: Sequence[OutcomeTable] = (), own_similarity: float | None = None) -> None:
+        """``own_similarity``: None leaves P out of its own neighbours (a knockdown never votes on itself); a
+        value counts P's own row as a neighbour that alike (another cell line's table, where what P did is the
+        best evidence of what it does here)."""
+        self.own_similarity = own_similarity
         self.table = table
         self.similarity = similarity
         self.settings = settings or NeighbourSettings()
@@ -116,11 +120,7 @@ class KnockdownNeighbours:
         return [({p: i for i, p in enumerate(o.perts)}, {t: j for j, t in enumerate(o.targets)}, o.strength,
                  o.up_share) for o in self.others]
 
-    def without(self, perts: Sequence[str]) -> KnockdownNeighbours:
-        """The same neighbours less some knockdowns (similarity and other cell lines shared, nothing re-read)."""
-        return KnockdownNeighbours(self.table.without(perts), self.similarity, self.settings, self.others)
-
-    def _order(self, pert: str | None) -> tuple[np.ndarray, np.ndarray]:
+    def nearest(self, pert: str | None) -> tuple[np.ndarray, np.ndarray]:
         """Training knockdowns by decreasing similarity to ``pert`` (itself left out) and their similarities;
         the last perturbation's answer is kept (callers go pair by pair, sorted by perturbation)."""
         if self._last is not None and self._last[0] == pert:
@@ -133,7 +133,7 @@ class KnockdownNeighbours:
             self._similar_to = self.similarity.against(self.table.perts)
         similarity = self._similar_to([pert])[0]
         if pert in self.pert_row:
-            similarity[self.pert_row[pert]] = -np.inf
+            similarity[self.pert_row[pert]] = -np.inf if self.own_similarity is None else self.own_similarity
         order = np.argsort(-similarity, kind="stable")
         order = order[np.isfinite(similarity[order])]
         return order, similarity[order]
@@ -149,7 +149,7 @@ class KnockdownNeighbours:
     def evidence(self, pert: str | None, targets: Sequence[str | None]) -> list[ExperimentalEvidence]:
         """Experimental evidence for (pert, t) for every t of ``targets`` (all at once: one ranking, and one
         ``Neighbour`` record per knockdown and effect, shared by the targets)."""
-        order, similarity = self._order(pert)
+        order, similarity = self.nearest(pert)
         effects = self._effects(order, targets)
         measured = ~np.isnan(effects)
         counts = measured.sum(0).tolist()
@@ -181,7 +181,7 @@ class KnockdownNeighbours:
         return found
 
     def _ranked(self, pert: str | None, targets: Sequence[str | None]) -> _Ranked:
-        order, similarity = self._order(pert)
+        order, similarity = self.nearest(pert)
         effects = self._effects(order, targets)
         target, row = np.nonzero(~np.isnan(effects.T))  # by target, then by rank
         value = effects[row, target].astype(np.float64)

@@ -11,6 +11,7 @@ test phase's: every training outcome, nothing hidden. A knockdown is never its o
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,6 +47,16 @@ def phase(name: str, pairs: Sequence[LabelledPair]) -> Phase:
     fit = [p for p in pairs if p.split in LEARNED_FROM[name]]
     score = [p for p in pairs if p.split == name]
     return Phase(name, fit, score, hidden_knockdowns(pairs, name))
+
+
+def screened(current: Phase, fraction: float, seed: int = 0) -> Phase:
+    """``current`` as if only a seeded share of its training knockdowns had been screened: the others' pairs are
+    not learned from and their outcomes are hidden; nested (a smaller share's knockdowns are among a larger
+    one's), the scored pairs unchanged."""
+    perts = sorted({p.perturbed for p in current.fit})
+    kept = set(random.Random(seed).sample(perts, len(perts))[:round(len(perts) * fraction)])
+    return Phase(current.name, [p for p in current.fit if p.perturbed in kept], current.score,
+                 current.hidden | (frozenset(perts) - kept))
 
 
 def deployed(pairs: Sequence[LabelledPair]) -> Phase:
