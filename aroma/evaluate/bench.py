@@ -53,13 +53,19 @@ def peak_memory() -> Iterator[Callable[[], float]]:
         thread.join()
 
 
-def scored_pairs(predictor: Predictor, pairs: list[LabelledPair], seed: int) -> list[LabelledPair]:
-    """The pairs a method is scored on: all of them, or a seeded sample of whole targets where the method is
-    too slow for all (its ``max_pairs``)."""
+def sample_positions(predictor: Predictor, pairs: list[LabelledPair], seed: int) -> list[int] | None:
+    """Where a method is too slow for every pair (its ``max_pairs``), the positions of a seeded sample of whole
+    target genes it is scored on; None: all pairs."""
     budget = getattr(predictor, "max_pairs", None)
     if not budget or budget >= len(pairs):
-        return pairs
-    return [pairs[i] for i in whole_targets([p.target for p in pairs], budget, seed)]
+        return None
+    return whole_targets([p.target for p in pairs], budget, seed)
+
+
+def scored_pairs(predictor: Predictor, pairs: list[LabelledPair], seed: int) -> list[LabelledPair]:
+    """The pairs a method is scored on: all of them, or its seeded sample of whole targets."""
+    positions = sample_positions(predictor, pairs, seed)
+    return pairs if positions is None else [pairs[i] for i in positions]
 
 
 def score(predictor: Predictor, knowledge: Knowledge, fit: list[LabelledPair], pairs: list[LabelledPair],
@@ -77,6 +83,19 @@ def result(cell_line: str, split: str, method: str, pairs: Sequence[LabelledPair
     return MethodResult(cell_line, split, method, metrics["de_auroc"], metrics["de_genes"],
                         metrics["direction_auroc"], metrics["direction_genes"], metrics["macro_f1"],
                         metrics["accuracy"], metrics["pairs"], seconds, peak_mb)
+
+
+def same_pairs(cell: str, phase_name: str, pairs: list[LabelledPair], whole: dict[str, tuple[np.ndarray, float, float]],
+               samples: dict[str, list[int]]) -> list[MethodResult]:
+    """Every method scored on all pairs, scored again on each sampled method's pairs (``NAME (on the sample of
+    OTHER)``), so that a sampled method is compared on the same pairs; its time and memory are the whole run's."""
+    rows = []
+    for sampled, positions in samples.items():
+        chosen = [pairs[i] for i in positions]
+        for name, (probabilities, seconds, peak) in whole.items():
+            rows.append(result(cell, phase_name, f"{name} (on the sample of {sampled})", chosen,
+                               probabilities[positions], seconds, peak))
+    return rows
 
 
 def run_bench(graph: GraphContext, data: PerturbQA, out_dir: Path, settings: BenchSettings | None = None,
@@ -98,15 +117,23 @@ def run_bench(graph: GraphContext, data: PerturbQA, out_dir: Path, settings: Ben
                     progress.advance(task, len(names))
                     continue
                 knowledge = graph.knowledge(cell, current.hidden)
+                whole: dict[str, tuple[np.ndarray, float, float]] = {}  # methods scored on every pair
+                samples: dict[str, list[int]] = {}  # sampled methods: their positions
                 for name in names:
                     progress.update(task, description=f"{cell} {phase_name}: {name}")
                     predictor = registry.method(name).create(settings.options, knowledge)
                     if predictor is not None and phase_name in predictor.phases:
-                        scored = scored_pairs(predictor, current.score, settings.options.seed)
-                        label = name if scored is current.score else f"{name} (sample)"
+                        positions = sample_positions(predictor, current.score, settings.options.seed)
+                        scored = current.score if positions is None else [current.score[i] for i in positions]
+                        label = name if positions is None else f"{name} (sample)"
                         probabilities, seconds, peak = score(predictor, knowledge, current.fit, scored)
                         results.append(result(cell, phase_name, label, scored, probabilities, seconds, peak))
+                        if positions is None:
+                            whole[name] = (probabilities, seconds, peak)
+                        else:
+                            samples[name] = positions
                     progress.advance(task)
+                results += same_pairs(cell, phase_name, current.score, whole, samples)
     write_report(results, {"options": asdict(settings.options), "methods": names,
                            "validation_fraction": data.validation_fraction, "seed": data.seed}, out_dir, notes)
     return results
