@@ -318,3 +318,18 @@ def test_grpo_on_typed_prompts(typed_model: Path, typed_dataset: Path, tmp_path:
         "temperature=1.5"]))
     assert result.steps == 1 and any("rewards/grounding_reward/mean" in e for e in result.log)
     assert json.loads((tmp_path / "aroma.json").read_text())["prompt"] == "typed"
+
+
+def test_predict_with_a_typed_model_generates_from_typed_prompts(typed_model: Path, typed_dataset: Path,
+                                                                 outcome_store) -> None:
+    """`aroma predict P T --model` with a typed model: the pair's typed prompt from the graph, reasoning, answer."""
+    from aroma.data.perturbqa import LabelledPair
+    from aroma.predict.lm import LanguageModel, explain
+    from aroma.retrieval.knowledge import GraphContext
+
+    example = json.loads((typed_dataset / "test.jsonl").open().readline())
+    language = LanguageModel(typed_model).fit(GraphContext(outcome_store).knowledge("K562"), [])
+    evidence = language.evidence([LabelledPair("K562", example["pert"], example["gene"], None, "asked")])[0]
+    assert typed_prompt(evidence, (example["pert"], example["gene"])).messages == example["prompt"]
+    result = explain(language.model, evidence, (example["pert"], example["gene"]), max_new_tokens=6)
+    assert result["answer"] in LABELS and abs(sum(result["probabilities"].values()) - 1) < 1e-5

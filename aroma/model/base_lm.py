@@ -92,6 +92,7 @@ def quiet_libraries() -> None:
 
         hf_logging.disable_progress_bar()
         disable_progress_bar()
+        os.environ.setdefault("TQDM_DISABLE", "1")  # bars made with tqdm itself (GGUF dequantization)
     if os.environ.get(VERBOSE_ENV):
         return
     # Deprecations are attributed to the caller's module (often another library), so they are matched by
