@@ -281,7 +281,8 @@ def _embeddings(store: GraphStore, directory: Path) -> Path:
 
 
 def _tiny_models(store: GraphStore, directory: Path, lm: Path | None = None) -> tuple[Path, Path]:
-    """Embeddings of ``store``'s graph and a tiny, untrained multimodal LM over them (``lm``: reuse one)."""
+    """Embeddings of ``store``'s graph and a tiny, untrained multimodal LM over them reading typed prompts (``lm``:
+    reuse one)."""
     from aroma.model.assets import load_gene_space
     from aroma.model.classifier import build_fusion
     from aroma.model.fusion import FusionConfig
@@ -293,7 +294,7 @@ def _tiny_models(store: GraphStore, directory: Path, lm: Path | None = None) -> 
         space = load_gene_space(embeddings, store)
         tokenizer = tiny.tokenizer()
         model = AromaLM(tiny.causal_lm("llama", len(tokenizer)), tokenizer,
-                        build_fusion(space, FusionConfig(out_dim=32, model_dim=16, tokens=1)))
+                        build_fusion(space, FusionConfig(out_dim=32, model_dim=16, tokens=1, typed=True)))
         model.gene_ids = list(space.ids)
         lm = directory / "lm"
         model.save_pretrained(lm)

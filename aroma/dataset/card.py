@@ -23,12 +23,54 @@ class DatasetCard:
     coverage: dict[str, dict[str, float]] = field(default_factory=dict)  # cell → kind → share of pairs
     unknown_genes: dict[str, list[str]] = field(default_factory=dict)
     pairs: int = 0
+    prompt: str = "text"  # the prompt style of the examples
+    prompt_tokens: dict[str, Any] | None = None  # both styles' prompt lengths on a sample of the pairs
     seconds: dict[str, float] = field(default_factory=dict)  # per stage; kept out of card.json (determinism)
     peak_rss_mb: float = 0.0  # this process's peak resident memory so far; likewise kept out of card.json
 
     def as_dict(self) -> dict[str, Any]:
-        return {"pairs": self.pairs, "counts": self.counts, "coverage": self.coverage,
-                "unknown_genes": self.unknown_genes}
+        return {"pairs": self.pairs, "prompt": self.prompt, "prompt_tokens": self.prompt_tokens,
+                "counts": self.counts, "coverage": self.coverage, "unknown_genes": self.unknown_genes}
+
+
+class PromptSample:
+    """Every n-th example of a dataset (about ``size`` in all), whose prompts are measured in both styles."""
+
+    def __init__(self, pairs: int, size: int = 200) -> None:
+        self.step = max(1, pairs // size)
+        self.seen = 0
+        self.examples: list[dict[str, Any]] = []
+
+    def offer(self, example: dict[str, Any]) -> None:
+        if self.seen % self.step == 0:
+            self.examples.append({k: example[k] for k in ("pert", "gene", "evidence")})
+        self.seen += 1
+
+    def tokens(self, base_model: str | None) -> dict[str, Any] | None:
+        """Mean, median and largest prompt length (chat template applied) of the text and typed prompts of the same
+        pairs, counted by ``base_model``'s tokenizer with the added tokens one token each (None: no tokenizer)."""
+        if base_model is None or not self.examples:
+            return None
+        from aroma.dataset.styles import build_prompt
+        from aroma.model.base_lm import load_tokenizer
+        from aroma.retrieval.evidence import PairEvidence
+        from aroma.tokens import PROMPT_STYLES
+
+        tokenizer = load_tokenizer(base_model)
+        lengths: dict[str, list[int]] = {style: [] for style in PROMPT_STYLES}
+        for example in self.examples:
+            evidence = PairEvidence.from_dict(json.loads(example["evidence"]))
+            for style in PROMPT_STYLES:
+                messages = build_prompt(evidence, (example["pert"], example["gene"]), style).messages
+                text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+                lengths[style].append(len(tokenizer(text, add_special_tokens=False).input_ids))
+        summary: dict[str, Any] = {"tokenizer": base_model, "pairs": len(self.examples)}
+        for style, values in lengths.items():
+            ordered = sorted(values)
+            summary[style] = {"mean": round(sum(values) / len(values), 1), "median": ordered[len(ordered) // 2],
+                              "max": ordered[-1]}
+        summary["typed_share"] = round(sum(lengths["typed"]) / sum(lengths["text"]), 3)
+        return summary
 
 
 def peak_rss_mb() -> float:
@@ -56,6 +98,15 @@ def write_card(card: DatasetCard, config: GenerateConfig) -> None:
         lines.append(f"| {cell} | {cov['direct_relation']:.1%} | {cov['path']:.1%} | {cov['shared_pathway']:.1%} | "
                      f"{cov.get('experiments', 0):.1%} | "
                      f"{len(card.unknown_genes.get(cell, []))} |")
+    lines += ["", f"Prompts: {card.prompt}."]
+    tokens = card.prompt_tokens
+    if tokens:
+        lines += [f"Prompt tokens on {tokens['pairs']} pairs (every n-th; tokenizer of {tokens['tokenizer']}, chat "
+                  "template applied, each added token one token):", "", "| style | mean | median | max |",
+                  "|---|---|---|---|"]
+        lines += [f"| {style} | {tokens[style]['mean']} | {tokens[style]['median']} | {tokens[style]['max']} |"
+                  for style in ("text", "typed")]
+        lines += ["", f"Typed prompts are {tokens['typed_share']:.0%} of the text prompts' length."]
     lines += ["", "![counts and coverage](card.png)", ""]
     (config.out / "README.md").write_text("\n".join(lines))
     plot_card(card, config.out / "card.png")

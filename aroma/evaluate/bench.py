@@ -56,13 +56,19 @@ def peak_memory() -> Iterator[Callable[[], float]]:
         thread.join()
 
 
-def scored_pairs(predictor: Predictor, pairs: list[LabelledPair], seed: int) -> list[LabelledPair]:
-    """The pairs a method is scored on: all of them, or a seeded sample of whole targets where the method is
-    too slow for all (its ``max_pairs``)."""
+def sample_positions(predictor: Predictor, pairs: list[LabelledPair], seed: int) -> list[int] | None:
+    """Where a method is too slow for every pair (its ``max_pairs``), the positions of a seeded sample of whole
+    target genes it is scored on; None: all pairs."""
     budget = getattr(predictor, "max_pairs", None)
     if not budget or budget >= len(pairs):
-        return pairs
-    return [pairs[i] for i in whole_targets([p.target for p in pairs], budget, seed)]
+        return None
+    return whole_targets([p.target for p in pairs], budget, seed)
+
+
+def scored_pairs(predictor: Predictor, pairs: list[LabelledPair], seed: int) -> list[LabelledPair]:
+    """The pairs a method is scored on: all of them, or its seeded sample of whole targets."""
+    positions = sample_positions(predictor, pairs, seed)
+    return pairs if positions is None else [pairs[i] for i in positions]
 
 
 def score(predictor: Predictor, knowledge: Knowledge, fit: list[LabelledPair], pairs: list[LabelledPair],
@@ -123,6 +129,19 @@ def _runs(graph: GraphContext, cell: str, current: Phase, settings: BenchSetting
     return runs
 
 
+def same_pairs(cell: str, phase_name: str, pairs: list[LabelledPair], whole: dict[str, tuple[np.ndarray, float, float]],
+               samples: dict[str, list[int]], run: _Run) -> list[MethodResult]:
+    """Every method scored on all pairs, scored again on each sampled method's pairs (``NAME (on the sample of
+    OTHER)``), so that a sampled method is compared on the same pairs; its time and memory are the whole run's."""
+    rows = []
+    for sampled, positions in samples.items():
+        chosen = [pairs[i] for i in positions]
+        for name, (probabilities, seconds, peak) in whole.items():
+            rows.append(result(cell, phase_name, f"{name} (on the sample of {sampled})", chosen,
+                               probabilities[positions], seconds, peak, run.knowledge, run.share))
+    return rows
+
+
 def run_bench(graph: GraphContext, data: PerturbQA, out_dir: Path, settings: BenchSettings | None = None,
               show_progress: bool = True) -> BenchReport:
     """Every method on every dataset of ``data`` (both phases); writes ``bench.json``, ``bench.md`` and
@@ -144,6 +163,8 @@ def run_bench(graph: GraphContext, data: PerturbQA, out_dir: Path, settings: Ben
                     progress.advance(task)
                     continue
                 for run in _runs(graph, cell, current, settings):
+                    whole: dict[str, tuple[np.ndarray, float, float]] = {}  # methods scored on every pair
+                    samples: dict[str, list[int]] = {}  # sampled methods: their positions
                     for name in names:
                         method = registry.method(name)
                         if method.zero_shot != run.zero_shot:
@@ -152,11 +173,17 @@ def run_bench(graph: GraphContext, data: PerturbQA, out_dir: Path, settings: Ben
                         predictor = method.create(settings.options, run.knowledge)
                         if predictor is None or phase_name not in predictor.phases:
                             continue
-                        scored = scored_pairs(predictor, current.score, settings.options.seed)
-                        label = run.label(name) if scored is current.score else f"{run.label(name)} (sample)"
+                        positions = sample_positions(predictor, current.score, settings.options.seed)
+                        scored = current.score if positions is None else [current.score[i] for i in positions]
+                        label = run.label(name) if positions is None else f"{run.label(name)} (sample)"
                         probabilities, seconds, peak = score(predictor, run.knowledge, run.phase.fit, scored)
                         results.append(result(cell, phase_name, label, scored, probabilities, seconds, peak,
                                               run.knowledge, run.share))
+                        if positions is None:
+                            whole[run.label(name)] = (probabilities, seconds, peak)
+                        else:
+                            samples[run.label(name)] = positions
+                    results += same_pairs(cell, phase_name, current.score, whole, samples, run)
                 progress.advance(task)
     write_report(results, {"options": asdict(settings.options), "methods": names, "zero_shot": settings.zero_shot,
                            "fractions": list(settings.fractions), "validation_fraction": data.validation_fraction,

@@ -33,7 +33,29 @@ def resolve_base_model(path: str) -> tuple[str, str | None]:
 
 
 def dtype() -> torch.dtype:
+    """The dtype the LM's weights are loaded in: bf16 on CUDA, fp32 on CPU (where bf16 runs as mixed precision)."""
     return torch.bfloat16 if torch.cuda.is_available() else torch.float32
+
+
+def bf16_available() -> bool:
+    """Whether bf16 mixed precision pays here: a CUDA device with bf16, or a CPU with AVX-512 BF16 or AMX."""
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    cpu = torch.cpu
+    return any(getattr(cpu, name, lambda: False)() for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
+def load_tokenizer(path: str):
+    """The tokenizer of a base model (as ``load_base`` takes it) with every token aroma adds, each one token."""
+    from transformers import AutoTokenizer
+
+    from aroma.tokens import PLACEHOLDERS, TYPED_TOKENS
+
+    directory, gguf = resolve_base_model(path)
+    tokenizer = AutoTokenizer.from_pretrained(directory, **({"gguf_file": gguf} if gguf else {}))
+    tokenizer.add_special_tokens({"additional_special_tokens": [*PLACEHOLDERS.values(), *TYPED_TOKENS]},
+                                 replace_extra_special_tokens=False)
+    return tokenizer
 
 
 def load_base(path: str, torch_dtype: torch.dtype | None = None):
@@ -61,8 +83,16 @@ def quiet_libraries() -> None:
     show) unless ``$AROMA_VERBOSE`` is set; training progress and metrics are reported by the toolkit."""
     import logging
     import os
+    import sys
     import warnings
 
+    if not sys.stderr.isatty():  # a log file or a pipe: no carriage-return progress bars (loading, mapping)
+        from datasets.utils.logging import disable_progress_bar
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        disable_progress_bar()
+        os.environ.setdefault("TQDM_DISABLE", "1")  # bars made with tqdm itself (GGUF dequantization)
     if os.environ.get(VERBOSE_ENV):
         return
     # Deprecations are attributed to the caller's module (often another library), so they are matched by

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from aroma.errors import AromaError
+from aroma.model.typed import TypedInputs
 
 
 @dataclass
@@ -24,6 +25,7 @@ class FusionConfig:
     tokens: int = 1  # soft tokens per modality
     neighbours: int = 8  # keys: the target plus this many neighbours
     dropout: float = 0.1
+    typed: bool = False  # also the input embeddings of typed prompts' entity, number and kind tokens
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -101,11 +103,17 @@ class MultimodalFusion(nn.Module):
                              f"the {config.neighbours} the fusion attends to: retrain `aroma train gnn --graph gene`")
         self.register_buffer("neighbours", neighbours[:, : config.neighbours].clone())
         self.attend = nn.ModuleDict({m: NeighbourhoodCrossAttention(t.dim, config) for m, t in tables.items()})
+        self.typed = TypedInputs({m: t.dim for m, t in tables.items()}, config.out_dim, config.model_dim) \
+            if config.typed else None
         self.last_attention: dict[str, Tensor] = {}
 
     @property
     def modalities(self) -> list[str]:
         return list(self.tables)
+
+    def entities(self, rows: Tensor) -> Tensor:
+        """Typed prompts: what the genes at table ``rows`` add to their entity tokens."""
+        return self.typed.entities(self.tables, rows)
 
     def forward(self, perturbed: Tensor, target: Tensor) -> dict[str, Tensor]:
         """``perturbed``, ``target``: gene indices ``[B]`` (row numbers of the tables)."""

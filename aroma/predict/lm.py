@@ -15,7 +15,10 @@ from rich.progress import Progress
 
 from aroma.data.perturbqa import LabelledPair
 from aroma.errors import AromaError
-from aroma.model.lm import AromaLM, expand_placeholders
+from aroma.dataset.prompts import Prompt
+from aroma.dataset.styles import build_prompt
+from aroma.model.base_lm import bf16_available
+from aroma.model.lm import AromaLM, expand_placeholders, pad_rows, pad_values
 from aroma.predict.base import Knowledge, MethodOptions, Predictor
 from aroma.retrieval.evidence import PairEvidence
 from aroma.tokens import ANSWER_CLOSE, ANSWER_OPEN, LABELS, THINK_CLOSE, THINK_OPEN
@@ -26,53 +29,116 @@ def _prefix(model: AromaLM, prompt: list[dict], reasoning: str) -> list[int]:
     return model.tokenizer(text + THINK_OPEN + reasoning + THINK_CLOSE + ANSWER_OPEN, add_special_tokens=False).input_ids
 
 
+@dataclass
+class ModelInputs:
+    """What the model reads for pairs: prompts with each pair's gene rows, and a typed prompt's entity rows and
+    numbers."""
+
+    prompts: list[Prompt]
+    perturbed: list[int]
+    target: list[int]
+    entity_rows: list[list[int]]
+
+    def typed(self, start: int, stop: int, repeat: int, device) -> dict[str, torch.Tensor]:
+        """``entities`` and ``numbers`` of prompts ``start:stop``, each repeated ``repeat`` times (none for text)."""
+        if not any(p.entities or p.numbers for p in self.prompts[start:stop]):
+            return {}
+        entities = pad_rows(self.entity_rows[start:stop]).repeat_interleave(repeat, dim=0)
+        numbers = pad_values([p.numbers for p in self.prompts[start:stop]]).repeat_interleave(repeat, dim=0)
+        return {"entities": entities.to(device), "numbers": numbers.to(device)}
+
+
+def model_inputs(model: AromaLM, evidence: Sequence[PairEvidence], names: Sequence[tuple[str, str]]) -> ModelInputs:
+    """Each pair's prompt built from its evidence exactly as PerturbReason builds it, in the style the model was
+    trained on, placeholders expanded to its soft tokens."""
+    rows = model.gene_rows
+    prompts = []
+    for e, n in zip(evidence, names):
+        prompt = build_prompt(e, n, model.prompt_style)
+        prompt.messages = [{**m, "content": expand_placeholders(m["content"], model.fusion.config.tokens)}
+                           for m in prompt.messages]
+        prompts.append(prompt)
+    return ModelInputs(prompts, [rows.row(e.perturbed.id) for e in evidence], [rows.row(e.target.id) for e in evidence],
+                       [[rows.row(g) for g in p.entities] for p in prompts])
+
+
 @torch.no_grad()
-def answer_probabilities(model: AromaLM, prompts: list[list[dict]], perturbed: list[int], target: list[int],
-                         reasonings: list[str] | None = None, batch_size: int = 4, show_progress: bool = False,
-                         ) -> np.ndarray:
+def answer_probabilities(model: AromaLM, inputs: ModelInputs, reasonings: list[str] | None = None,
+                         batch_size: int = 8, show_progress: bool = False, bf16: bool | None = None) -> np.ndarray:
     """P(label) for each example: each ``<answer>label</answer>`` scored by its mean per-token log-likelihood
-    (summed log-likelihoods would favour the shorter labels), softmaxed over the three."""
+    (summed log-likelihoods would favour the shorter labels), softmaxed over the three. The prompt is read once
+    per pair and its cache shared by the three answers (on a CPU in bf16 where it has it, unless ``bf16``
+    says)."""
     tokenizer, device = model.tokenizer, next(model.lm.parameters()).device
     answers = [tokenizer(label + ANSWER_CLOSE, add_special_tokens=False).input_ids for label in LABELS]
+    prompts = inputs.prompts
     reasonings = reasonings or [""] * len(prompts)
+    bf16 = bf16_available() if bf16 is None else bf16
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=device.type == "cpu" and bf16)
     model.eval()
     out = []
-    with Progress(disable=not show_progress) as progress:
+    with Progress(disable=not show_progress) as progress, autocast:
         task = progress.add_task("scoring answers", total=len(prompts))
         for start in range(0, len(prompts), batch_size):
-            rows, spans = [], []
-            for i in range(start, min(start + batch_size, len(prompts))):
-                prefix = _prefix(model, prompts[i], reasonings[i])
-                for answer in answers:
-                    rows.append(prefix + answer)
-                    spans.append((len(prefix), len(answer)))
-            width = max(len(r) for r in rows)
-            ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for r, row in enumerate(rows):
-                ids[r, :len(row)] = torch.tensor(row)
-                mask[r, :len(row)] = 1
-            genes_p = torch.tensor(perturbed[start:start + batch_size]).repeat_interleave(len(LABELS))
-            genes_t = torch.tensor(target[start:start + batch_size]).repeat_interleave(len(LABELS))
-            logits = model(ids.to(device), perturbed=genes_p.to(device), target=genes_t.to(device),
-                           attention_mask=mask.to(device)).logits.float()
-            logprobs = torch.log_softmax(logits, dim=-1)
-            scores = []
-            for r, (begin, length) in enumerate(spans):
-                positions = torch.arange(begin - 1, begin - 1 + length, device=logprobs.device)
-                tokens = ids[r, begin:begin + length].to(logprobs.device)
-                scores.append(logprobs[r, positions, tokens].mean())
-            out.append(torch.softmax(torch.stack(scores).view(-1, len(LABELS)), dim=1).cpu())
-            progress.advance(task, len(spans) // len(LABELS))
+            stop = min(start + batch_size, len(prompts))
+            prefixes = [_prefix(model, prompts[i].messages, reasonings[i]) for i in range(start, stop)]
+            ids, mask = _left_padded(prefixes, tokenizer.pad_token_id)
+            positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+            read = model(ids.to(device), perturbed=torch.tensor(inputs.perturbed[start:stop], device=device),
+                         target=torch.tensor(inputs.target[start:stop], device=device),
+                         attention_mask=mask.to(device), position_ids=positions.to(device), use_cache=True,
+                         **inputs.typed(start, stop, 1, device))
+            first = torch.log_softmax(read.logits[:, -1].float(), dim=-1)  # [n, vocab]: each answer's first token
+            out.append(_score_answers(model, answers, first, read.past_key_values, mask, device).cpu())
+            progress.advance(task, stop - start)
     return torch.cat(out).numpy() if out else np.zeros((0, len(LABELS)))
 
 
-def model_prompt(model: AromaLM, evidence: PairEvidence, names: tuple[str, str]) -> list[dict]:
-    """The chat prompt of PerturbReason for ``evidence``, placeholders expanded to the model's soft tokens."""
-    from aroma.dataset.prompts import chat_prompt
+def _left_padded(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token rows aligned at their ends (so every row's next token follows its last), and their mask."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for r, row in enumerate(rows):
+        ids[r, width - len(row):] = torch.tensor(row)
+        mask[r, width - len(row):] = 1
+    return ids, mask
 
-    return [{**m, "content": expand_placeholders(m["content"], model.fusion.config.tokens)}
-            for m in chat_prompt(evidence, names)]
+
+def _score_answers(model: AromaLM, answers: list[list[int]], first: torch.Tensor, cache, mask: torch.Tensor,
+                   device) -> torch.Tensor:
+    """``[n, 3]`` probabilities: every answer's later tokens read after its earlier ones, on the prompt's cache."""
+    n, labels = first.shape[0], len(answers)
+    width = max(len(a) for a in answers) - 1
+    follow = torch.full((labels, max(width, 1)), model.tokenizer.pad_token_id, dtype=torch.long)
+    for k, answer in enumerate(answers):
+        follow[k, :len(answer) - 1] = torch.tensor(answer[:-1], dtype=torch.long)
+    later = None
+    if width > 0:
+        cache.batch_repeat_interleave(labels)
+        rows = follow.repeat(n, 1)  # pair-major, answer-minor
+        full_mask = torch.cat([mask.repeat_interleave(labels, dim=0), torch.ones_like(rows)], dim=1)
+        positions = mask.sum(dim=1).repeat_interleave(labels).unsqueeze(1) + torch.arange(rows.shape[1])
+        logits = model.lm(input_ids=rows.to(device), attention_mask=full_mask.to(device),
+                          position_ids=positions.to(device), past_key_values=cache, use_cache=False).logits
+        later = torch.log_softmax(logits.float(), dim=-1).view(n, labels, rows.shape[1], -1)
+    scores = torch.zeros(n, labels, device=first.device)
+    for k, answer in enumerate(answers):
+        total = first[:, answer[0]]
+        for j, token in enumerate(answer[1:]):
+            total = total + later[:, k, j, token]
+        scores[:, k] = total / len(answer)
+    return torch.softmax(scores, dim=1)
+
+
+def prior_corrected(model: AromaLM, probabilities: np.ndarray) -> np.ndarray:
+    """Probabilities of a model trained on a resampled split (``changed_share``) brought back to the split's label
+    shares (Bayes' rule; down and up move together, so per-gene AUROCs are unchanged and only the answers move)."""
+    split, trained = model.about.get("label_shares"), model.about.get("trained_label_shares")
+    if not split or not trained or split == trained or min(trained) <= 0:
+        return probabilities
+    weighted = probabilities * (np.asarray(split) / np.asarray(trained))
+    return weighted / weighted.sum(axis=1, keepdims=True)
 
 
 @dataclass
@@ -86,7 +152,7 @@ class LanguageModel(Predictor):
     phases = ("test",)
     model_dir: Path = Path()
     max_pairs: int | None = None
-    batch_size: int = 4
+    batch_size: int = 8
 
     @classmethod
     def create(cls, options: MethodOptions, knowledge: Knowledge) -> LanguageModel | None:
@@ -112,12 +178,10 @@ class LanguageModel(Predictor):
                                     if neighbours else None) for p in pairs]
 
     def predict_proba(self, pairs: Sequence[LabelledPair], show_progress: bool = False) -> np.ndarray:
-        model, rows = self.model, self.model.gene_rows
-        evidence = self.evidence(pairs)
-        prompts = [model_prompt(model, e, (p.perturbed, p.target)) for e, p in zip(evidence, pairs)]
-        return answer_probabilities(model, prompts, [rows.row(e.perturbed.id) for e in evidence],
-                                    [rows.row(e.target.id) for e in evidence], batch_size=self.batch_size,
-                                    show_progress=show_progress)
+        model = self.model
+        inputs = model_inputs(model, self.evidence(pairs), [(p.perturbed, p.target) for p in pairs])
+        return prior_corrected(model, answer_probabilities(model, inputs, batch_size=self.batch_size,
+                                                           show_progress=show_progress))
 
 
 class _TokenProgress:
@@ -143,23 +207,22 @@ def explain(model: AromaLM, evidence: PairEvidence, names: tuple[str, str], max_
     Progress) shows the tokens generated."""
     from aroma.train.rewards import parse
 
-    rows = model.gene_rows
-    prompt = model_prompt(model, evidence, names)
-    genes = ([rows.row(evidence.perturbed.id)], [rows.row(evidence.target.id)])
-    text = model.tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
+    inputs = model_inputs(model, [evidence], [names])
+    text = model.tokenizer.apply_chat_template(inputs.prompts[0].messages, add_generation_prompt=True, tokenize=False)
     ids = model.tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids
     device = next(model.lm.parameters()).device
     streamer = None
     if progress is not None:
         task = progress.add_task("generating the reasoning (tokens)", total=max_new_tokens)
         streamer = _TokenProgress(progress, task)
-    generated = model.generate(ids.to(device), perturbed=torch.tensor(genes[0], device=device),
-                               target=torch.tensor(genes[1], device=device), max_new_tokens=max_new_tokens,
-                               do_sample=False, pad_token_id=model.tokenizer.pad_token_id, streamer=streamer)
+    generated = model.generate(ids.to(device), perturbed=torch.tensor(inputs.perturbed, device=device),
+                               target=torch.tensor(inputs.target, device=device), max_new_tokens=max_new_tokens,
+                               do_sample=False, pad_token_id=model.tokenizer.pad_token_id, streamer=streamer,
+                               **inputs.typed(0, 1, 1, device))
     completion = model.tokenizer.decode(generated[0, ids.shape[1]:], skip_special_tokens=False)
     parsed = parse(completion.split(model.tokenizer.eos_token)[0])
     reasoning = parsed[0] if parsed else completion.split(THINK_CLOSE)[0].replace(THINK_OPEN, "").strip()
-    probabilities = answer_probabilities(model, [prompt], *genes, reasonings=[reasoning])[0]
+    probabilities = prior_corrected(model, answer_probabilities(model, inputs, reasonings=[reasoning]))[0]
     return {"answer": LABELS[int(probabilities.argmax())],
             "probabilities": {label: float(p) for label, p in zip(LABELS, probabilities)},
             "reasoning": reasoning, "generated": completion, "evidence": evidence.to_dict()}

@@ -136,6 +136,17 @@ class CrossCellLine:
     up_share: float  # share of its changes that were up
 
 
+@dataclass(frozen=True)
+class Votes:
+    """The neighbour vote's two shares, weighted by similarity ** power (``NeighbourSettings``): of the knockdowns
+    listed as neighbours, the share that changed T; of the ``k_direction`` most like P that changed T, the share
+    that raised it (None: none changed it) and how many those were."""
+
+    changed: float
+    up: float | None
+    direction_count: int
+
+
 @dataclass
 class ExperimentalEvidence:
     """The evidence from experiments: neighbours of P that measured T, and P in other cell lines."""
@@ -144,6 +155,7 @@ class ExperimentalEvidence:
     neighbours: list[Neighbour] = field(default_factory=list)
     other_cell_lines: list[CrossCellLine] = field(default_factory=list)
     target_measured_by: int = 0  # training knockdowns (P excluded) that measured T
+    votes: Votes | None = None
 
     @property
     def changed(self) -> list[Neighbour]:
@@ -200,9 +212,11 @@ class PairEvidence:
         """The inverse of ``to_dict`` (the ``evidence`` column of the dataset)."""
         interaction, experiments = data.get("interaction"), data.get("experiments")
         if experiments is not None:
+            votes = experiments.get("votes")  # absent from datasets generated before the votes were recorded
             experiments = ExperimentalEvidence(
                 experiments["cell_line"], [Neighbour(**n) for n in experiments["neighbours"]],
-                [CrossCellLine(**c) for c in experiments["other_cell_lines"]], experiments["target_measured_by"])
+                [CrossCellLine(**c) for c in experiments["other_cell_lines"]], experiments["target_measured_by"],
+                Votes(**votes) if votes else None)
         return cls(
             cell_line=data["cell_line"],
             perturbed=GeneFacts.from_dict(data["perturbed"]),

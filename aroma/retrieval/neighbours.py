@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from aroma.retrieval.evidence import CrossCellLine, ExperimentalEvidence, Neighbour
+from aroma.retrieval.evidence import CrossCellLine, ExperimentalEvidence, Neighbour, Votes
 from aroma.retrieval.outcomes import LABEL_OF_SIGN, OutcomeTable
 from aroma.retrieval.similarity import GeneSimilarity
 from aroma.data.perturbqa import LabelledPair
@@ -166,8 +166,26 @@ class KnockdownNeighbours:
                     symbols.get(gene, gene), gene, round(float(similarity[r]), 3), LABELS[LABEL_OF_SIGN[effect]],
                     round(float(strength[order[r]]), 3))
             chosen[j].append(neighbour)
-        return [ExperimentalEvidence(self.table.cell_line, neighbours, self._cross(pert, target), count)
-                for target, neighbours, count in zip(targets, chosen, counts)]
+        votes = self._votes(similarity, effects, measured, first_k)
+        return [ExperimentalEvidence(self.table.cell_line, neighbours, self._cross(pert, target), count,
+                                     votes[j] if neighbours else None)
+                for j, (target, neighbours, count) in enumerate(zip(targets, chosen, counts))]
+
+    def _votes(self, similarity: np.ndarray, effects: np.ndarray, measured: np.ndarray, first_k: np.ndarray
+               ) -> list[Votes]:
+        """Per target: the weighted share of the first k that changed it, and of the first ``k_direction`` that
+        changed it the weighted share up (the neighbour vote's shares, before its shrinkage to T's rates)."""
+        weight = (np.clip(similarity, 0, None) ** self.settings.power)[:, None]
+        filled = np.where(measured, effects, 0.0)
+        w = np.where(first_k, weight, 0.0)
+        changed = (w * np.abs(filled)).sum(0) / np.maximum(w.sum(0), 1e-12)
+        moved = filled != 0
+        first_changed = moved & (np.cumsum(moved, axis=0, dtype=np.int32) <= self.settings.k_direction)
+        w = np.where(first_changed, weight, 0.0)
+        up = (w * (filled > 0)).sum(0) / np.maximum(w.sum(0), 1e-12)
+        count = first_changed.sum(0)
+        return [Votes(round(float(c), 4), round(float(u), 4) if n else None, int(n))
+                for c, u, n in zip(changed.tolist(), up.tolist(), count.tolist())]
 
     def _cross(self, pert: str | None, target: str | None) -> list[CrossCellLine]:
         found = []

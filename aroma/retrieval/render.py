@@ -56,6 +56,11 @@ def experiments_lines(experiments: ExperimentalEvidence, p: str, t: str) -> list
     """What the training knockdowns most like ``p`` did to ``t``, and what ``p`` did in other cell lines."""
     lines = [f"Experiments (PerturbQA training split, {experiments.cell_line}): "
              + experiments.summary(p, t)]
+    votes = experiments.votes
+    if votes is not None:
+        direction = (f"of the {votes.direction_count} most like {p} that changed {t}, share up {votes.up:.2f}"
+                     if votes.up is not None else f"none of those most like {p} changed {t}")
+        lines.append(f"  Weighted by similarity²: share that changed {t} {votes.changed:.2f}; {direction}")
     for n in experiments.neighbours[:SHOWN_NEIGHBOURS]:
         lines.append(f"  {n.symbol} knockdown (similarity to {p} {n.similarity:.2f}; changed {n.strength:.0%} of its "
                      f"measured genes): {t} {n.effect}")

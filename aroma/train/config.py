@@ -26,6 +26,7 @@ class TrainSettings:
 
     epochs: float = 1.0
     max_steps: int = -1
+    max_minutes: float | None = None  # stop after this many minutes of training (saved as at that step)
     batch_size: int = 4
     gradient_accumulation: int = 1
     learning_rate: float = 2e-4
@@ -37,7 +38,12 @@ class TrainSettings:
     soft_tokens: int = 1  # per modality
     fusion_dim: int = 256
     fusion_dropout: float = 0.1
-    limit: int | None = None  # train on the first N examples
+    limit: int | None = None  # train on the first N examples (of the seeded sample, with changed_share)
+    changed_share: float | None = None  # sample the split so that changed pairs make up this share
+    direct_answers: float = 0.0  # SFT: share of examples trained on the answer alone (what the predictor scores)
+    bf16: bool | None = None  # mixed precision; None: where the hardware has it (CUDA, or a CPU with AVX-512 BF16)
+    gradient_checkpointing: bool = False
+    finetune: str = "lora"  # lora (PEFT adapters on the LM) or full (every LM weight)
     save_merged: bool = False  # also save the LM with LoRA merged (a full copy of the base model)
     lora: LoraSettings = field(default_factory=LoraSettings)
     # GRPO
@@ -53,6 +59,7 @@ class TrainSettings:
 HELP = {
     "epochs": "passes over the training split (fractions allowed)",
     "max_steps": "stop after this many optimizer steps (-1: run all epochs)",
+    "max_minutes": "stop after this many minutes of training, the model saved as at that step (null: no limit)",
     "batch_size": "examples per device per step (GRPO: prompts × generations must divide it)",
     "gradient_accumulation": "steps whose gradients are summed before each update",
     "learning_rate": "learning rate of the LoRA weights",
@@ -64,7 +71,14 @@ HELP = {
     "soft_tokens": "soft tokens per modality in the prompt",
     "fusion_dim": "width of the cross-attention fusion",
     "fusion_dropout": "dropout in the fusion",
-    "limit": "train on the first N examples only (null: all)",
+    "limit": "train on the first N examples only (null: all; with changed_share, the first N of its seeded sample)",
+    "changed_share": "sample the training split (seeded) so that changed pairs (down or up) make up this share of "
+                     "it, keeping every changed pair it can (null: the split as it is, ~8% changed in K562)",
+    "direct_answers": "SFT: share of examples (seeded, by example id) whose completion is the answer after an empty "
+                      "reasoning — what `aroma bench` and `aroma eval` score — the rest reasoning + answer",
+    "bf16": "bf16 mixed precision (null: on CUDA with bf16, or on a CPU with AVX-512 BF16 or AMX; else fp32)",
+    "gradient_checkpointing": "recompute activations in the backward pass: less memory, about 30% more time",
+    "finetune": "lora (PEFT adapters on the LM, small checkpoints) or full (every LM weight trained and saved)",
     "save_merged": "also write the LM with LoRA merged in (a full copy of the base model) to OUT/merged",
     "lora.rank": "LoRA rank",
     "lora.alpha": "LoRA alpha (scaling = alpha / rank)",
@@ -108,6 +122,31 @@ def _flag(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be true or false"
 
 
+def _real_or_null(low: float):
+    def check(value: Any) -> str | None:
+        return None if value is None else _real(low, above=True)(value)
+    return check
+
+
+def _flag_or_null(value: Any) -> str | None:
+    return None if value is None or isinstance(value, bool) else "must be true, false or null"
+
+
+def _share(optional: bool = False):
+    """A number strictly between 0 and 1 (or null where ``optional``)."""
+    def check(value: Any) -> str | None:
+        if value is None and optional:
+            return None
+        return _real(0, 1, above=True, below=True)(value)
+    return check
+
+
+def _one_of(*choices: str):
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+    return check
+
+
 def _names(value: Any) -> str | None:
     if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
         return None
@@ -118,6 +157,7 @@ def _names(value: Any) -> str | None:
 RULES = {
     "epochs": _real(0, above=True),
     "max_steps": _whole(1, also=(-1,)),
+    "max_minutes": _real_or_null(0),
     "batch_size": _whole(1),
     "gradient_accumulation": _whole(1),
     "learning_rate": _real(0, above=True),
@@ -130,6 +170,11 @@ RULES = {
     "fusion_dim": _whole(1),
     "fusion_dropout": _real(0, 1, below=True),
     "limit": _whole(1, optional=True),
+    "changed_share": _share(optional=True),
+    "direct_answers": _real(0, 1),
+    "bf16": _flag_or_null,
+    "gradient_checkpointing": _flag,
+    "finetune": _one_of("lora", "full"),
     "save_merged": _flag,
     "lora.rank": _whole(1),
     "lora.alpha": _whole(1),

@@ -13,13 +13,17 @@ import torch
 from transformers import set_seed
 from trl import GRPOConfig, GRPOTrainer
 
+from aroma.memory import return_freed_memory
 from aroma.model.base_lm import quiet_libraries
 from aroma.model.lm import AromaLM
 from aroma.retrieval.evidence import PairEvidence
 from aroma.train.config import TrainSettings
-from aroma.train.lm_setup import FusionTrainingMixin, TrainRun, add_lora, base_reference, finish, load_split
+from aroma.dataset.splits import open_split
+from aroma.model.lm import pad_rows, pad_values
+from aroma.train.lm_setup import (FusionTrainingMixin, TrainRun, add_lora, base_reference, finish, label_shares,
+                                 load_split, training_rows)
 from aroma.train.rewards import correctness_reward, format_reward, label_reward, make_grounding_reward
-from aroma.train.sft import sft_arguments
+from aroma.train.sft import add_progress, load_split_labels, sft_arguments
 
 
 class AromaGRPOTrainer(FusionTrainingMixin, GRPOTrainer):
@@ -34,13 +38,20 @@ class AromaGRPOTrainer(FusionTrainingMixin, GRPOTrainer):
         device = self.accelerator.device
         perturbed = torch.tensor([x["perturbed_index"] for x in inputs], dtype=torch.long, device=device)
         target = torch.tensor([x["target_index"] for x in inputs], dtype=torch.long, device=device)
-        with torch.no_grad(), self.aroma.genes(perturbed, target):
+        typed = {}
+        if "entity_rows" in inputs[0]:
+            typed = {"entities": pad_rows([x["entity_rows"] for x in inputs]).to(device),
+                     "numbers": pad_values([x["numbers"] for x in inputs]).to(device)}
+        with torch.no_grad(), self.aroma.genes(perturbed, target, **typed):
             output = super()._generate_and_score_completions(inputs)
         output["aroma_perturbed"], output["aroma_target"] = perturbed, target  # split and shuffled with the batch
+        for name, value in typed.items():
+            output[f"aroma_{name}"] = value
         return output
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        with self.aroma.genes(inputs["aroma_perturbed"], inputs["aroma_target"]):
+        with self.aroma.genes(inputs["aroma_perturbed"], inputs["aroma_target"], inputs.get("aroma_entities"),
+                              inputs.get("aroma_numbers")):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
 
@@ -51,33 +62,37 @@ def reward_functions(symbols: list[str]) -> list:
 
 def run_grpo(data: Path, init: Path, out: Path, settings: TrainSettings, resume: bool = False) -> TrainRun:
     quiet_libraries()
+    return_freed_memory()
     set_seed(settings.seed)  # before anything random is initialised (fusion, LoRA)
     model = AromaLM.from_pretrained(init, dtype=torch.bfloat16 if torch.cuda.is_available() else torch.float32)
-    symbols = _symbols(data)
     add_lora(model, settings)
     train = load_split(data, "train", model, settings)
+    labels = load_split_labels(data)
+    rows = training_rows(labels, settings)
+    symbols = _symbols(open_split(data, "train").select(rows))
     arguments = {**sft_arguments(out / "checkpoints", settings), "remove_unused_columns": False}  # rewards read columns
     config = GRPOConfig(**arguments, num_generations=settings.num_generations,
                         max_completion_length=settings.max_completion_length, temperature=settings.temperature,
-                        beta=settings.beta)
+                        beta=settings.beta, generation_kwargs={"suppress_tokens": model.added_token_ids()})
     trainer = AromaGRPOTrainer(model=model.lm, args=config, train_dataset=train, processing_class=model.tokenizer,
                                reward_funcs=reward_functions(symbols), aroma=model,
                                fusion_learning_rate=settings.fusion_learning_rate)
+    add_progress(trainer, settings)
     result = trainer.train(resume_from_checkpoint=resume or None)
-    finish(model, out, base_reference(str(init)), settings.save_merged)  # the SFT model is GRPO's base
+    model.about = {"label_shares": label_shares(labels), "trained_label_shares": label_shares([labels[i] for i in rows])}
     run = TrainRun(result.global_step, result.training_loss, trainer.state.log_history)
-    run.write_log(out / "grpo_log.json")
+    if trainer.is_world_process_zero():
+        finish(model, out, base_reference(str(init)), settings.save_merged)  # the SFT model is GRPO's base
+        run.write_log(out / "grpo_log.json")
     return run
 
 
-def _symbols(data: Path) -> list[str]:
-    """Gene symbols a reasoning text might cite: every gene named in the dataset's evidence."""
+def _symbols(dataset) -> list[str]:
+    """Gene symbols a reasoning text might cite: every gene named in the evidence of the examples trained on."""
     import json
 
-    from datasets import load_from_disk
-
     names: set[str] = set()
-    for example in load_from_disk(str(Path(data) / "hf"))["train"].select_columns(["evidence", "pert", "gene"]):
+    for example in dataset.select_columns(["evidence", "pert", "gene"]):
         names.update((example["pert"], example["gene"]))
         names |= PairEvidence.from_dict(json.loads(example["evidence"])).cited_symbols()
     return sorted(names)
