@@ -28,7 +28,7 @@ import torch
 PRESETS: dict[str, tuple[list[str], list[str]]] = {
     "cpu": (["batch_size=8", "gradient_checkpointing=true", "changed_share=0.5", "direct_answers=0.5",
              "learning_rate=5e-4", "fusion_learning_rate=2e-3", "max_steps=100", "logging_steps=5", "save_steps=25"],
-            ["batch_size=8", "num_generations=4", "max_completion_length=96", "changed_share=0.5",
+            ["batch_size=8", "num_generations=4", "max_completion_length=160", "changed_share=0.5",
              "learning_rate=5e-5", "fusion_learning_rate=1e-4", "max_steps=30", "logging_steps=1", "save_steps=10"]),
     "gpu-24gb": (["batch_size=32", "gradient_accumulation=2", "gradient_checkpointing=true", "bf16=true",
                   "changed_share=0.5", "direct_answers=0.5", "learning_rate=5e-4", "fusion_learning_rate=2e-3",

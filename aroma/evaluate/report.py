@@ -136,13 +136,15 @@ def learning_curves(results: Sequence[MethodResult]) -> str:
                 f"{_number(r.de_auroc)} / {_number(r.direction_auroc)}" if r else "–" for r in row.values()) + " |")
         de, direction = PUBLISHED[BENCHMARK].get(cell, (None, None))
         if de is not None:
-            passing = [r for rows in methods.values() for r in rows
-                       if r.de_auroc > de and r.direction_auroc > direction]
-            first = min(passing, key=lambda r: (r.share, r.knockdowns), default=None)
+            firsts = []
+            for method, rows in methods.items():
+                first = next((r for r in rows if (r.de_auroc or 0) > de and (r.direction_auroc or 0) > direction),
+                             None)
+                firsts.append(f"{method} from {first.knockdowns} knockdowns ({first.share:.0%})" if first
+                              else f"{method} at no share")
             lines.append("")
-            lines.append(f"{cell}: {BENCHMARK} published {de:.2f} / {direction:.2f}; "
-                         + (f"first passed on both with {first.knockdowns} knockdowns ({first.share:.0%}) by "
-                            f"{first.method}" if first else "not passed on both at any share") + ".")
+            lines.append(f"{cell}: {BENCHMARK} published {de:.2f} / {direction:.2f}, passed on both by "
+                         + "; ".join(firsts) + ".")
         lines.append("")
     return "\n".join(lines).strip()
 
