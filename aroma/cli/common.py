@@ -6,7 +6,7 @@ import functools
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -141,12 +141,9 @@ def _start_quietly(server: Any) -> None:
         pass  # ``store`` starts it again and reports what is wrong (a read-only directory, a full disk …)
 
 
-PERTURBQA_CELL_LINES = ("K562", "RPE1", "HEPG2", "JURKAT")
-
-
-def note_cell_line(cell_line: str) -> None:
-    """The evidence does not depend on the cell line: say so when the name is not one PerturbQA measured."""
-    if cell_line.upper() not in PERTURBQA_CELL_LINES:
-        err.print(f"note: {cell_line} is not a PerturbQA cell line ({', '.join(PERTURBQA_CELL_LINES)}); the "
-                  "knowledge-graph evidence is the same for every cell line, the name only labels the output",
+def note_cell_line(cell_line: str, measured: Sequence[str]) -> None:
+    """Say so when the graph holds no outcomes of ``cell_line`` (``measured``: the cell lines it holds)."""
+    if cell_line.upper() not in measured:
+        err.print(f"note: the graph holds no training outcomes of {cell_line.upper()} (it has: "
+                  f"{', '.join(measured) or 'none'}); the knowledge-graph evidence is the same for every cell line",
                   highlight=False, markup=False)

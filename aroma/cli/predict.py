@@ -53,8 +53,6 @@ def predict_command(
 ) -> None:
     """Answer with probabilities and the evidence that carried them: P T (one pair), --pairs FILE, --knockdown P
     (what it changes) or --target T (which knockdowns move it)."""
-    from aroma.cli.common import note_cell_line
-
     modes = [name for name, given in (("P T", perturbed is not None), ("--pairs", pairs_file is not None),
                                       ("--knockdown", knockdown is not None), ("--target", target_gene is not None))
              if given]
@@ -70,8 +68,6 @@ def predict_command(
         fail("--pairs needs --out FILE for the answers", 2)
     if cell_line is None and predictor_dir is None:
         fail("which cell line? pass --cell-line NAME (or --predictor DIR, which knows its own)", 2)
-    if cell_line is not None:
-        note_cell_line(cell_line)
     with server_starting(db):  # a cold local server starts while the toolkit imports what it needs
         from aroma.lean_import import import_driver_without_dataframes
 

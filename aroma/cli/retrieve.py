@@ -37,10 +37,10 @@ def retrieve_command(
 
         if experiments:
             from aroma.retrieval.knowledge import GraphContext
-        if cell_line is not None:
-            note_cell_line(cell_line)
         with store(db, user, password, database) as graph:
             index = EvidenceIndex(graph)
+            if cell_line is not None:
+                note_cell_line(cell_line, index.outcome_cell_lines())
             if cell_line is None:
                 cell_line = next(iter(index.outcome_cell_lines()), "any cell line")
             if experiments and cell_line.upper() in index.outcome_cell_lines():
