@@ -101,10 +101,10 @@ def test_ambiguous_alias_lists_its_genes(index: EvidenceIndex, subset_store: Gra
     assert "not in the knowledge graph" not in result.output
 
 
-def test_cell_line_outside_perturbqa_is_said_to_only_label(subset_store: GraphStore) -> None:
-    db = str(subset_store.backend.server.directory)
+def test_a_cell_line_without_outcomes_in_the_graph_is_noted(outcome_store: GraphStore) -> None:
+    db = str(outcome_store.backend.server.directory)
     hela = runner.invoke(app, ["retrieve", "TP53", "MDM2", "--cell-line", "HeLa", "--db", db, "--json"])
-    assert hela.exit_code == 0 and "only labels the output" in hela.stderr
+    assert hela.exit_code == 0 and "holds no training outcomes of HELA (it has: K562, K562_SET, RPE1)" in hela.stderr
     assert json.loads(hela.stdout)["cell_line"] == "HELA"
     k562 = runner.invoke(app, ["retrieve", "TP53", "MDM2", "--cell-line", "k562", "--db", db, "--json"])
     assert k562.exit_code == 0 and k562.stderr == ""
