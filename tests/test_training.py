@@ -26,10 +26,10 @@ EVIDENCE = json.dumps({"perturbed": {"symbol": "TP53"}, "target": {"symbol": "MD
 
 def test_rewards_on_hand_written_completions() -> None:
     completions = [GOOD, "downregulated", "<think>x</think><answer>down</answer>",
-                   [{"role": "assistant", "content": GOOD}]]
-    assert format_reward(completions) == [1.0, 0.0, 1.0, 1.0]
-    assert label_reward(completions) == [1.0, 0.0, 0.0, 1.0]
-    assert correctness_reward(completions, label=[1, 1, 1, 2]) == [5.0, -1.0, -1.0, -1.0]
+                   [{"role": "assistant", "content": GOOD}], "<think></think><answer>downregulated</answer>"]
+    assert format_reward(completions) == [1.0, 0.0, 1.0, 1.0, 0.0]  # a direct answer has no reasoning
+    assert label_reward(completions) == [1.0, 0.0, 0.0, 1.0, 1.0]
+    assert correctness_reward(completions, label=[1, 1, 1, 2, 1]) == [5.0, -1.0, -1.0, -1.0, 5.0]  # ... but counts
     grounding = make_grounding_reward(["TP53", "MDM2", "BRCA1", "EGFR"])
     cited = ["<think>TP53 and MDM2 share GO:0006977.</think><answer>downregulated</answer>",
              "<think>TP53 acts through BRCA1 and EGFR (R-HSA-123).</think><answer>upregulated</answer>",

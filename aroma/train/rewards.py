@@ -9,7 +9,7 @@ from typing import Any
 
 from aroma.tokens import ANSWER_CLOSE, ANSWER_OPEN, LABELS, THINK_CLOSE, THINK_OPEN
 
-FORMAT = re.compile(rf"^\s*{re.escape(THINK_OPEN)}(.+?){re.escape(THINK_CLOSE)}\s*"
+FORMAT = re.compile(rf"^\s*{re.escape(THINK_OPEN)}(.*?){re.escape(THINK_CLOSE)}\s*"
                     rf"{re.escape(ANSWER_OPEN)}(.+?){re.escape(ANSWER_CLOSE)}\s*$", re.S)
 IDENTIFIER = re.compile(r"\b(?:GO:\d{7}|R-HSA-\d+)\b")
 CORRECT, WRONG = 5.0, -1.0  # AROMA's correctness reward
@@ -23,14 +23,16 @@ def text_of(completion: Any) -> str:
 
 
 def parse(completion: Any) -> tuple[str, str] | None:
-    """``(reasoning, answer)`` of a well-formed completion, else None."""
+    """``(reasoning, answer)`` of a well-formed completion, else None; the reasoning may be empty (a direct
+    answer, ``<think></think><answer>…</answer>``, as SFT's ``direct_answers`` teaches)."""
     match = FORMAT.match(text_of(completion))
     return (match.group(1).strip(), match.group(2).strip()) if match else None
 
 
 def format_reward(completions: list, **_: Any) -> list[float]:
-    """1 for ``<think>…</think><answer>…</answer>``, else 0."""
-    return [1.0 if parse(c) else 0.0 for c in completions]
+    """1 for ``<think>…</think><answer>…</answer>`` with a reasoning, else 0 (a direct answer still counts for
+    the label and correctness rewards)."""
+    return [1.0 if (p := parse(c)) and p[0] else 0.0 for c in completions]
 
 
 def label_reward(completions: list, **_: Any) -> list[float]:
