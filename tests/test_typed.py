@@ -308,8 +308,13 @@ def test_a_text_model_refuses_a_typed_dataset(typed_dataset: Path, tmp_path: Pat
         check_prompt(TextModel(), typed_dataset)  # type: ignore[arg-type]
 
 
-def test_grpo_on_typed_prompts(typed_model: Path, typed_dataset: Path, tmp_path: Path) -> None:
-    """GRPO generates from typed prompts (their tokens injected, never generated) and scores with them."""
+def test_grpo_on_typed_prompts(typed_model: Path, typed_dataset: Path, tmp_path: Path, outcome_store) -> None:
+    """GRPO generates from typed prompts (their tokens injected, never generated) and scores with them; the GRPO
+    model (an adapter over the SFT model) loads and answers."""
+    from aroma.data.perturbqa import LabelledPair
+    from aroma.predict.lm import LanguageModel
+    from aroma.retrieval.knowledge import GraphContext
+
     from aroma.train.config import load_settings
     from aroma.train.grpo import run_grpo
 
@@ -318,6 +323,11 @@ def test_grpo_on_typed_prompts(typed_model: Path, typed_dataset: Path, tmp_path:
         "temperature=1.5"]))
     assert result.steps == 1 and any("rewards/grounding_reward/mean" in e for e in result.log)
     assert json.loads((tmp_path / "aroma.json").read_text())["prompt"] == "typed"
+    assert json.loads((tmp_path / "aroma.json").read_text())["base_model"] == str(typed_model)
+    example = json.loads((typed_dataset / "test.jsonl").open().readline())
+    language = LanguageModel(tmp_path).fit(GraphContext(outcome_store).knowledge("K562"), [])
+    probabilities = language.predict_proba([LabelledPair("K562", example["pert"], example["gene"], None, "asked")])
+    assert probabilities.shape == (1, 3) and abs(probabilities.sum() - 1) < 1e-5
 
 
 def test_predict_with_a_typed_model_generates_from_typed_prompts(typed_model: Path, typed_dataset: Path,

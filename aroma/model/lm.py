@@ -95,6 +95,11 @@ class AromaLM(nn.Module):
         self.about: dict[str, Any] = {}  # what training recorded (ABOUT keys), saved in aroma.json
         self._hook = lm.get_input_embeddings().register_forward_hook(self._inject)
 
+    def release_lm(self) -> nn.Module:
+        """The language model alone, without this wrapper's injection hook (for a model built on top of it)."""
+        self._hook.remove()
+        return self.lm
+
     @property
     def prompt_style(self) -> str:
         """The prompt style the model reads (and was trained on): typed or text."""
@@ -266,7 +271,7 @@ def _load_adapter(directory: Path, base_model: str, lm_kwargs: dict):
 
     base = Path(base_model).expanduser()
     if (base / CONFIG_FILE).is_file():  # e.g. GRPO trained on top of the (merged) SFT model
-        lm = AromaLM.from_pretrained(base, **lm_kwargs).lm
+        lm = AromaLM.from_pretrained(base, **lm_kwargs).release_lm()
     else:
         from aroma.model.base_lm import load_base
 
