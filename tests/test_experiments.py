@@ -326,9 +326,15 @@ def test_bench_reports_every_method_beside_the_published_numbers(
         outcome_store: GraphStore, sample: tuple[Path, Path], tmp_path: Path) -> None:
     db = str(outcome_store.backend.server.directory)
     result = runner.invoke(app, ["bench", "--perturbqa", str(sample[1]), "--out", str(tmp_path), "--db", db,
-                                 "--quiet"])
+                                 "--quiet", "--jobs", "2"])  # the four parts in two worker processes
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "bench.json").read_text())  # strict JSON: no NaN
+    alone = runner.invoke(app, ["bench", "--perturbqa", str(sample[1]), "--out", str(tmp_path / "one"), "--db", db,
+                                "--quiet", "--jobs", "1"])
+    assert alone.exit_code == 0, alone.output
+    figures = ("cell_line", "split", "method", "de_auroc", "direction_auroc", "macro_f1", "pairs")
+    in_one = [{k: r[k] for k in figures} for r in json.loads((tmp_path / "one" / "bench.json").read_text())["results"]]
+    assert [{k: r[k] for k in figures} for r in report["results"]] == in_one  # same rows, same order
     methods = {"target base rate", "evidence heuristic", "neighbour vote", "neighbour model",
                "neighbour model + other cell lines", "response model"}  # no zero-shot rows without --zero-shot
     for cell in ("K562", "RPE1"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import fields
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 from aroma.cli import app
 from aroma.console import PIPE_WIDTH, output_width
 from aroma.errors import AromaError
-from aroma.threads import choose_threads
+from aroma.threads import busy_cores, choose_threads
 from aroma.train.config import LoraSettings, TrainSettings
 
 runner = CliRunner()
@@ -94,6 +95,22 @@ def test_thread_count_option_and_environment(monkeypatch) -> None:
         choose_threads()
     result = runner.invoke(app, ["--threads", "0", "train", "settings"])
     assert result.exit_code == 2
+
+
+def test_busy_cores_counts_work_running_now_and_forgets_it_when_it_ends() -> None:
+    """The free-core count follows the machine now, not the 1-minute load average of a command that just ended."""
+    import subprocess
+    import sys
+
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        while_spinning = busy_cores(0.5)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert while_spinning >= 0.6, while_spinning
+    assert busy_cores(0.5) <= while_spinning - 0.5
 
 
 def test_output_is_not_wrapped_at_80_columns_when_piped(tmp_path: Path, monkeypatch) -> None:

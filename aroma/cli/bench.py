@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from aroma.cli.common import (DatabaseOption, DbOption, PasswordOption, PerturbqaOption, QuietOption, UserOption,
                               fail, guard, out, perturbqa_dir, store)
+
+if TYPE_CHECKING:
+    from aroma.retrieval.knowledge import GraphContext
 
 
 @guard
@@ -45,15 +50,20 @@ def bench_command(
     user: UserOption = None,
     password: PasswordOption = None,
     database: DatabaseOption = None,
+    jobs: Annotated[Optional[int], typer.Option(
+        "--jobs", min=1, help="score the datasets' phases in this many worker processes",
+        show_default="as many as there are phases, free cores and 6 GB of free memory each")] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Every method on every PerturbQA dataset: PerturbQA's per-gene AUROC, macro-F1, time and memory,
     with the published numbers beside (validation for choices, test for the report)."""
     from dataclasses import replace
+    from functools import partial
 
     from aroma.data.perturbqa import PerturbQA
     from aroma.evaluate.bench import BenchSettings, run_bench
-    from aroma.predict.base import GraphContext, MethodOptions
+    from aroma.evaluate.parallel import default_jobs
+    from aroma.predict.base import MethodOptions
     from aroma.predict.registry import method as known_method
     from aroma.retrieval.phases import PHASES
 
@@ -67,12 +77,24 @@ def bench_command(
     options = MethodOptions(cross_cell_line=cross, embeddings=embeddings, model=model_dir, lm_pairs=lm_pairs,
                             seed=seed)
     options = replace(options, neighbours=replace(options.neighbours, k=k))
-    with store(db, user, password, database) as kg:
-        report = run_bench(GraphContext(kg, whole_network=True), data, out_dir,
-                            BenchSettings(options, tuple(method) if method else None, tuple(phase or PHASES),
-                                          zero_shot, shares), show_progress=not quiet)
+    settings = BenchSettings(options, tuple(method) if method else None, tuple(phase or PHASES), zero_shot, shares)
+    open_graph = partial(bench_graph, db, user, password, database)
+    with open_graph() as graph:  # workers find a local server already up
+        report = run_bench(graph, data, out_dir, settings, show_progress=not quiet,
+                           jobs=jobs or default_jobs(len(data.cell_lines) * len(settings.phases)),
+                           open_graph=open_graph)
     out.print(report.table(), highlight=False, markup=False, soft_wrap=True)
     out.print(f"report: {out_dir / 'bench.md'}, {out_dir / 'bench.json'}, {out_dir / 'bench.png'}", highlight=False)
+
+
+@contextmanager
+def bench_graph(db: str | None, user: str | None, password: str | None, database: str | None
+                ) -> Iterator[GraphContext]:
+    """The graph a bench reads (also how its worker processes open it)."""
+    from aroma.retrieval.knowledge import GraphContext
+
+    with store(db, user, password, database) as kg:
+        yield GraphContext(kg, whole_network=True)
 
 
 def _shares(text: str) -> tuple[float, ...]:

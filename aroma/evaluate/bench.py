@@ -21,6 +21,7 @@ from rich.progress import Progress
 
 from aroma.data.perturbqa import LabelledPair, PerturbQA, whole_targets
 from aroma.evaluate.metrics import evaluate
+from aroma.evaluate.parallel import GraphOpener, run_parts, workers_can_run
 from aroma.evaluate.report import MethodResult, markdown_table, write_report
 from aroma.predict import registry
 from aroma.predict.base import GraphContext, Knowledge, MethodOptions, Predictor
@@ -142,49 +143,72 @@ def same_pairs(cell: str, phase_name: str, pairs: list[LabelledPair], whole: dic
     return rows
 
 
+@dataclass
+class Part:
+    """What scoring one dataset in one phase gave: its rows, notes, and whether it is a test phase without pairs."""
+
+    results: list[MethodResult]
+    notes: list[str]
+    untested: bool = False
+
+
+def bench_part(graph: GraphContext, data: PerturbQA, cell: str, phase_name: str, settings: BenchSettings,
+               names: Sequence[str], doing: Callable[[str], None] = lambda _: None) -> Part:
+    """Every method of ``names`` on ``cell`` in one phase (and its zero-shot and learning-curve runs); ``doing`` is
+    told which method runs."""
+    current = phase(phase_name, data.pairs(cell))
+    if not current.score:
+        return Part([], [f"{cell} has no {phase_name} pairs: its {phase_name} phase is not scored"],
+                    phase_name == "test")
+    results: list[MethodResult] = []
+    for run in _runs(graph, cell, current, settings):
+        whole: dict[str, tuple[np.ndarray, float, float]] = {}  # methods scored on every pair
+        samples: dict[str, list[int]] = {}  # sampled methods: their positions
+        for name in names:
+            method = registry.method(name)
+            if method.zero_shot != run.zero_shot:
+                continue
+            doing(f"{cell} {phase_name}: {run.label(name)}")
+            predictor = method.create(settings.options, run.knowledge)
+            if predictor is None or phase_name not in predictor.phases:
+                continue
+            positions = sample_positions(predictor, current.score, settings.options.seed)
+            scored = current.score if positions is None else [current.score[i] for i in positions]
+            label = run.label(name) if positions is None else f"{run.label(name)} (sample)"
+            probabilities, seconds, peak = score(predictor, run.knowledge, run.phase.fit, scored)
+            results.append(result(cell, phase_name, label, scored, probabilities, seconds, peak, run.knowledge,
+                                  run.share))
+            if positions is None:
+                whole[run.label(name)] = (probabilities, seconds, peak)
+            else:
+                samples[run.label(name)] = positions
+        results += same_pairs(cell, phase_name, current.score, whole, samples, run)
+    return Part(results, [])
+
+
 def run_bench(graph: GraphContext, data: PerturbQA, out_dir: Path, settings: BenchSettings | None = None,
-              show_progress: bool = True) -> BenchReport:
+              show_progress: bool = True, jobs: int = 1, open_graph: GraphOpener | None = None) -> BenchReport:
     """Every method on every dataset of ``data`` (both phases); writes ``bench.json``, ``bench.md`` and
-    ``bench.png`` to ``out_dir`` (and ``learning_curves.png`` with ``fractions``)."""
+    ``bench.png`` to ``out_dir`` (and ``learning_curves.png`` with ``fractions``). With ``jobs`` above 1 and
+    ``open_graph`` (how a worker process opens the same graph), the datasets' phases are scored in that many
+    worker processes (``aroma.evaluate.parallel``); the report is the same."""
     settings = settings or BenchSettings()
     names = list(settings.methods or registry.names())
-    results: list[MethodResult] = []
-    notes: list[str] = []
-    untested: list[str] = []  # datasets without test pairs (their test rows withheld)
+    parts = [(cell, phase_name) for cell in data.cell_lines for phase_name in settings.phases]
     with Progress(disable=not show_progress) as progress:
-        task = progress.add_task("bench", total=len(data.cell_lines) * len(settings.phases))
-        for cell in data.cell_lines:
-            pairs = data.pairs(cell)
-            for phase_name in settings.phases:
-                current = phase(phase_name, pairs)
-                if not current.score:
-                    notes.append(f"{cell} has no {phase_name} pairs: its {phase_name} phase is not scored")
-                    untested += [cell] if phase_name == "test" else []
-                    progress.advance(task)
-                    continue
-                for run in _runs(graph, cell, current, settings):
-                    whole: dict[str, tuple[np.ndarray, float, float]] = {}  # methods scored on every pair
-                    samples: dict[str, list[int]] = {}  # sampled methods: their positions
-                    for name in names:
-                        method = registry.method(name)
-                        if method.zero_shot != run.zero_shot:
-                            continue
-                        progress.update(task, description=f"{cell} {phase_name}: {run.label(name)}")
-                        predictor = method.create(settings.options, run.knowledge)
-                        if predictor is None or phase_name not in predictor.phases:
-                            continue
-                        positions = sample_positions(predictor, current.score, settings.options.seed)
-                        scored = current.score if positions is None else [current.score[i] for i in positions]
-                        label = run.label(name) if positions is None else f"{run.label(name)} (sample)"
-                        probabilities, seconds, peak = score(predictor, run.knowledge, run.phase.fit, scored)
-                        results.append(result(cell, phase_name, label, scored, probabilities, seconds, peak,
-                                              run.knowledge, run.share))
-                        if positions is None:
-                            whole[run.label(name)] = (probabilities, seconds, peak)
-                        else:
-                            samples[run.label(name)] = positions
-                    results += same_pairs(cell, phase_name, current.score, whole, samples, run)
+        task = progress.add_task("bench", total=len(parts))
+        if jobs > 1 and open_graph is not None and len(parts) > 1 and workers_can_run(names):
+            done = run_parts(open_graph, data, parts, settings, names, jobs,
+                             lambda finished: progress.update(task, advance=1, description=f"{finished} scored"))
+        else:
+            done = []
+            for cell, phase_name in parts:
+                done.append(bench_part(graph, data, cell, phase_name, settings, names,
+                                       lambda doing: progress.update(task, description=doing)))
                 progress.advance(task)
+    results = [row for part in done for row in part.results]
+    notes = [note for part in done for note in part.notes]
+    untested = [cell for (cell, _), part in zip(parts, done) if part.untested]  # test rows withheld
     write_report(results, {"options": asdict(settings.options), "methods": names, "zero_shot": settings.zero_shot,
                            "fractions": list(settings.fractions), "validation_fraction": data.validation_fraction,
                            "seed": data.seed}, out_dir, notes, untested)

@@ -40,6 +40,11 @@ def unregister(name: str) -> None:
     _ENTRIES.pop(name, None)
 
 
+def added() -> dict[str, type[Predictor]]:
+    """The methods added with ``register`` (a worker process registers them again)."""
+    return {name: entry for name, entry in _ENTRIES.items() if not isinstance(entry, str)}
+
+
 def names() -> list[str]:
     return list(_ENTRIES)
 
