@@ -113,6 +113,22 @@ def test_busy_cores_counts_work_running_now_and_forgets_it_when_it_ends() -> Non
     assert busy_cores(0.5) <= while_spinning - 0.5
 
 
+def test_library_progress_bars_are_off_when_the_output_is_not_a_terminal() -> None:
+    """Bars drawn with tqdm by a library the toolkit calls (transformers' GGUF loading) stay out of a log file:
+    tqdm reads TQDM_DISABLE when first imported, so the command line sets it before any library loads."""
+    import subprocess
+    import sys
+
+    script = ("import os; os.environ.pop('TQDM_DISABLE', None)\n"
+              "from aroma.cli import app\n"
+              "try:\n    app(['train', 'settings'])\nexcept SystemExit:\n    pass\n"
+              "from tqdm.auto import tqdm\n"
+              "for _ in tqdm(range(3), desc='a library bar'):\n    pass\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "a library bar" not in run.stderr and "\r" not in run.stderr
+
+
 def test_output_is_not_wrapped_at_80_columns_when_piped(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
     with (tmp_path / "log").open("w") as log:

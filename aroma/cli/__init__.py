@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -46,6 +48,8 @@ def _main(
     from aroma.threads import configure_threads
 
     configure_global_console()
+    if not sys.stderr.isatty():  # libraries' own tqdm bars (GGUF loading) off a terminal: tqdm reads this on import
+        os.environ.setdefault("TQDM_DISABLE", "1")
     try:
         configure_threads(threads)
     except AromaError as exc:

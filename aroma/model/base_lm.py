@@ -87,12 +87,13 @@ def quiet_libraries() -> None:
     import warnings
 
     if not sys.stderr.isatty():  # a log file or a pipe: no carriage-return progress bars (loading, mapping)
+        # bars made with tqdm itself (GGUF dequantization): tqdm reads its environment when first imported
+        os.environ.setdefault("TQDM_DISABLE", "1")
         from datasets.utils.logging import disable_progress_bar
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
         disable_progress_bar()
-        os.environ.setdefault("TQDM_DISABLE", "1")  # bars made with tqdm itself (GGUF dequantization)
     if os.environ.get(VERBOSE_ENV):
         return
     # Deprecations are attributed to the caller's module (often another library), so they are matched by
