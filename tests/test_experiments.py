@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -349,6 +350,23 @@ def test_bench_reports_every_method_beside_the_published_numbers(
     table = (tmp_path / "bench.md").read_text()
     assert "*published:* SUMMER (LLM) | 0.62 | 0.64" in table and "neighbour vote" in table
     assert (tmp_path / "bench.png").stat().st_size > 10_000
+
+
+def test_a_bad_label_file_read_by_a_bench_worker_is_named_by_file_and_line(
+        outcome_store: GraphStore, sample: tuple[Path, Path], tmp_path: Path) -> None:
+    """In worker processes the label files are read there; a fault still reaches the user as one line."""
+    data = tmp_path / "perturbqa"
+    data.mkdir()
+    for name in ("k562-de.csv", "k562-dir.csv", "rpe1-dir.csv"):
+        shutil.copy(sample[1] / name, data / name)
+    lines = (sample[1] / "rpe1-de.csv").read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 2)[0] + ",maybe,train"
+    (data / "rpe1-de.csv").write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["bench", "--perturbqa", str(data), "--out", str(tmp_path / "bench"), "--db",
+                                 str(outcome_store.backend.server.directory), "--quiet", "--jobs", "2",
+                                 "--method", "target base rate"])
+    assert result.exit_code == 1, result.output
+    assert "rpe1-de.csv, line 6: label 'maybe' is not 0 or 1" in result.output and "Traceback" not in result.output
 
 
 def test_knowledge_hides_what_the_phase_hides(outcome_store: GraphStore) -> None:

@@ -83,12 +83,16 @@ def _part(open_graph: GraphOpener, directory: os.PathLike, validation_fraction: 
     """In a worker: register the methods added from outside, open the graph and score one part (the modules are
     imported here, after the thread count is set)."""
     from aroma.data.perturbqa import PerturbQA
+    from aroma.errors import AromaError
     from aroma.evaluate.bench import bench_part
     from aroma.predict import registry
 
     for cls in added.values():
         registry.register(cls)
 
-    data = PerturbQA(directory, validation_fraction, seed, only=[cell])
-    with open_graph() as graph:
-        return bench_part(graph, data, cell, phase_name, settings, names)
+    try:
+        data = PerturbQA(directory, validation_fraction, seed, only=[cell])
+        with open_graph() as graph:
+            return bench_part(graph, data, cell, phase_name, settings, names)
+    except AromaError as error:  # its message, as a plain AromaError: the subclasses' own arguments do not pickle
+        raise AromaError(str(error)) from None
