@@ -1,4 +1,5 @@
-"""Console width for rich output: the terminal's own width, or no wrapping when writing to a log or a pipe."""
+"""Console width for rich output: the terminal's own width, or no wrapping when writing to a log or a pipe; and no
+library progress bars there."""
 
 from __future__ import annotations
 
@@ -28,3 +29,12 @@ def configure_global_console() -> None:
     width = output_width(sys.stdout)
     if width is not None:
         rich.reconfigure(width=width)
+
+
+def no_library_bars_off_terminal() -> None:
+    """Off a terminal (a log file, a pipe), bars that libraries draw with tqdm itself (transformers' GGUF loading)
+    are turned off; tqdm reads ``TQDM_DISABLE`` when first imported, so call this before any library loads."""
+    import sys
+
+    if not sys.stderr.isatty():
+        os.environ.setdefault("TQDM_DISABLE", "1")

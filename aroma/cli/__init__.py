@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Annotated, Optional
 
 import typer
@@ -44,12 +42,11 @@ def _main(
         show_default="$AROMA_THREADS, else $OMP_NUM_THREADS, else the cores not already busy")] = None,
 ) -> None:
     """AROMA toolkit: knowledge graphs and perturbation reasoning."""
-    from aroma.console import configure_global_console
+    from aroma.console import configure_global_console, no_library_bars_off_terminal
     from aroma.threads import configure_threads
 
     configure_global_console()
-    if not sys.stderr.isatty():  # libraries' own tqdm bars (GGUF loading) off a terminal: tqdm reads this on import
-        os.environ.setdefault("TQDM_DISABLE", "1")
+    no_library_bars_off_terminal()
     try:
         configure_threads(threads)
     except AromaError as exc:

@@ -86,9 +86,10 @@ def quiet_libraries() -> None:
     import sys
     import warnings
 
+    from aroma.console import no_library_bars_off_terminal
+
     if not sys.stderr.isatty():  # a log file or a pipe: no carriage-return progress bars (loading, mapping)
-        # bars made with tqdm itself (GGUF dequantization): tqdm reads its environment when first imported
-        os.environ.setdefault("TQDM_DISABLE", "1")
+        no_library_bars_off_terminal()
         from datasets.utils.logging import disable_progress_bar
         from transformers.utils import logging as hf_logging
 
