@@ -44,8 +44,9 @@ def workers_can_run(names: Sequence[str]) -> bool:
     outside whose class a worker can import (not one defined inside a function)."""
     from aroma.predict import registry
 
+    added = registry.added()
     try:
-        pickle.dumps([registry.added()[name] for name in names if name in registry.added()])
+        pickle.dumps([added[name] for name in names if name in added])
     except (pickle.PicklingError, AttributeError, TypeError):
         return False
     return True
